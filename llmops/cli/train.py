@@ -1,0 +1,82 @@
+"""`train config` and `train launch`."""
+
+from __future__ import annotations
+
+import yaml
+
+from ..errors import ValidationError
+from ..runner.runner import JobRunner
+from ..schemas.jobs import JobStatus
+from ..schemas.training import STAGES, field_names
+from ..services.training import TrainingService
+
+
+def register(sub) -> None:
+    """Add the train subcommands."""
+    train = sub.add_parser("train", help="build and launch LLaMA-Factory training configs")
+    tsub = train.add_subparsers(dest="train_command", required=True)
+    config = tsub.add_parser("config", help="write a YAML config and print the command that runs it")
+    config.add_argument("--stage", choices=STAGES, required=True)
+    config.add_argument("--model", required=True, help="local path, hub id, or 'demo' for the tiny local model")
+    config.add_argument("--dataset", action="append", required=True, help="registered dataset name (repeatable)")
+    config.add_argument("--dataset-dir", help="import the dataset(s) from this folder's dataset_info.json")
+    config.add_argument("--finetuning", choices=("lora", "full", "freeze"))
+    config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
+    config.add_argument("--out", help="write the YAML here instead of configs/llmops/")
+    config.set_defaults(handler=_config)
+    launch = tsub.add_parser("launch", help="queue a saved config as a job")
+    launch.add_argument("file")
+    launch.add_argument("--wait", action="store_true", help="block until it ends; exit 0 only if it COMPLETED")
+    launch.add_argument("--devices", help="'cpu', 'all' or GPU ids like 0,1")
+    launch.set_defaults(handler=_launch)
+
+
+def parse_sets(items: list[str]) -> dict:
+    """KEY=VALUE pairs with YAML-typed values; unknown keys refused."""
+    known = set(field_names()) - {"stage", "model", "datasets"}
+    values = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ValidationError("err.set_syntax", item=item)
+        key = key.strip()
+        if key not in known:
+            raise ValidationError("err.set_unknown_key", key=key, known=", ".join(sorted(known)))
+        values[key] = yaml.safe_load(raw) if raw.strip() else None
+    return values
+
+
+def _config(settings, args) -> int:
+    service = TrainingService(settings, JobRunner(settings))
+    if args.dataset_dir:
+        for name in args.dataset:
+            service.import_dataset(name, args.dataset_dir)
+    overrides = parse_sets(args.set)
+    if args.finetuning:
+        overrides["finetuning_type"] = args.finetuning
+    config = service.build(args.stage, args.model, args.dataset, **overrides)
+    if args.out:
+        from pathlib import Path
+
+        from ..storage import atomic_write_text
+
+        rendered = service.render(config)
+        path = atomic_write_text(Path(args.out), rendered.yaml_text)
+        print(path)
+        print(f"llamafactory-cli train {path}")
+        return 0
+    saved = service.save(config)
+    print(saved.path)
+    print(saved.commands.as_text(str(settings.home)))
+    return 0
+
+
+def _launch(settings, args) -> int:
+    runner = JobRunner(settings)
+    job = TrainingService(settings, runner).launch_file(args.file, devices=args.devices)
+    print(job.id)
+    if not args.wait:
+        return 0
+    job = runner.wait(job.id)
+    print(f"{job.id} {job.status.value} exit={job.exit_code}")
+    return 0 if job.status is JobStatus.COMPLETED else 1

@@ -1,0 +1,143 @@
+"""TrainConfig -> the exact LLaMA-Factory argument dict and YAML that will run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from ..schemas.training import TrainConfig
+from ..settings import Settings
+
+DEEPSPEED_FILES = {
+    "z2": "ds_z2.json",
+    "z2_offload": "ds_z2_offload.json",
+    "z3": "ds_z3.json",
+    "z3_offload": "ds_z3_offload.json",
+}
+
+# Section order mirrors LLaMA-Factory's example configs so users recognise the file.
+_SECTIONS = (
+    ("model", ("model_name_or_path", "trust_remote_code", "quantization_bit", "quantization_method")),
+    ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
+                "freeze_trainable_layers", "freeze_trainable_modules", "pref_beta", "pref_loss", "deepspeed")),
+    ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "max_samples", "overwrite_cache",
+                 "preprocessing_num_workers", "dataloader_num_workers")),
+    ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss", "save_only_model",
+                "report_to", "run_name")),
+    ("train", ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "num_train_epochs",
+               "max_steps", "lr_scheduler_type", "warmup_ratio", "bf16", "fp16", "seed")),
+    ("eval", ("val_size", "per_device_eval_batch_size", "eval_strategy", "eval_steps")),
+)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the run will execute: decides precision and launch form."""
+
+    cuda: bool = False
+    bf16_supported: bool = False
+    gpu_count: int = 0
+
+
+def resolve_precision(config: TrainConfig, placement: Placement) -> str:
+    """'auto' becomes bf16 on GPUs that have it, fp16 on older GPUs, fp32 on the CPU."""
+    if config.precision != "auto":
+        return config.precision
+    if not placement.cuda:
+        return "fp32"
+    return "bf16" if placement.bf16_supported else "fp16"
+
+
+def home_relative(settings: Settings, path: Path) -> str:
+    """A path relative to the home when inside it (portable to another box), else absolute."""
+    path = Path(path).resolve()
+    home = settings.home.resolve()
+    return str(path.relative_to(home)) if home in path.parents or path == home else str(path)
+
+
+def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placement: Placement) -> dict:
+    """The argument dict LLaMA-Factory's parser receives; paths relative to the home."""
+    precision = resolve_precision(config, placement)
+    args: dict = {
+        "model_name_or_path": config.model,
+        "trust_remote_code": True,
+        "stage": config.stage,
+        "do_train": True,
+        "finetuning_type": config.finetuning_type,
+        "dataset": ",".join(config.datasets),
+        "dataset_dir": home_relative(settings, settings.data_dir),
+        "template": config.template,
+        "cutoff_len": config.cutoff_len,
+        "overwrite_cache": True,
+        # One worker each: more only adds process start-up on small data and breaks on some sandboxes.
+        "preprocessing_num_workers": 1,
+        "dataloader_num_workers": 0,
+        "output_dir": home_relative(settings, output_dir),
+        "logging_steps": config.logging_steps,
+        "save_steps": config.save_steps,
+        "plot_loss": True,
+        "save_only_model": False,
+        "report_to": config.report_to,
+        "per_device_train_batch_size": config.per_device_train_batch_size,
+        "gradient_accumulation_steps": config.gradient_accumulation_steps,
+        "learning_rate": config.learning_rate,
+        "num_train_epochs": config.num_train_epochs,
+        "lr_scheduler_type": config.lr_scheduler_type,
+        "warmup_ratio": config.warmup_ratio,
+        "bf16": precision == "bf16",
+        "fp16": precision == "fp16",
+        "seed": config.seed,
+    }
+    if config.run_name:
+        args["run_name"] = config.run_name
+    if config.max_steps:
+        args["max_steps"] = config.max_steps
+    if config.max_samples:
+        args["max_samples"] = config.max_samples
+    if config.quantization_bit:
+        args["quantization_bit"] = config.quantization_bit
+        args["quantization_method"] = "bnb"
+    if config.finetuning_type == "lora":
+        args.update(
+            lora_rank=config.lora_rank,
+            lora_alpha=config.effective_lora_alpha,
+            lora_dropout=config.lora_dropout,
+            lora_target=config.lora_target.replace(" ", ""),
+        )
+    elif config.finetuning_type == "freeze":
+        args.update(freeze_trainable_layers=config.freeze_trainable_layers, freeze_trainable_modules="all")
+    if config.stage == "dpo":
+        args.update(pref_beta=config.pref_beta, pref_loss=config.pref_loss)
+    if config.deepspeed != "none":
+        args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
+    if config.val_size > 0:
+        args.update(val_size=config.val_size, per_device_eval_batch_size=config.per_device_train_batch_size,
+                    eval_strategy="steps", eval_steps=config.eval_steps)
+    else:
+        args["eval_strategy"] = "no"
+    return args
+
+
+def to_yaml(args: dict, header: str = "") -> str:
+    """Render the dict in LLaMA-Factory's sectioned style; every key appears exactly once."""
+    lines = [f"# {line}" for line in header.splitlines()] if header else []
+    placed: set[str] = set()
+    for section, keys in _SECTIONS:
+        chunk = {key: args[key] for key in keys if key in args}
+        if not chunk:
+            continue
+        placed.update(chunk)
+        lines.append(f"### {section}")
+        lines.append(_dump(chunk))
+    rest = {key: value for key, value in args.items() if key not in placed}
+    if rest:
+        lines.append("### other")
+        lines.append(_dump(rest))
+    return "\n".join(lines) + "\n"
+
+
+def _dump(chunk: dict) -> str:
+    # default_style=None keeps `eval_strategy: 'no'` quoted, so YAML never reads it as False.
+    return yaml.safe_dump(chunk, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")

@@ -1,0 +1,190 @@
+"""The job table in SQLite: shared safely by the app, the CLI and every job supervisor."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..schemas.jobs import Job, JobSpec, JobStatus
+from . import procs
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    argv TEXT NOT NULL,
+    env TEXT NOT NULL,
+    cwd TEXT NOT NULL,
+    run_dir TEXT NOT NULL,
+    log_path TEXT NOT NULL,
+    devices TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    started_at REAL,
+    finished_at REAL,
+    exit_code INTEGER,
+    pid INTEGER,
+    pid_start REAL,
+    sup_pid INTEGER,
+    sup_start REAL,
+    stop_requested INTEGER NOT NULL DEFAULT 0,
+    message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
+"""
+
+# A supervisor that has not recorded itself within this many seconds of queueing never started.
+_START_WINDOW_S = 60.0
+
+
+def devices_conflict(a: str, b: str) -> bool:
+    """Two device sets conflict when they share a GPU, or both are the CPU; 'all' takes every GPU."""
+    if "cpu" in (a, b):
+        return a == b
+    if "all" in (a, b):
+        return True
+    return bool(set(a.split(",")) & set(b.split(",")))
+
+
+class JobStore:
+    """CRUD and claims over the job table; every state change is one short transaction."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def create(self, spec: JobSpec, log_path: str) -> Job:
+        """Insert a PENDING job and return it."""
+        job_id = time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO jobs (id, kind, name, status, argv, env, cwd, run_dir, log_path, devices, meta, created_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (job_id, spec.kind, spec.name, JobStatus.PENDING.value, json.dumps(spec.argv), json.dumps(spec.env),
+                 spec.cwd, spec.run_dir, log_path, spec.devices, json.dumps(spec.meta, ensure_ascii=False),
+                 time.time()),
+            )
+        return self.get(job_id)
+
+    def get(self, job_id: str) -> Job | None:
+        """One job, or None."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+        return _to_job(row) if row else None
+
+    def list(self, limit: int = 100, statuses: tuple[JobStatus, ...] = ()) -> list[Job]:
+        """Newest first."""
+        query, params = "SELECT * FROM jobs", []
+        if statuses:
+            query += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params = [s.value for s in statuses]
+        query += " ORDER BY created_at DESC LIMIT ?"
+        with self._connect() as conn:
+            rows = conn.execute(query, (*params, limit)).fetchall()
+        return [_to_job(row) for row in rows]
+
+    def update(self, job_id: str, **fields) -> None:
+        """Set columns of one job."""
+        if "status" in fields and isinstance(fields["status"], JobStatus):
+            fields["status"] = fields["status"].value
+        if "meta" in fields:
+            fields["meta"] = json.dumps(fields["meta"], ensure_ascii=False)
+        assignments = ", ".join(f"{key}=?" for key in fields)
+        with self._transaction() as conn:
+            conn.execute(f"UPDATE jobs SET {assignments} WHERE id=?", (*fields.values(), job_id))
+
+    def finish(self, job_id: str, status: JobStatus, exit_code: int | None, message: str = "") -> None:
+        """Record the end of a job unless it already has one."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE jobs SET status=?, exit_code=?, message=?, finished_at=? WHERE id=? AND status IN (?,?)",
+                (status.value, exit_code, message, time.time(), job_id, JobStatus.PENDING.value,
+                 JobStatus.RUNNING.value),
+            )
+
+    def request_stop(self, job_id: str) -> None:
+        """Flag a job for stopping; its supervisor acts on it."""
+        self.update(job_id, stop_requested=1)
+
+    def try_claim(self, job_id: str, limit: int) -> bool:
+        """Move a PENDING job to RUNNING if its device set has room and no older job waits for it."""
+        with self._transaction() as conn:
+            _reconcile(conn)
+            me = conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            if me is None or me["status"] != JobStatus.PENDING.value:
+                return False
+            running = conn.execute("SELECT devices FROM jobs WHERE status=?", (JobStatus.RUNNING.value,)).fetchall()
+            if sum(devices_conflict(me["devices"], row["devices"]) for row in running) >= limit:
+                return False
+            older = conn.execute(
+                "SELECT devices FROM jobs WHERE status=? AND created_at<? AND id<>?",
+                (JobStatus.PENDING.value, me["created_at"], job_id),
+            ).fetchall()
+            if any(devices_conflict(me["devices"], row["devices"]) for row in older):
+                return False
+            conn.execute("UPDATE jobs SET status=?, started_at=? WHERE id=?",
+                         (JobStatus.RUNNING.value, time.time(), job_id))
+            return True
+
+    def reconcile(self) -> None:
+        """Mark jobs whose processes vanished as LOST (a live trainer is re-attached, not lost)."""
+        with self._transaction() as conn:
+            _reconcile(conn)
+
+
+def _reconcile(conn: sqlite3.Connection) -> None:
+    rows = conn.execute("SELECT * FROM jobs WHERE status IN (?,?)",
+                        (JobStatus.PENDING.value, JobStatus.RUNNING.value)).fetchall()
+    now = time.time()
+    for row in rows:
+        if procs.is_alive(row["sup_pid"], row["sup_start"]):
+            continue
+        if row["sup_pid"] is None and now - row["created_at"] < _START_WINDOW_S:
+            continue  # the supervisor is still starting up
+        if row["status"] == JobStatus.RUNNING.value and procs.is_alive(row["pid"], row["pid_start"]):
+            continue  # supervisor gone but the trainer itself still runs: keep showing it
+        conn.execute(
+            "UPDATE jobs SET status=?, finished_at=?, message=? WHERE id=?",
+            (JobStatus.LOST.value, now, "process gone while nobody was watching it", row["id"]),
+        )
+
+
+def _to_job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"], kind=row["kind"], name=row["name"], status=JobStatus(row["status"]),
+        argv=json.loads(row["argv"]), env=json.loads(row["env"]), cwd=row["cwd"], run_dir=row["run_dir"],
+        log_path=row["log_path"], devices=row["devices"], meta=json.loads(row["meta"]),
+        created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
+        exit_code=row["exit_code"], pid=row["pid"], pid_start=row["pid_start"], sup_pid=row["sup_pid"],
+        sup_start=row["sup_start"], stop_requested=bool(row["stop_requested"]), message=row["message"],
+    )

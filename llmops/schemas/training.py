@@ -1,0 +1,98 @@
+"""Typed training configurations for the three stages the studio offers."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Stage = Literal["pt", "sft", "dpo"]
+FinetuningType = Literal["lora", "full", "freeze"]
+Precision = Literal["auto", "bf16", "fp16", "fp32"]
+DeepSpeedMode = Literal["none", "z2", "z2_offload", "z3", "z3_offload"]
+PrefLoss = Literal["sigmoid", "ipo", "hinge", "orpo", "simpo"]
+ReportTo = Literal["none", "tensorboard", "wandb", "mlflow", "swanlab"]
+Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "polynomial"]
+
+STAGES: tuple[str, ...] = ("pt", "sft", "dpo")
+FINETUNING_TYPES: tuple[str, ...] = ("lora", "full", "freeze")
+PREF_LOSSES: tuple[str, ...] = ("sigmoid", "ipo", "hinge", "orpo", "simpo")
+DEEPSPEED_MODES: tuple[str, ...] = ("none", "z2", "z2_offload", "z3", "z3_offload")
+PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
+REPORT_TO: tuple[str, ...] = ("none", "tensorboard", "wandb", "mlflow", "swanlab")
+
+
+class TrainConfig(BaseModel):
+    """One training run as the user describes it; rendered to LLaMA-Factory YAML by llmops.lf.render."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    stage: Stage
+    model: str = Field(min_length=1, max_length=1000)
+    template: str = Field(min_length=1, max_length=64)
+    datasets: list[str] = Field(min_length=1, max_length=32)
+    finetuning_type: FinetuningType = "lora"
+    quantization_bit: Literal[4, 8] | None = None
+    lora_rank: int = Field(8, ge=1, le=1024)
+    lora_alpha: int | None = Field(None, ge=1, le=4096)
+    lora_dropout: float = Field(0.0, ge=0.0, le=0.9)
+    lora_target: str = Field("all", min_length=1, max_length=500, pattern=r"^[A-Za-z0-9_.,\s*]+$")
+    freeze_trainable_layers: int = Field(2, ge=-512, le=512)
+    learning_rate: float = Field(1e-4, gt=0.0, le=1.0)
+    num_train_epochs: float = Field(3.0, gt=0.0, le=1000.0)
+    max_steps: int | None = Field(None, ge=1, le=10_000_000)
+    per_device_train_batch_size: int = Field(1, ge=1, le=4096)
+    gradient_accumulation_steps: int = Field(8, ge=1, le=4096)
+    cutoff_len: int = Field(1024, ge=8, le=1_048_576)
+    max_samples: int | None = Field(None, ge=1, le=1_000_000_000)
+    val_size: float = Field(0.0, ge=0.0, lt=1.0)
+    eval_steps: int = Field(100, ge=1, le=10_000_000)
+    save_steps: int = Field(500, ge=1, le=10_000_000)
+    logging_steps: int = Field(10, ge=1, le=10_000_000)
+    warmup_ratio: float = Field(0.1, ge=0.0, le=1.0)
+    lr_scheduler_type: Scheduler = "cosine"
+    pref_beta: float = Field(0.1, gt=0.0, le=100.0)
+    pref_loss: PrefLoss = "sigmoid"
+    precision: Precision = "auto"
+    deepspeed: DeepSpeedMode = "none"
+    report_to: ReportTo = "none"
+    run_name: str | None = Field(None, max_length=100)
+    seed: int = Field(42, ge=0, le=2**31 - 1)
+
+    @field_validator("datasets")
+    @classmethod
+    def _distinct_datasets(cls, value: list[str]) -> list[str]:
+        cleaned = [name.strip() for name in value if name.strip()]
+        if not cleaned:
+            raise ValueError("at least one dataset is required")
+        return list(dict.fromkeys(cleaned))
+
+    @field_validator("model", "template")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _cross_field(self) -> "TrainConfig":
+        if self.quantization_bit is not None and self.finetuning_type != "lora":
+            raise ValueError("quantization (QLoRA) requires finetuning_type lora")
+        if self.quantization_bit is not None and self.deepspeed in ("z3", "z3_offload"):
+            raise ValueError("QLoRA cannot be combined with DeepSpeed ZeRO-3 here")
+        if self.val_size > 0 and self.val_size >= 1:
+            raise ValueError("val_size must be a fraction below 1")
+        return self
+
+    @property
+    def effective_lora_alpha(self) -> int:
+        """LoRA alpha, defaulting to twice the rank as LLaMA-Factory does."""
+        return self.lora_alpha or self.lora_rank * 2
+
+    @property
+    def is_preference(self) -> bool:
+        """True for stages that train on chosen/rejected pairs."""
+        return self.stage == "dpo"
+
+
+def field_names() -> list[str]:
+    """The keys a user may set (for --set and the forms)."""
+    return list(TrainConfig.model_fields)

@@ -1,0 +1,50 @@
+"""A job as the jobs panel and the CLI show it: state, progress, log tail."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..lf.trainer_log import Progress, read_progress
+from ..runner.runner import JobRunner, tail_file
+from ..schemas.jobs import Job, JobStatus
+
+
+@dataclass
+class JobDetails:
+    """Everything a panel needs about one job."""
+
+    job: Job
+    progress: Progress
+    log_tail: str
+
+    @property
+    def failure_tail(self) -> str:
+        """The last log lines, shown when a job failed."""
+        if self.job.status is not JobStatus.FAILED:
+            return ""
+        return "\n".join(self.log_tail.splitlines()[-20:])
+
+    @property
+    def duration_s(self) -> float | None:
+        if not self.job.started_at:
+            return None
+        return (self.job.finished_at or time.time()) - self.job.started_at
+
+
+class JobsService:
+    """Read-only views over the runner plus stop."""
+
+    def __init__(self, runner: JobRunner):
+        self.runner = runner
+
+    def list(self, limit: int = 50) -> list[Job]:
+        return self.runner.list(limit)
+
+    def details(self, job_id: str, log_lines: int = 200) -> JobDetails:
+        job = self.runner.get(job_id)
+        return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines))
+
+    def stop(self, job_id: str) -> Job:
+        return self.runner.stop(job_id)

@@ -1,0 +1,246 @@
+"""Training: typed config -> validated LLaMA-Factory YAML -> a queued job in the runner."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pydantic
+import yaml
+
+from ..errors import ValidationError
+from ..lf import dataset_check, dataset_info, render, templates
+from ..lf.command import Commands, commands_for, train_argv
+from ..runner.runner import JobRunner
+from ..schemas.jobs import Job, JobSpec
+from ..schemas.training import TrainConfig
+from ..settings import Settings
+from ..storage import atomic_write_json, create_unique, inside, safe_name
+from . import demo_model
+from .device import DeviceInfo, probe
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
+DEMO_ALIAS = "demo"
+_MODEL_FILES = ("adapter_model.safetensors", "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """What will run: the argument dict, its YAML text and where its outputs go."""
+
+    config: TrainConfig
+    args: dict
+    yaml_text: str
+    output_dir: Path
+
+
+@dataclass(frozen=True)
+class SavedConfig:
+    """A YAML written under configs/llmops/ and the commands that run it."""
+
+    path: Path
+    rel_path: str
+    commands: Commands
+    output_dir: Path
+
+
+class TrainingService:
+    """Builds, validates, saves and launches training configs."""
+
+    def __init__(self, settings: Settings, runner: JobRunner, device: DeviceInfo | None = None):
+        self.settings = settings
+        self.runner = runner
+        self._device = device
+
+    @property
+    def device(self) -> DeviceInfo:
+        if self._device is None:
+            self._device = probe()
+        return self._device
+
+    # --- building ---------------------------------------------------------------------------------
+
+    def defaults(self, stage: str) -> dict:
+        """Stage defaults from configs/stages/<stage>.yaml."""
+        path = self.settings.stage_defaults_dir / f"{stage}.yaml"
+        if stage not in ("pt", "sft", "dpo") or not path.exists():
+            raise ValidationError("err.stage_unknown", stage=stage)
+        return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+    def build(self, stage: str, model: str, datasets: list[str], **overrides) -> TrainConfig:
+        """Stage defaults + the user's values, checked by the schema (unknown keys refused)."""
+        model = self.resolve_model(model)
+        values = {**self.defaults(stage), **{k: v for k, v in overrides.items() if v is not None}}
+        values.setdefault("template", templates.guess(model))
+        try:
+            return TrainConfig(stage=stage, model=model, datasets=datasets, **values)
+        except pydantic.ValidationError as exc:
+            raise ValidationError("err.config_invalid", details=_pydantic_details(exc)) from exc
+
+    def resolve_model(self, model: str) -> str:
+        """'demo' means the tiny local model (built on first use); other strings pass through."""
+        model = (model or "").strip()
+        if model == DEMO_ALIAS:
+            path = self.settings.demo_model_dir
+            if not demo_model.is_demo(path):
+                demo_model.build(path, [self.settings.sample_docs_dir, self.settings.sample_datasets_dir])
+            return str(path)
+        return model
+
+    def dataset_entries(self) -> dict[str, dict]:
+        """Registered datasets (the samples are registered on first use)."""
+        return dataset_info.read(dataset_info.ensure(self.settings)).entries
+
+    def datasets_for_stage(self, stage: str) -> list[str]:
+        """Names of registered datasets a stage can read (DPO sees only preference data)."""
+        wanted = dataset_info.STAGE_KINDS[stage]
+        return sorted(name for name, entry in self.dataset_entries().items()
+                      if dataset_info.entry_kind(entry) in wanted)
+
+    def import_dataset(self, name: str, source_dir: Path) -> None:
+        """Register `name` from another folder's dataset_info.json, with its file path made absolute."""
+        source = dataset_info.read(Path(source_dir) / "dataset_info.json")
+        if name not in source.entries:
+            raise ValidationError("err.dataset_unknown", name=name)
+        entry = dict(source.entries[name])
+        if "file_name" in entry:
+            entry["file_name"] = str((Path(source_dir) / entry["file_name"]).resolve())
+        dataset_info.register(dataset_info.ensure(self.settings), name, entry, replace=True)
+
+    # --- validation -------------------------------------------------------------------------------
+
+    def validate(self, config: TrainConfig, *, for_launch: bool = False) -> None:
+        """Everything that can be known before a process starts."""
+        if not templates.is_known(config.template):
+            raise ValidationError("err.template_unknown", template=config.template)
+        self._check_model(config.model)
+        entries = self.dataset_entries()
+        for name in config.datasets:
+            dataset_check.check(self.settings.data_dir, name, entries, config.stage)
+        if config.run_name:
+            safe_name(config.run_name, "run name")
+        if for_launch and not self.device.cuda:
+            if config.quantization_bit:
+                raise ValidationError("err.needs_gpu", feature=f"QLoRA {config.quantization_bit}-bit")
+            if config.deepspeed != "none":
+                raise ValidationError("err.needs_gpu", feature="DeepSpeed")
+            if config.precision in ("bf16", "fp16"):
+                raise ValidationError("err.needs_gpu", feature=config.precision)
+
+    def _check_model(self, model: str) -> None:
+        path = Path(model).expanduser()
+        if path.exists():
+            if not (path / "config.json").exists():
+                raise ValidationError("err.model_not_a_model", path=model)
+            return
+        looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") != 1
+        if looks_local or not _HUB_ID.match(model):
+            raise ValidationError("err.model_missing", model=model)
+
+    # --- rendering and saving ---------------------------------------------------------------------
+
+    def output_dir_for(self, config: TrainConfig) -> Path:
+        """checkpoints/<run name>; the name defaults to stage, model and time."""
+        if config.run_name:
+            return inside(self.settings.checkpoints_dir, safe_name(config.run_name, "run name"), "output folder")
+        base = f"{config.stage}-{_slug(Path(config.model).name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        candidate, attempt = self.settings.checkpoints_dir / base, 1
+        while candidate.exists():
+            attempt += 1
+            candidate = self.settings.checkpoints_dir / f"{base}-{attempt}"
+        return candidate
+
+    def render(self, config: TrainConfig, output_dir: Path | None = None) -> Rendered:
+        """Validated YAML for preview; writes nothing."""
+        self.validate(config)
+        output_dir = output_dir or self.output_dir_for(config)
+        args = render.to_lf_args(config, self.settings, output_dir, self.device.placement)
+        header = f"LLaMA-Factory {config.stage} config written by llmops; run from {self.settings.home}"
+        return Rendered(config, args, render.to_yaml(args, header), output_dir)
+
+    def save(self, config: TrainConfig) -> SavedConfig:
+        """Write configs/llmops/<stage>_config_<ts>.yaml atomically (never overwriting) with a sidecar."""
+        self.settings.ensure_dirs()
+        rendered = self.render(config)
+        _require_empty(rendered.output_dir)
+        target = self.settings.generated_configs_dir / f"{config.stage}_config_{time.strftime('%Y%m%d_%H%M%S')}.yaml"
+        path = create_unique(target, rendered.yaml_text)
+        # The typed config travels beside the YAML so a launch from the file keeps its meaning.
+        atomic_write_json(path.with_suffix(".llmops.json"), config.model_dump(mode="json"))
+        rel = render.home_relative(self.settings, path)
+        return SavedConfig(path, rel, commands_for(rel, max(1, self.device.count) if self.device.cuda else 8),
+                           rendered.output_dir)
+
+    # --- launching --------------------------------------------------------------------------------
+
+    def launch_config(self, config: TrainConfig) -> tuple[SavedConfig, Job]:
+        """Save then queue; the job runs exactly the file that was saved."""
+        self.validate(config, for_launch=True)
+        saved = self.save(config)
+        return saved, self.launch_file(saved.path)
+
+    def launch_file(self, yaml_path: Path | str, devices: str | None = None) -> Job:
+        """Queue a saved YAML; its output folder must lie under checkpoints/ and be empty."""
+        path = Path(yaml_path).expanduser()
+        if not path.is_absolute():
+            path = self.settings.home / path
+        if not path.exists():
+            raise ValidationError("err.yaml_missing", path=str(yaml_path))
+        try:
+            args = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ValidationError("err.yaml_invalid", path=str(path), reason=str(exc)) from exc
+        if not isinstance(args, dict) or "output_dir" not in args or "stage" not in args:
+            raise ValidationError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")
+        output_dir = inside(self.settings.checkpoints_dir, self.settings.home / args["output_dir"], "output_dir")
+        _require_empty(output_dir)
+        output_dir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, output_dir / "train_config.yaml")
+        sidecar = path.with_suffix(".llmops.json")
+        typed = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
+        devices = devices or (self._visible_devices() if self.device.cuda else "cpu")
+        env = {"LLAMABOARD_ENABLED": "1", "LLAMABOARD_WORKDIR": str(output_dir), "PYTHONUNBUFFERED": "1"}
+        if devices not in ("cpu", "all"):
+            env["CUDA_VISIBLE_DEVICES"] = devices
+        meta = {"stage": args["stage"], "model": args.get("model_name_or_path"), "dataset": args.get("dataset"),
+                "finetuning_type": args.get("finetuning_type"), "template": args.get("template"),
+                "config_path": str(path), "output_dir": str(output_dir), "config": typed}
+        atomic_write_json(output_dir / "run.json", {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
+        spec = JobSpec(kind="train", name=output_dir.name, argv=train_argv(_lf_cli(), str(path)),
+                       cwd=str(self.settings.home), run_dir=str(output_dir), devices=devices, env=env, meta=meta)
+        return self.runner.submit(spec)
+
+    def _visible_devices(self) -> str:
+        return ",".join(str(index) for index in range(self.device.count)) or "all"
+
+
+def _lf_cli() -> str:
+    """llamafactory-cli from the same environment as this Python."""
+    beside = Path(sys.executable).parent / "llamafactory-cli"
+    found = beside if beside.exists() else shutil.which("llamafactory-cli")
+    if not found:
+        raise ValidationError("err.lf_missing")
+    return str(found)
+
+
+def _require_empty(output_dir: Path) -> None:
+    if output_dir.exists() and any(output_dir.iterdir()):
+        raise ValidationError("err.output_not_empty", path=str(output_dir))
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.\-]+", "-", text).strip("-.")[:40] or "model"
+
+
+def _pydantic_details(exc: pydantic.ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "config"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+

@@ -1,0 +1,109 @@
+"""Every root and default the app uses; nothing here touches the disk at import."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+INSTALL_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_lang() -> str:
+    """Chinese when the environment asks for it, English otherwise."""
+    explicit = os.environ.get("LLMOPS_LANG", "").lower()
+    if explicit in ("zh", "en"):
+        return explicit
+    return "zh" if os.environ.get("LANG", "").lower().startswith("zh") else "en"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things live. `home` holds user data; shipped assets stay in the install root."""
+
+    home: Path = INSTALL_ROOT
+    install_root: Path = INSTALL_ROOT
+    lang: str = field(default_factory=_default_lang)
+    host: str = "127.0.0.1"
+    port: int = 7860
+    # Seconds a stopping trainer gets to save and exit before its whole tree is killed.
+    stop_grace_s: float = 30.0
+    # Jobs allowed to run at once on one device set (a GPU list, or the CPU).
+    jobs_per_device_set: int = 1
+
+    @classmethod
+    def from_env(cls, **overrides) -> "Settings":
+        """Build settings from LLMOPS_* environment variables, then explicit overrides."""
+        env: dict = {}
+        if os.environ.get("LLMOPS_HOME"):
+            env["home"] = Path(os.environ["LLMOPS_HOME"]).expanduser().resolve()
+        if os.environ.get("LLMOPS_STOP_GRACE_S"):
+            env["stop_grace_s"] = float(os.environ["LLMOPS_STOP_GRACE_S"])
+        if os.environ.get("LLMOPS_JOBS_PER_DEVICE_SET"):
+            env["jobs_per_device_set"] = int(os.environ["LLMOPS_JOBS_PER_DEVICE_SET"])
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)
+
+    # User data (moved as a whole by LLMOPS_HOME).
+    @property
+    def data_dir(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def configs_dir(self) -> Path:
+        return self.home / "configs"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.home / "checkpoints"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.home / "models"
+
+    @property
+    def generated_configs_dir(self) -> Path:
+        return self.configs_dir / "llmops"
+
+    @property
+    def work_dir(self) -> Path:
+        """Generated data, job table and preference log."""
+        return self.data_dir / "llmops"
+
+    @property
+    def dataset_info_path(self) -> Path:
+        return self.data_dir / "dataset_info.json"
+
+    @property
+    def jobs_db_path(self) -> Path:
+        return self.work_dir / "jobs.sqlite3"
+
+    @property
+    def prefs_path(self) -> Path:
+        return self.work_dir / "prefs.jsonl"
+
+    @property
+    def demo_model_dir(self) -> Path:
+        return self.models_dir / "demo-tiny-qwen2"
+
+    # Shipped assets (always read from the install root).
+    @property
+    def stage_defaults_dir(self) -> Path:
+        return self.install_root / "configs" / "stages"
+
+    @property
+    def deepspeed_dir(self) -> Path:
+        return self.install_root / "configs" / "deepspeed"
+
+    @property
+    def sample_docs_dir(self) -> Path:
+        return self.install_root / "data" / "docs"
+
+    @property
+    def sample_datasets_dir(self) -> Path:
+        return self.install_root / "data" / "samples"
+
+    def ensure_dirs(self) -> None:
+        """Create the writable folders; called by services, never at import."""
+        for path in (self.data_dir, self.work_dir, self.generated_configs_dir, self.checkpoints_dir, self.models_dir):
+            path.mkdir(parents=True, exist_ok=True)

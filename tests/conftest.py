@@ -1,0 +1,47 @@
+"""Every test runs in its own LLMOPS_HOME, so no test ever touches real data."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from llmops.settings import Settings  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def llmops_home(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty home for each test."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("LLMOPS_HOME", str(home))
+    monkeypatch.setenv("LLMOPS_LANG", "en")
+    monkeypatch.setenv("LLMOPS_STOP_GRACE_S", "10")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return home
+
+
+@pytest.fixture
+def settings(llmops_home) -> Settings:
+    """Settings pointing at the test's home, folders created."""
+    s = Settings.from_env()
+    s.ensure_dirs()
+    return s
+
+
+@pytest.fixture(scope="session")
+def demo_model_dir(tmp_path_factory) -> Path:
+    """The tiny local model, built once per test session."""
+    from llmops.services import demo_model
+
+    out = tmp_path_factory.mktemp("models") / "demo"
+    return demo_model.build(out, [ROOT / "data" / "docs", ROOT / "data" / "samples"])
+
+
+def pytest_configure(config):
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
