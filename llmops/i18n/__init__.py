@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from .corpus import CORPUS
 from .errors import ERRORS
+from .prefs import PREFS
 from .ui import UI
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **UI}
+_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **PREFS, **UI}
 
 
-def t(key: str, lang: str = "en", **params) -> str:
+def t(key: str, lang: str = "en", /, **params) -> str:
     """Return the string for `key` in `lang`, formatted with `params`; the key itself if unknown."""
     entry = _TABLE.get(key)
     if entry is None:

@@ -6,11 +6,11 @@ import json
 import os
 import uuid
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -26,7 +26,7 @@ _SIG_BYTES = 160
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Vote(BaseModel):
@@ -75,8 +75,7 @@ class ReadResult:
     problems: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class TornTail:
+class TornTail(NamedTuple):
     """An incomplete last line that repair moved to the .torn file."""
 
     offset: int
@@ -100,7 +99,8 @@ class PrefsStore:
         self.path = Path(path)
         self.torn_path = Path(str(self.path) + ".torn")
         self._ids: set[str] = set()
-        self._stat: tuple[int, int, int] | None = None  # (inode, size, mtime_ns) when the index was last brought up to date
+        # (inode, size, mtime_ns) when the index was last brought up to date.
+        self._stat: tuple[int, int, int] | None = None
         self._offset = 0  # end of the last complete line in the index
         self._sig: tuple[int, bytes] = (0, b"")  # (start, first bytes) of the last indexed line
 
@@ -169,8 +169,8 @@ class PrefsStore:
 
     def _sync_locked(self, fd: int) -> None:
         """Under the lock: repair a torn tail and catch the id index up with what other processes wrote."""
-        if _stat_key(fd) == self._stat:
-            return
+        if self._stat is not None and _stat_key(fd) == self._stat and self._offset == self._stat[1]:
+            return  # nothing written or truncated since we last indexed every line
         self._repair_locked(fd)
         st = os.fstat(fd)
         start, prefix = self._sig
@@ -179,13 +179,9 @@ class PrefsStore:
             self._offset and os.pread(fd, len(prefix), start) != prefix
         ):
             self._ids, self._offset, self._sig = set(), 0, (0, b"")
-        pos, carry = self._offset, b""
-        while pos < st.st_size:  # in chunks: the log may be far larger than we want in memory at once
-            chunk = os.pread(fd, min(1 << 20, st.st_size - pos), pos)
-            if not chunk:
-                break
-            buf, start = carry + chunk, pos - len(carry)
-            pos += len(chunk)
+        carry, end = b"", self._offset
+        for pos, chunk in _chunks(fd, self._offset, st.st_size):  # the log may be far larger than memory we want to use
+            buf, start, end = carry + chunk, pos - len(carry), pos + len(chunk)
             *lines, carry = buf.split(b"\n")
             for raw in lines:
                 vote_id = (_json_object(raw) or {}).get("vote_id")
@@ -194,7 +190,7 @@ class PrefsStore:
                 self._sig = (start, raw[:_SIG_BYTES])
                 start += len(raw) + 1
         # A racing writer that skips the lock could leave a partial line (carry); it is re-read next time.
-        self._offset = pos - len(carry)
+        self._offset = end - len(carry)
         self._stat = _stat_key(fd)
 
     def _repair_locked(self, fd: int) -> TornTail | None:
@@ -205,7 +201,7 @@ class PrefsStore:
         tail = os.pread(fd, size - start, start)
         if tail.endswith(b"\n") and _json_object(tail) is not None:
             return None
-        torn = TornTail(offset=start, line=_count_lines(fd, start) + 1, size=len(tail))
+        torn = TornTail(offset=start, line=sum(c.count(b"\n") for _, c in _chunks(fd, 0, start)) + 1, size=len(tail))
         record = {"ts": _now(), "file": str(self.path), "offset": torn.offset, "line": torn.line, "size": torn.size,
                   "text": tail.decode("utf-8", "replace")}
         # The tail is copied and fsynced before the truncate, so a crash in between loses nothing.
@@ -246,15 +242,14 @@ def _last_line_start(fd: int, size: int) -> int:
     return 0
 
 
-def _count_lines(fd: int, upto: int) -> int:
-    count, pos = 0, 0
-    while pos < upto:
-        chunk = os.pread(fd, min(1 << 20, upto - pos), pos)
+def _chunks(fd: int, start: int, end: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) pieces of [start, end) of the file, 1 MiB at a time."""
+    while start < end:
+        chunk = os.pread(fd, min(1 << 20, end - start), start)
         if not chunk:
-            break
-        count += chunk.count(b"\n")
-        pos += len(chunk)
-    return count
+            return
+        yield start, chunk
+        start += len(chunk)
 
 
 def _parse_line(raw: bytes, votes: list[Vote]) -> str | None:
@@ -307,10 +302,7 @@ def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | I
 
 def stats(votes: Iterable[Vote]) -> dict:
     """Vote counts in total, by winner, by source, by model pair (sorted 'x vs y') and by UTC day."""
-    by_winner: Counter = Counter({w: 0 for w in WINNERS})
-    by_source: Counter = Counter()
-    by_pair: Counter = Counter()
-    by_day: Counter = Counter()
+    by_winner, by_source, by_pair, by_day = Counter({w: 0 for w in WINNERS}), Counter(), Counter(), Counter()
     for vote in votes:
         by_winner[vote.winner] += 1
         by_source[vote.source] += 1
@@ -323,5 +315,5 @@ def stats(votes: Iterable[Vote]) -> dict:
 def _day(ts: str) -> str:
     stamp = datetime.fromisoformat(ts)
     if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(timezone.utc)  # naive stamps from other tools are taken as UTC already
+        stamp = stamp.astimezone(UTC)  # naive stamps from other tools are taken as UTC already
     return stamp.date().isoformat()

@@ -72,6 +72,11 @@ class TrainingService:
             raise ValidationError("err.stage_unknown", stage=stage)
         return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
+    def form_defaults(self, stage: str) -> dict:
+        """Every field's starting value: schema defaults overlaid with the stage's file."""
+        fields = {name: f.default for name, f in TrainConfig.model_fields.items() if not f.is_required()}
+        return {**fields, **self.defaults(stage)}
+
     def build(self, stage: str, model: str, datasets: list[str], **overrides) -> TrainConfig:
         """Stage defaults + the user's values, checked by the schema (unknown keys refused)."""
         model = self.resolve_model(model)

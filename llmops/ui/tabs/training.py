@@ -90,11 +90,13 @@ def _field(name: str, kind: str, choices, default, lang: str, labels: Labels):
 
 def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched):
     lang = labels.lang
-    defaults = services.training.defaults(stage)
+    defaults = services.training.form_defaults(stage)
     fields = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
     with gr.Row():
         with gr.Column(scale=3):
-            datasets = labels(gr.Dropdown(services.training.datasets_for_stage(stage), multiselect=True,
+            available = services.training.datasets_for_stage(stage)
+            datasets = labels(gr.Dropdown(available, value=available[:1], multiselect=True,
+                                          allow_custom_value=True,
                                           label=t("ui.field.datasets", lang)), "ui.field.datasets")
             comps = {}
             with gr.Row():

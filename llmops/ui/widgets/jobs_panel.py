@@ -79,7 +79,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
         table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
                                     label=t("ui.jobs.table", lang)), "ui.jobs.table")
         with gr.Row():
-            selected = labels(gr.Dropdown(choices=[], label=t("ui.jobs.select", lang), scale=3), "ui.jobs.select")
+            selected = labels(gr.Dropdown(choices=[], value=None, allow_custom_value=True, scale=3,
+                                          label=t("ui.jobs.select", lang)), "ui.jobs.select")
             refresh_btn = labels(gr.Button(t("ui.jobs.refresh", lang), scale=1), "ui.jobs.refresh", attr="value")
             stop_btn = labels(gr.Button(t("ui.jobs.stop", lang), variant="stop", scale=1), "ui.jobs.stop",
                               attr="value")

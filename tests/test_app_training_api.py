@@ -1,0 +1,111 @@
+"""The Training tab's endpoints driven through gradio_client against the real app; the app is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from llmops.lf.trainer_log import read_progress
+from llmops.runner import procs
+from llmops.runner.runner import JobRunner
+from llmops.schemas.jobs import JobStatus
+from llmops.services.training import TrainingService
+from llmops.ui.tabs.training import FORM_FIELDS
+
+from .apphelpers import AppProcess
+
+
+def form(settings, stage: str, model: str, dataset: str, **changes) -> list:
+    """Positional inputs of a stage form, from the stage defaults plus `changes`."""
+    defaults = TrainingService(settings, JobRunner(settings)).form_defaults(stage)
+    values = []
+    for name, kind, _ in FORM_FIELDS:
+        value = changes.get(name, defaults.get(name))
+        if name == "quantization_bit":
+            value = value or "none"
+        elif value is None:
+            value = "" if kind == "text" else 0
+        values.append(value)
+    return [model, "chatml", [dataset], *values]
+
+
+@pytest.fixture
+def app(settings):
+    proc = AppProcess(settings.home).start()
+    yield proc
+    proc.stop()
+
+
+def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
+    client = Client(app.url, verbose=False)
+    yaml_text, _, status = client.predict(*form(settings, "sft", str(demo_model_dir), "sample_sft"),
+                                          api_name="/sft_preview")
+    assert "stage: sft" in yaml_text and "checkpoints/" in status
+    yaml_text, command, status = client.predict(*form(settings, "dpo", str(demo_model_dir), "sample_dpo"),
+                                                api_name="/dpo_save")
+    assert "llamafactory-cli train configs/llmops/dpo_config_" in command
+    assert len(list(settings.generated_configs_dir.glob("dpo_config_*.yaml"))) == 1
+    with pytest.raises(Exception, match="learning_rate"):
+        client.predict(*form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=-1),
+                       api_name="/sft_preview")
+    with pytest.raises(Exception, match="preference"):
+        client.predict(*form(settings, "dpo", str(demo_model_dir), "sample_sft"), api_name="/dpo_preview")
+
+
+def test_app_killed_mid_run_shows_true_state_after_restart(app, settings, demo_model_dir):
+    client = Client(app.url, verbose=False)
+    short_run = form(settings, "pt", str(demo_model_dir), "sample_pt", max_steps=12, logging_steps=1, cutoff_len=256,
+                     gradient_accumulation_steps=1, save_steps=100000, run_name="short")
+    *_, short_id = client.predict(*short_run, api_name="/pt_launch")
+    long_run = form(settings, "sft", str(demo_model_dir), "sample_sft", max_steps=100000, logging_steps=1,
+                    gradient_accumulation_steps=1, save_steps=100000, run_name="long")
+    *_, long_id = client.predict(*long_run, api_name="/sft_launch")
+    runner = JobRunner(settings)
+    deadline = time.monotonic() + 120
+    while runner.get(short_id).status is not JobStatus.RUNNING and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runner.get(long_id).status is JobStatus.PENDING  # one job at a time on one device set
+    app.kill()  # the app dies; its jobs must not
+
+    # With no app running, the first job completes and the queued one starts by itself.
+    assert runner.wait(short_id, 180).status is JobStatus.COMPLETED
+    deadline = time.monotonic() + 120
+    while read_progress(Path(runner.get(long_id).run_dir)).current_steps < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runner.get(long_id).status is JobStatus.RUNNING
+    app.start()
+    client = Client(app.url, verbose=False)
+    rows, _, status, _, log = client.predict(long_id, api_name="/refresh_jobs")
+    states = {row[0]: row[3] for row in rows["data"]}
+    assert states[long_id] == "RUNNING" and states[short_id] == "COMPLETED"
+    assert "RUNNING" in status and log
+
+    job = runner.get(long_id)
+    tree = [p.pid for p in procs.tree(job.pid)]
+    rows, _, status, _, _ = client.predict(long_id, api_name="/stop_job")
+    assert runner.wait(long_id, 60).status is JobStatus.STOPPED
+    assert procs.wait_gone(tree, 10)
+
+
+def test_job_killed_while_app_was_down_shows_lost(app, settings, demo_model_dir):
+    client = Client(app.url, verbose=False)
+    run = form(settings, "sft", str(demo_model_dir), "sample_sft", max_steps=100000, logging_steps=1,
+               gradient_accumulation_steps=1, save_steps=100000, run_name="doomed")
+    *_, job_id = client.predict(*run, api_name="/sft_launch")
+    runner = JobRunner(settings)
+    deadline = time.monotonic() + 60
+    while not runner.get(job_id).pid and time.monotonic() < deadline:
+        time.sleep(0.2)
+    app.kill()
+    job = runner.store.get(job_id)
+    os.kill(job.sup_pid, signal.SIGKILL)
+    os.killpg(job.pid, signal.SIGKILL)  # as if the machine had rebooted
+    procs.wait_gone([job.sup_pid, job.pid], 10)
+    app.start()
+    rows, *_ = Client(app.url, verbose=False).predict(job_id, api_name="/refresh_jobs")
+    assert {row[0]: row[3] for row in rows["data"]}[job_id] == "LOST"
