@@ -50,6 +50,9 @@ def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
                                                 api_name="/dpo_save")
     assert "llamafactory-cli train configs/llmops/dpo_config_" in command
     assert len(list(settings.generated_configs_dir.glob("dpo_config_*.yaml"))) == 1
+    advice = client.predict(*form(settings, "sft", "Qwen/Qwen2.5-7B-Instruct", "sample_sft"), 1, 24, 0,
+                            api_name="/sft_plan")
+    assert "GB" in advice and "DeepSpeed" in advice
     with pytest.raises(Exception, match="learning_rate"):
         client.predict(*form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=-1),
                        api_name="/sft_preview")

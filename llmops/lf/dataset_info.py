@@ -81,14 +81,7 @@ def ensure(settings: Settings) -> Path:
 def read(path: Path) -> DatasetInfo:
     """Read every usable entry; a broken entry is reported, never hiding the rest."""
     info = DatasetInfo()
-    if not path.exists():
-        return info
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
-    if not isinstance(raw, dict):
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason="top level is not an object")
+    raw = _read_raw(path)
     for name, entry in raw.items():
         problem = _check_entry(name, entry)
         if problem:

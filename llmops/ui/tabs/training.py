@@ -88,6 +88,66 @@ def _field(name: str, kind: str, choices, default, lang: str, labels: Labels):
     return labels(comp, key, f"{key}.info")
 
 
+class _StageHandlers:
+    """The stage form's event handlers: form values in, typed config to the service, text out."""
+
+    def __init__(self, services: Services, stage: str, names: list[str]):
+        self.services, self.stage, self.names = services, stage, names
+
+    def _config(self, model_value, template_value, dataset_values, values, lang):
+        try:
+            return self.services.training.build(self.stage, model_value, dataset_values or [],
+                                                template=template_value or None, **overrides_from(self.names, values))
+        except LLMOpsError as exc:
+            raise user_error(exc, lang) from exc
+
+    def guarded(self, action):
+        """Wrap `action(config, lang)` so every user error becomes a message in the user's language."""
+        def handler(model_value, template_value, dataset_values, *rest):
+            *values, lang = rest
+            config = self._config(model_value, template_value, dataset_values, values, lang)
+            try:
+                return action(config, lang)
+            except LLMOpsError as exc:
+                raise user_error(exc, lang) from exc
+        return handler
+
+    def preview(self, config, lang):
+        rendered = self.services.training.render(config)
+        return rendered.yaml_text, gr.update(), t("ui.status.preview", lang, path=rendered.output_dir)
+
+    def save(self, config, lang):
+        saved = self.services.training.save(config)
+        text = saved.commands.as_text(str(self.services.settings.home))
+        return saved.path.read_text(encoding="utf-8"), text, t("ui.status.saved", lang, path=saved.rel_path)
+
+    def launch(self, config, lang):
+        saved, job = self.services.training.launch_config(config)
+        text = saved.commands.as_text(str(self.services.settings.home))
+        return (saved.path.read_text(encoding="utf-8"), text,
+                t("ui.status.launched", lang, job=job.id, path=saved.rel_path), job.id)
+
+    def plan(self, model_value, template_value, dataset_values, *rest):
+        *values, count, memory, size, lang = rest
+        config = self._config(model_value, template_value, dataset_values, values, lang)
+        try:
+            result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
+        except LLMOpsError as exc:
+            raise user_error(exc, lang) from exc
+        return plan_markdown(result, lang)
+
+
+def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
+    lang = labels.lang
+    labels(gr.Markdown(t("ui.planner.title", lang)), "ui.planner.title", attr="value")
+    gpus = labels(gr.Number(value=1, precision=0, label=t("ui.planner.gpus", lang)), "ui.planner.gpus")
+    gpu_mem = labels(gr.Number(value=80, label=t("ui.planner.mem", lang)), "ui.planner.mem")
+    params_b = labels(gr.Number(value=0, label=t("ui.planner.params", lang)), "ui.planner.params",
+                      "ui.planner.params.info")
+    button = labels(gr.Button(t("ui.planner.run", lang)), "ui.planner.run", attr="value")
+    return [gpus, gpu_mem, params_b], button, gr.Markdown()
+
+
 def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched):
     lang = labels.lang
     defaults = services.training.form_defaults(stage)
@@ -95,8 +155,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     with gr.Row():
         with gr.Column(scale=3):
             available = services.training.datasets_for_stage(stage)
-            datasets = labels(gr.Dropdown(available, value=available[:1], multiselect=True,
-                                          allow_custom_value=True,
+            datasets = labels(gr.Dropdown(available, value=available[:1], multiselect=True, allow_custom_value=True,
                                           label=t("ui.field.datasets", lang)), "ui.field.datasets")
             comps = {}
             with gr.Row():
@@ -116,68 +175,18 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                                         interactive=False), "ui.field.command")
             yaml_box = gr.Code(language="yaml", label="YAML", interactive=False)
         with gr.Column(scale=2):
-            labels(gr.Markdown(t("ui.planner.title", lang)), "ui.planner.title", attr="value")
-            gpus = labels(gr.Number(value=1, precision=0, label=t("ui.planner.gpus", lang)), "ui.planner.gpus")
-            gpu_mem = labels(gr.Number(value=80, label=t("ui.planner.mem", lang)), "ui.planner.mem")
-            params_b = labels(gr.Number(value=0, label=t("ui.planner.params", lang)), "ui.planner.params",
-                              "ui.planner.params.info")
-            plan_btn = labels(gr.Button(t("ui.planner.run", lang)), "ui.planner.run", attr="value")
-            plan_out = gr.Markdown()
+            planner_inputs, plan_btn, plan_out = _planner_column(labels)
 
-    names = list(comps)
+    h = _StageHandlers(services, stage, list(comps))
     inputs = [model, template, datasets, *comps.values(), lang_state]
-
-    def build_config(model_value, template_value, dataset_values, values, current_lang):
-        try:
-            return services.training.build(stage, model_value, dataset_values or [], template=template_value or None,
-                                           **overrides_from(names, values))
-        except LLMOpsError as exc:
-            raise user_error(exc, current_lang) from exc
-
-    def guarded(action):
-        def handler(model_value, template_value, dataset_values, *rest):
-            *values, current_lang = rest
-            config = build_config(model_value, template_value, dataset_values, values, current_lang)
-            try:
-                return action(config, current_lang)
-            except LLMOpsError as exc:
-                raise user_error(exc, current_lang) from exc
-        return handler
-
-    def preview(config, current_lang):
-        rendered = services.training.render(config)
-        return rendered.yaml_text, gr.update(), t("ui.status.preview", current_lang, path=rendered.output_dir)
-
-    def save(config, current_lang):
-        saved = services.training.save(config)
-        text = saved.commands.as_text(str(services.settings.home))
-        return saved.path.read_text(encoding="utf-8"), text, t("ui.status.saved", current_lang, path=saved.rel_path)
-
-    def launch(config, current_lang):
-        saved, job = services.training.launch_config(config)
-        text = saved.commands.as_text(str(services.settings.home))
-        return (saved.path.read_text(encoding="utf-8"), text,
-                t("ui.status.launched", current_lang, job=job.id, path=saved.rel_path), job.id)
-
-    def plan(model_value, template_value, dataset_values, *rest):
-        *values, count, memory, size, current_lang = rest
-        config = build_config(model_value, template_value, dataset_values, values, current_lang)
-        try:
-            result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
-        except LLMOpsError as exc:
-            raise user_error(exc, current_lang) from exc
-        return plan_markdown(result, current_lang)
-
     outputs = [yaml_box, command, status]
-    buttons["preview"].click(guarded(preview), inputs, outputs, api_name=f"{stage}_preview")
-    buttons["save"].click(guarded(save), inputs, outputs, api_name=f"{stage}_save")
-    buttons["command"].click(guarded(save), inputs, outputs, api_name=f"{stage}_command").then(
+    buttons["preview"].click(h.guarded(h.preview), inputs, outputs, api_name=f"{stage}_preview")
+    buttons["save"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_save")
+    buttons["command"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
-    buttons["launch"].click(guarded(launch), inputs, [*outputs, launched],
-                            api_name=f"{stage}_launch")
-    plan_btn.click(plan, [model, template, datasets, *comps.values(), gpus, gpu_mem, params_b, lang_state],
-                   plan_out, api_name=f"{stage}_plan")
-    return datasets
+    buttons["launch"].click(h.guarded(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
+    plan_btn.click(h.plan, [model, template, datasets, *comps.values(), *planner_inputs, lang_state], plan_out,
+                   api_name=f"{stage}_plan")
 
 
 @dataclass
