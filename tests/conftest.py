@@ -16,14 +16,29 @@ from llmops.settings import Settings  # noqa: E402
 
 @pytest.fixture(autouse=True)
 def llmops_home(tmp_path, monkeypatch) -> Path:
-    """A fresh, empty home for each test."""
+    """A fresh, empty home for each test; any job a test leaves behind is killed, even when it failed."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("LLMOPS_HOME", str(home))
     monkeypatch.setenv("LLMOPS_LANG", "en")
     monkeypatch.setenv("LLMOPS_STOP_GRACE_S", "10")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return home
+    yield home
+    _kill_leftover_jobs(home)
+
+
+def _kill_leftover_jobs(home: Path) -> None:
+    from llmops.runner import procs
+    from llmops.runner.store import JobStore
+    from llmops.schemas.jobs import JobStatus
+
+    db = Settings(home=home).jobs_db_path
+    if not db.exists():
+        return
+    for job in JobStore(db).list(1000, (JobStatus.PENDING, JobStatus.RUNNING)):
+        for pid, started in ((job.sup_pid, job.sup_start), (job.pid, job.pid_start)):
+            if procs.is_alive(pid, started):
+                procs.kill_tree(pid, pgid=pid if pid == job.pid else None)
 
 
 @pytest.fixture
@@ -45,3 +60,13 @@ def demo_model_dir(tmp_path_factory) -> Path:
 
 def pytest_configure(config):
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def lf_api(demo_model_dir, tmp_path_factory):
+    """One `llamafactory-cli api` server on 127.0.0.1 serving the tiny model, shared by the session."""
+    from tests.servers import LFApiServer
+
+    server = LFApiServer(demo_model_dir, tmp_path_factory.mktemp("api")).start()
+    yield server
+    server.stop()

@@ -7,7 +7,7 @@ import sys
 
 from ..errors import LLMOpsError
 from ..settings import Settings
-from . import jobs, train
+from . import data, jobs, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo_model)
     train.register(sub)
     jobs.register(sub)
+    data.register(sub)
     return parser
 
 

@@ -1,0 +1,7 @@
+"""`data corpus` and `data sft-gen`."""
+
+from __future__ import annotations
+
+
+def register(dsub) -> None:
+    """Add the generation subcommands."""
