@@ -28,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     demo = build_app(build_services(settings))
     # Events run concurrently; long work happens in runner jobs, never in a request.
     demo.queue(default_concurrency_limit=None).launch(server_name=settings.host, server_port=settings.port,
-                                                      show_api=True, inbrowser=False)
+                                                      show_api=True, show_error=True,
+                                                      inbrowser=False)
 
 
 if __name__ == "__main__":

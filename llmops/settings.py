@@ -30,6 +30,8 @@ class Settings:
     stop_grace_s: float = 30.0
     # Jobs allowed to run at once on one device set (a GPU list, or the CPU).
     jobs_per_device_set: int = 1
+    # Memory the A/B tab may use for local models kept loaded (least recently used ones are unloaded).
+    local_models_budget_gb: float = 16.0
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -39,6 +41,8 @@ class Settings:
             env["home"] = Path(os.environ["LLMOPS_HOME"]).expanduser().resolve()
         if os.environ.get("LLMOPS_STOP_GRACE_S"):
             env["stop_grace_s"] = float(os.environ["LLMOPS_STOP_GRACE_S"])
+        if os.environ.get("LLMOPS_LOCAL_MODELS_GB"):
+            env["local_models_budget_gb"] = float(os.environ["LLMOPS_LOCAL_MODELS_GB"])
         if os.environ.get("LLMOPS_JOBS_PER_DEVICE_SET"):
             env["jobs_per_device_set"] = int(os.environ["LLMOPS_JOBS_PER_DEVICE_SET"])
         env.update({k: v for k, v in overrides.items() if v is not None})

@@ -40,3 +40,41 @@ def test_training_page_in_browser(settings, tmp_path):
         assert (tmp_path / "training_zh.png").stat().st_size > 20000
     finally:
         app.stop()
+
+
+def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    from llmops.services.models import ModelRegistry
+
+    registry = ModelRegistry(settings)
+    registry.add_base("alpha", str(demo_model_dir), template="chatml")
+    registry.add_base("beta", str(demo_model_dir), template="chatml")
+    app = AppProcess(settings.home).start()
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            page.goto(app.url)
+            page.get_by_role("tab", name="A/B arena", exact=True).click()
+            page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
+            page.get_by_role("button", name="Generate both answers").click()
+            left = page.get_by_label("Answer A (left)")
+            page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
+            saved = page.get_by_text("saved to prefs.jsonl")
+            for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
+                page.get_by_role("button", name="← A is better").click()
+                try:
+                    saved.wait_for(timeout=1000)
+                    break
+                except Exception:  # noqa: BLE001 - still generating
+                    continue
+            saved.wait_for(timeout=5000)
+            reveal = page.get_by_text("Left was").inner_text()
+            assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
+            page.screenshot(path=str(tmp_path / "ab.png"), full_page=True)
+            browser.close()
+    finally:
+        app.stop()
+    lines = settings.prefs_path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 1 and "逆变器" in lines[0]

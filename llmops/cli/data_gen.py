@@ -1,7 +1,141 @@
-"""`data corpus` and `data sft-gen`."""
+"""`data corpus`, `data sft-gen` and `data mock-prefs`."""
 
 from __future__ import annotations
+
+import threading
+
+from ..errors import ValidationError
+from ..i18n import t
+from .output import emit
 
 
 def register(dsub) -> None:
     """Add the generation subcommands."""
+    corpus = dsub.add_parser("corpus", help="build a pre-training corpus from documents and register it")
+    corpus.add_argument("--source", nargs="+", action="extend", required=True, metavar="PATH",
+                        help="files or folders (repeatable); the word 'preset' means the shipped sample documents")
+    corpus.add_argument("--out", help="write the JSONL here (must not exist) instead of data/llmops/")
+    corpus.add_argument("--max-tokens", type=int, help="token budget per chunk (default 512)")
+    corpus.add_argument("--near-threshold", type=float, help="MinHash near-duplicate threshold (default 0.8)")
+    corpus.add_argument("--tokenizer", help="model folder whose tokenizer measures chunks (default: estimate)")
+    corpus.add_argument("--json", action="store_true")
+    corpus.set_defaults(handler=_corpus)
+
+    gen = dsub.add_parser("sft-gen", help="generate instruction data (alpaca) from a corpus and register it")
+    gen.add_argument("--corpus", required=True,
+                     help="corpus JSONL, registered corpus dataset, document folder/file, or 'preset'")
+    gen.add_argument("--mode", choices=("rules", "llm"), default="rules")
+    gen.add_argument("--out", help="write the JSON here (must not exist) instead of data/llmops/")
+    gen.add_argument("--seed", type=int, default=0, help="rules mode: template choice seed")
+    gen.add_argument("--base-url", help="llm mode: OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
+    gen.add_argument("--model", help="llm mode: model name served by the endpoint")
+    gen.add_argument("--api-key-env", metavar="VAR",
+                     help="llm mode: environment variable holding the API key (omit for keyless local servers)")
+    gen.add_argument("--pairs-per-chunk", type=int, help="llm mode (default 3)")
+    gen.add_argument("--concurrency", type=int, help="llm mode: parallel requests (default 4)")
+    gen.add_argument("--timeout", type=float, help="llm mode: seconds per request (default 60)")
+    gen.add_argument("--max-retries", type=int, help="llm mode: retries on timeouts, 429 and 5xx (default 3)")
+    gen.add_argument("--max-chunks", type=int, help="llm mode: use only the first N chunks")
+    gen.add_argument("--max-tokens", type=int, help="llm mode: answer length limit (default 1024)")
+    gen.add_argument("--json", action="store_true")
+    gen.set_defaults(handler=_sft_gen)
+
+    mock = dsub.add_parser("mock-prefs", help="append synthetic preference votes derived from SFT data")
+    mock.add_argument("--sft", required=True, help="registered SFT dataset name or an alpaca .json/.jsonl file")
+    mock.add_argument("--limit", type=int, help="use only the first N pairs")
+    mock.add_argument("--seed", type=int, default=0)
+    mock.add_argument("--json", action="store_true")
+    mock.set_defaults(handler=_mock_prefs)
+
+
+def _corpus(settings, args) -> int:
+    from ..services.corpus import CorpusOptions
+    from ..services.datagen import build_corpus
+
+    overrides = {"max_tokens": args.max_tokens, "near_threshold": args.near_threshold, "tokenizer": args.tokenizer}
+    options = _validated(CorpusOptions, {k: v for k, v in overrides.items() if v is not None})
+    built = build_corpus(settings, args.source, options, out=args.out)
+    data = {"path": str(built.path), "dataset_name": built.dataset_name, "stats": built.stats.model_dump()}
+    emit(data, args.json, t("gen.corpus_done", settings.lang, name=built.dataset_name, records=built.stats.records,
+                            tokens=built.stats.tokens, path=built.path))
+    return 0
+
+
+def _sft_gen(settings, args) -> int:
+    from ..services.datagen import (
+        PRESET,
+        EmptyGeneration,
+        generate_rules,
+        preset_sources,
+    )
+
+    corpus = str(preset_sources(settings)[0]) if args.corpus == PRESET else args.corpus
+    try:
+        if args.mode == "rules":
+            result = generate_rules(settings, corpus, {"seed": args.seed}, out=args.out)
+        else:
+            result = _llm(settings, args, corpus)
+    except EmptyGeneration as exc:
+        if args.json:  # scripts still get the counts; the message goes to stderr and the exit code is 2
+            emit({"path": None, "dataset_name": None, "stats": exc.result.stats}, True, "")
+        raise
+    data = {"path": str(result.path), "dataset_name": result.dataset_name, "stats": result.stats}
+    text = t("gen.sft_done", settings.lang, pairs=len(result.pairs), path=result.path, name=result.dataset_name)
+    if result.stats.get("stopped"):
+        text += "\n" + t("gen.llm_stopped", settings.lang, pairs=len(result.pairs))
+    emit(data, args.json, text)
+    return 0
+
+
+def _llm(settings, args, corpus: str):
+    """Run LLM generation in a worker thread so that Ctrl-C stops it early and keeps the pairs made so far."""
+    from ..services.datagen import Endpoint, generate_llm
+
+    missing = [flag for flag, value in (("--base-url", args.base_url), ("--model", args.model)) if not value]
+    if missing:
+        raise ValidationError("err.gen_llm_args", missing=", ".join(missing))
+    endpoint = Endpoint.from_env(args.base_url, args.model, args.api_key_env)
+    options = {"pairs_per_chunk": args.pairs_per_chunk, "max_workers": args.concurrency, "timeout_s": args.timeout,
+               "max_retries": args.max_retries, "max_chunks": args.max_chunks, "max_tokens": args.max_tokens}
+    options = {k: v for k, v in options.items() if v is not None}
+    stop = threading.Event()
+    box: dict = {}
+
+    def work() -> None:
+        try:
+            box["result"] = generate_llm(settings, corpus, endpoint, options, stop_event=stop, out=args.out)
+        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
+            box["error"] = exc
+
+    thread = threading.Thread(target=work, name="sft-gen", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.2)
+    except KeyboardInterrupt:
+        stop.set()
+        thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["result"]
+
+
+def _mock_prefs(settings, args) -> int:
+    from ..services.datagen import mock_prefs
+
+    made = mock_prefs(settings, args.sft, limit=args.limit, seed=args.seed)
+    data = {"count": made.count, "session": made.session, "by_kind": made.by_kind, "source": str(made.source),
+            "prefs_path": str(made.prefs_path)}
+    emit(data, args.json, t("gen.mock_done", settings.lang, count=made.count, path=made.prefs_path,
+                            session=made.session))
+    return 0
+
+
+def _validated(model, values: dict):
+    import pydantic
+
+    try:
+        return model(**values)
+    except pydantic.ValidationError as exc:
+        details = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
+        raise ValidationError("err.gen_options_invalid", details=details) from None

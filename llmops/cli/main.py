@@ -7,7 +7,7 @@ import sys
 
 from ..errors import LLMOpsError
 from ..settings import Settings
-from . import data, jobs, train
+from . import data, jobs, prefs, train
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.register(sub)
     jobs.register(sub)
     data.register(sub)
+    prefs.register(sub)
     return parser
 
 

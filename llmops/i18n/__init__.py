@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from .corpus import CORPUS
+from .data_registry import DATA_REGISTRY
+from .datagen import DATAGEN
 from .errors import ERRORS
+from .models import MODELS
 from .prefs import PREFS
 from .ui import UI
+from .ui_loop import UI_LOOP
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **PREFS, **UI}
+_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_LOOP}
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

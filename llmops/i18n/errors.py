@@ -113,4 +113,40 @@ ERRORS: dict[str, dict[str, str]] = {
         "en": "GPU count must be at least 1 and GPU memory above 0.",
         "zh": "GPU 数量至少为 1，显存必须大于 0。",
     },
+    "err.adapter_missing": {
+        "en": "{path} is not a LoRA adapter folder (no adapter_config.json).",
+        "zh": "{path} 不是 LoRA 适配器目录（缺少 adapter_config.json）。",
+    },
+    "err.arena_need_two": {
+        "en": "The arena needs at least two registered models; add one in the Models panel.",
+        "zh": "对战至少需要两个已注册模型，请先在“模型”面板中添加。",
+    },
+    "err.arena_same_model": {
+        "en": "Pick two different models.",
+        "zh": "请选择两个不同的模型。",
+    },
+    "err.arena_empty_prompt": {
+        "en": "Type a prompt first.",
+        "zh": "请先输入提示词。",
+    },
+    "err.arena_unknown_round": {
+        "en": "This session was not shown that pair; generate answers before voting.",
+        "zh": "本会话没有展示过这组回答，请先生成回答再投票。",
+    },
+    "err.arena_not_ready": {
+        "en": "Both answers must finish without errors before a vote.",
+        "zh": "两个回答都成功生成后才能投票。",
+    },
+    "err.arena_bad_choice": {
+        "en": "Unknown vote '{choice}': use left, right, tie or both_bad.",
+        "zh": "未知投票“{choice}”：请使用 left、right、tie 或 both_bad。",
+    },
+    "err.loop_endpoint_base": {
+        "en": "{model} is an HTTP endpoint; a DPO round needs local weights (a base, adapter or merged version).",
+        "zh": "{model} 是 HTTP 接口，DPO 轮次需要本地权重（基座、适配器或合并模型版本）。",
+    },
+    "err.loop_job_not_done": {
+        "en": "Job {job_id} is {status}; only a completed DPO job becomes a new version.",
+        "zh": "任务 {job_id} 状态为 {status}；只有已完成的 DPO 任务才能注册为新版本。",
+    },
 }

@@ -63,8 +63,8 @@ UI.update({
     "ui.planner.acts": {"en": "Activations", "zh": "激活值"},
     "ui.planner.overhead": {"en": "CUDA context + fragmentation", "zh": "CUDA 上下文 + 碎片"},
     "ui.planner.total": {"en": "**Total per GPU**", "zh": "**单卡合计**"},
-    "ui.planner.fits": {"en": "✅ Fits in 90% of one GPU.", "zh": "✅ 可放入单卡 90% 显存。"},
-    "ui.planner.nofit": {"en": "⚠️ Does not fit as configured.", "zh": "⚠️ 按当前配置放不下。"},
+    "ui.planner.fits": {"en": "Fits in 90% of one GPU.", "zh": "可放入单卡 90% 显存。"},
+    "ui.planner.nofit": {"en": "Does not fit as configured.", "zh": "按当前配置放不下。"},
     "ui.planner.advice": {"en": "Recommended: DeepSpeed **{zero}**, batch size **{batch}**, gradient accumulation "
                                 "**{accum}**.",
                           "zh": "建议：DeepSpeed **{zero}**，批大小 **{batch}**，梯度累积 **{accum}**。"},

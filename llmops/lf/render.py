@@ -19,9 +19,11 @@ DEEPSPEED_FILES = {
 
 # Section order mirrors LLaMA-Factory's example configs so users recognise the file.
 _SECTIONS = (
-    ("model", ("model_name_or_path", "trust_remote_code", "quantization_bit", "quantization_method")),
+    ("model", ("model_name_or_path", "adapter_name_or_path", "trust_remote_code", "quantization_bit",
+               "quantization_method")),
     ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
-                "freeze_trainable_layers", "freeze_trainable_modules", "pref_beta", "pref_loss", "deepspeed")),
+                "freeze_trainable_layers", "freeze_trainable_modules", "pref_beta", "pref_loss", "ref_model",
+                "ref_model_adapters", "deepspeed")),
     ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "max_samples", "overwrite_cache",
                  "preprocessing_num_workers", "dataloader_num_workers")),
     ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss", "save_only_model",
@@ -108,8 +110,12 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
         )
     elif config.finetuning_type == "freeze":
         args.update(freeze_trainable_layers=config.freeze_trainable_layers, freeze_trainable_modules="all")
+    if config.adapter_name_or_path:
+        args["adapter_name_or_path"] = config.adapter_name_or_path
     if config.stage == "dpo":
         args.update(pref_beta=config.pref_beta, pref_loss=config.pref_loss)
+        args.update({key: value for key, value in (("ref_model", config.ref_model),
+                                                  ("ref_model_adapters", config.ref_model_adapters)) if value})
     if config.deepspeed != "none":
         args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
     if config.val_size > 0:

@@ -29,6 +29,10 @@ class TrainConfig(BaseModel):
 
     stage: Stage
     model: str = Field(min_length=1, max_length=1000)
+    # Continue training an existing LoRA adapter (a previous version), and compare against it as DPO reference.
+    adapter_name_or_path: str | None = Field(None, max_length=1000)
+    ref_model: str | None = Field(None, max_length=1000)
+    ref_model_adapters: str | None = Field(None, max_length=1000)
     template: str = Field(min_length=1, max_length=64)
     datasets: list[str] = Field(min_length=1, max_length=32)
     finetuning_type: FinetuningType = "lora"
@@ -78,8 +82,10 @@ class TrainConfig(BaseModel):
             raise ValueError("quantization (QLoRA) requires finetuning_type lora")
         if self.quantization_bit is not None and self.deepspeed in ("z3", "z3_offload"):
             raise ValueError("QLoRA cannot be combined with DeepSpeed ZeRO-3 here")
-        if self.val_size > 0 and self.val_size >= 1:
-            raise ValueError("val_size must be a fraction below 1")
+        if self.adapter_name_or_path and self.finetuning_type != "lora":
+            raise ValueError("continuing an adapter requires finetuning_type lora")
+        if (self.ref_model or self.ref_model_adapters) and self.stage != "dpo":
+            raise ValueError("a reference model is only used by the dpo stage")
         return self
 
     @property

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..backends.cache import LocalModelCache
 from ..runner.runner import JobRunner
 from ..settings import Settings
+from .arena import ArenaService
+from .datasets import DatasetRegistry
 from .jobs import JobsService
+from .loop import LoopService
+from .models import ModelRegistry
+from .prefs import PrefsStore
 from .training import TrainingService
 
 
@@ -18,11 +24,26 @@ class Services:
     runner: JobRunner
     training: TrainingService
     jobs: JobsService
+    datasets: DatasetRegistry
+    models: ModelRegistry
+    prefs: PrefsStore
+    arena: ArenaService
+    loop: LoopService
+
+    def sync_models(self) -> None:
+        """Register the demo model and every completed training job that is not yet a version."""
+        self.models.ensure_demo()
+        self.models.sync_jobs(self.runner.list(1000))
 
 
 def build_services(settings: Settings) -> Services:
     """Wire the services together."""
     settings.ensure_dirs()
     runner = JobRunner(settings)
-    return Services(settings=settings, runner=runner, training=TrainingService(settings, runner),
-                    jobs=JobsService(runner))
+    training = TrainingService(settings, runner)
+    models = ModelRegistry(settings)
+    prefs = PrefsStore(settings.prefs_path)
+    cache = LocalModelCache(settings.local_models_budget_gb)
+    return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner), datasets=DatasetRegistry(settings), models=models,
+                    prefs=prefs, arena=ArenaService(models, cache, prefs),
+                    loop=LoopService(settings, models, training, runner, prefs))

@@ -124,6 +124,11 @@ class TrainingService:
         if not templates.is_known(config.template):
             raise ValidationError("err.template_unknown", template=config.template)
         self._check_model(config.model)
+        for extra in (config.adapter_name_or_path, config.ref_model_adapters):
+            if extra and not (Path(extra) / "adapter_config.json").exists():
+                raise ValidationError("err.adapter_missing", path=extra)
+        if config.ref_model:
+            self._check_model(config.ref_model)
         entries = self.dataset_entries()
         for name in config.datasets:
             dataset_check.check(self.settings.data_dir, name, entries, config.stage)
@@ -183,13 +188,13 @@ class TrainingService:
 
     # --- launching --------------------------------------------------------------------------------
 
-    def launch_config(self, config: TrainConfig) -> tuple[SavedConfig, Job]:
-        """Save then queue; the job runs exactly the file that was saved."""
+    def launch_config(self, config: TrainConfig, meta: dict | None = None) -> tuple[SavedConfig, Job]:
+        """Save then queue; the job runs exactly the file that was saved. `meta` travels with the job."""
         self.validate(config, for_launch=True)
         saved = self.save(config)
-        return saved, self.launch_file(saved.path)
+        return saved, self.launch_file(saved.path, meta=meta)
 
-    def launch_file(self, yaml_path: Path | str, devices: str | None = None) -> Job:
+    def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None) -> Job:
         """Queue a saved YAML; its output folder must lie under checkpoints/ and be empty."""
         path = Path(yaml_path).expanduser()
         if not path.is_absolute():
@@ -214,7 +219,7 @@ class TrainingService:
             env["CUDA_VISIBLE_DEVICES"] = devices
         meta = {"stage": args["stage"], "model": args.get("model_name_or_path"), "dataset": args.get("dataset"),
                 "finetuning_type": args.get("finetuning_type"), "template": args.get("template"),
-                "config_path": str(path), "output_dir": str(output_dir), "config": typed}
+                "config_path": str(path), "output_dir": str(output_dir), "config": typed, **(meta or {})}
         atomic_write_json(output_dir / "run.json", {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         spec = JobSpec(kind="train", name=output_dir.name, argv=train_argv(_lf_cli(), str(path)),
                        cwd=str(self.settings.home), run_dir=str(output_dir), devices=devices, env=env, meta=meta)

@@ -7,7 +7,7 @@ import gradio as gr
 from ..i18n import t
 from ..services.container import Services
 from .i18n import Labels
-from .tabs import training
+from .tabs import arena, leaderboard, models, training
 
 CSS = "footer {display: none !important}"
 
@@ -25,6 +25,12 @@ def build_app(services: Services) -> gr.Blocks:
         with gr.Tabs():
             with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training"):
                 train_tab = training.build(services, labels, lang_state)
+            with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab"):
+                arena_tab = arena.build(services, labels, lang_state)
+            with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard"):
+                leaderboard.build(services, labels, lang_state)
+            with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models"):
+                models.build(services, labels, lang_state, arena_tab)
 
         def set_language(new_lang):
             return [new_lang, *labels.updates(new_lang)]

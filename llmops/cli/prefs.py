@@ -1,0 +1,100 @@
+"""`prefs stats|leaderboard|export-dpo` and `loop dpo-round`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..schemas.jobs import JobStatus
+from ..services import prefs as prefs_service
+from ..services import ratings
+from .output import emit
+from .train import parse_sets
+
+
+def register(sub) -> None:
+    """Add the prefs and loop subcommands."""
+    prefs = sub.add_parser("prefs", help="the preference log: stats, leaderboard, DPO export")
+    psub = prefs.add_subparsers(dest="prefs_command", required=True)
+    for name, handler in (("stats", _stats), ("leaderboard", _leaderboard), ("export-dpo", _export)):
+        cmd = psub.add_parser(name)
+        cmd.add_argument("--file", help="a prefs.jsonl (default: the workspace's)")
+        cmd.add_argument("--source", choices=("human", "synthetic"))
+        cmd.add_argument("--json", action="store_true")
+        cmd.set_defaults(handler=handler)
+        if name == "leaderboard":
+            cmd.add_argument("--rounds", type=int, default=100)
+        if name == "export-dpo":
+            cmd.add_argument("--out", help="output .jsonl (default: data/llmops/dpo_prefs_<ts>.jsonl, registered)")
+            cmd.add_argument("--only-model", help="only votes involving this model id")
+    loop = sub.add_parser("loop", help="the online loop")
+    lsub = loop.add_subparsers(dest="loop_command", required=True)
+    round_cmd = lsub.add_parser("dpo-round", help="votes -> DPO on VERSION -> the next version")
+    round_cmd.add_argument("--base", required=True, help="registered version, e.g. demo@v1.0")
+    round_cmd.add_argument("--only-current", action="store_true", help="only votes involving --base")
+    round_cmd.add_argument("--source", choices=("human", "synthetic"))
+    round_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    round_cmd.add_argument("--wait", action="store_true", help="wait, register the new version, exit 0 if it did")
+    round_cmd.set_defaults(handler=_dpo_round)
+
+
+def _store(settings, args) -> prefs_service.PrefsStore:
+    return prefs_service.PrefsStore(Path(args.file) if args.file else settings.prefs_path)
+
+
+def _votes(settings, args):
+    result = _store(settings, args).read()
+    return [v for v in result.votes if not args.source or v.source == args.source], result.problems
+
+
+def _stats(settings, args) -> int:
+    votes, problems = _votes(settings, args)
+    data = {**prefs_service.stats(votes), "problems": problems}
+    lines = [f"votes: {data['total']}", f"by winner: {data['by_winner']}", f"by source: {data['by_source']}"]
+    lines += [f"{pair}: {count}" for pair, count in sorted(data["by_pair"].items())]
+    lines += [f"problem: {p}" for p in problems]
+    emit(data, args.json, "\n".join(lines))
+    return 0
+
+
+def _leaderboard(settings, args) -> int:
+    votes, _ = _votes(settings, args)
+    board = ratings.leaderboard(votes, rounds=args.rounds) if votes else []
+    text = "\n".join(f"{r['model']:30} {r['rating']:8.1f}  [{r['ci_low']:.1f}, {r['ci_high']:.1f}]  {r['votes']} votes"
+                     for r in board) or "no votes"
+    emit(board, args.json, text)
+    return 0
+
+
+def _export(settings, args) -> int:
+    if args.out:
+        votes, _ = _votes(settings, args)
+        count = prefs_service.export_dpo(votes, Path(args.out), only_models=args.only_model)
+        emit({"path": args.out, "pairs": count}, args.json, f"{count} pairs -> {args.out}")
+        return 0
+    from ..services.container import build_services
+
+    name, path, count = build_services(settings).loop.export(args.only_model, args.source)
+    emit({"path": str(path), "dataset": name, "pairs": count}, args.json, f"{count} pairs -> {path} ({name})")
+    return 0
+
+
+def _dpo_round(settings, args) -> int:
+    from ..services.container import build_services
+
+    services = build_services(settings)
+    services.sync_models()
+    round_ = services.loop.prepare(args.base, only_current=args.only_current, source=args.source,
+                                   **parse_sets(args.set))
+    saved, job = services.loop.launch(round_)
+    print(f"{round_.pairs} pairs -> {round_.dataset}")
+    print(saved.path)
+    print(job.id)
+    if not args.wait:
+        return 0
+    job = services.runner.wait(job.id)
+    if job.status is not JobStatus.COMPLETED:
+        print(f"{job.id} {job.status.value} exit={job.exit_code}")
+        return 1
+    entry = services.loop.complete(job.id)
+    print(entry.id)
+    return 0

@@ -1,0 +1,217 @@
+"""The A/B arena: two anonymous models answer one prompt side by side; a person's vote becomes a prefs line."""
+
+from __future__ import annotations
+
+import json
+import queue
+import random
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ..backends import backend_for
+from ..backends.base import BackendError
+from ..backends.cache import LocalModelCache
+from ..errors import NotFoundError, ValidationError
+from ..schemas.models import SamplingParams
+from .models import ModelRegistry
+from .prefs import PrefsStore, Vote
+
+Choice = Literal["left", "right", "tie", "both_bad"]
+CHOICES: tuple[str, ...] = ("left", "right", "tie", "both_bad")
+_MAX_ROUNDS = 10_000  # rounds kept in memory for voting; older unvoted rounds expire
+
+
+@dataclass
+class Round:
+    """One comparison as the server remembers it; the client only ever sees left/right."""
+
+    round_id: str
+    session: str
+    prompt: str
+    system: str
+    params: SamplingParams
+    model_a: str
+    model_b: str
+    left: Literal["a", "b"]
+    response_a: str = ""
+    response_b: str = ""
+    latency_ms: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    done: bool = False
+
+    @property
+    def left_model(self) -> str:
+        return self.model_a if self.left == "a" else self.model_b
+
+    @property
+    def right_model(self) -> str:
+        return self.model_b if self.left == "a" else self.model_a
+
+    def side_text(self, side: str) -> str:
+        """Text shown on `side` ('left' or 'right')."""
+        letter = self.left if side == "left" else ("b" if self.left == "a" else "a")
+        return self.response_a if letter == "a" else self.response_b
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What the voter learns once the vote is on disk."""
+
+    vote_id: str
+    stored: bool
+    winner: str
+    left_model: str
+    right_model: str
+
+
+class ArenaService:
+    """Pairs models, streams both answers concurrently, and records votes durably."""
+
+    def __init__(self, models: ModelRegistry, cache: LocalModelCache, prefs: PrefsStore, rng: random.Random | None = None):
+        self.models = models
+        self.cache = cache
+        self.prefs = prefs
+        self._rng = rng or random.Random()
+        self._rounds: OrderedDict[str, Round] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def pick_pair(self, model_a: str | None = None, model_b: str | None = None) -> tuple[str, str]:
+        """The two models asked for, or distinct random ones from the registry."""
+        ids = [entry.id for entry in self.models.list()]
+        for chosen in (model_a, model_b):
+            if chosen and chosen not in ids:
+                raise NotFoundError("err.model_unknown", model_id=chosen)
+        pool = [i for i in ids if i not in (model_a, model_b)]
+        if not model_a:
+            if not pool:
+                raise ValidationError("err.arena_need_two")
+            model_a = self._rng.choice(pool)
+            pool.remove(model_a)
+        if not model_b:
+            if not pool:
+                raise ValidationError("err.arena_need_two")
+            model_b = self._rng.choice(pool)
+        if model_a == model_b:
+            raise ValidationError("err.arena_same_model")
+        return model_a, model_b
+
+    def start_round(self, session: str, prompt: str, system: str = "", params: SamplingParams | None = None,
+                    model_a: str | None = None, model_b: str | None = None) -> Round:
+        """Validate the prompt, choose the pair and a random side for each."""
+        if not (prompt or "").strip():
+            raise ValidationError("err.arena_empty_prompt")
+        model_a, model_b = self.pick_pair(model_a or None, model_b or None)
+        round_ = Round(uuid.uuid4().hex, session, prompt, system or "", params or SamplingParams(), model_a, model_b,
+                       left=self._rng.choice(("a", "b")))
+        with self._lock:
+            self._rounds[round_.round_id] = round_
+            while len(self._rounds) > _MAX_ROUNDS:
+                self._rounds.popitem(last=False)
+        return round_
+
+    def stream(self, round_: Round) -> Iterator[tuple[str, str]]:
+        """Yield (left text, right text) as both models stream, generated at the same time."""
+        events: queue.Queue = queue.Queue()
+        messages = ([{"role": "system", "content": round_.system}] if round_.system else []) + [
+            {"role": "user", "content": round_.prompt}]
+        workers = [threading.Thread(target=self._run_side, args=(round_, letter, messages, events), daemon=True)
+                   for letter in ("a", "b")]
+        for worker in workers:
+            worker.start()
+        finished = 0
+        while finished < 2:
+            letter, delta = events.get()
+            if delta is None:
+                finished += 1
+            elif letter == "a":
+                round_.response_a += delta
+            else:
+                round_.response_b += delta
+            yield round_.side_text("left"), round_.side_text("right")
+        round_.done = True
+        yield round_.side_text("left"), round_.side_text("right")
+
+    def _run_side(self, round_: Round, letter: str, messages: list[dict], events: queue.Queue) -> None:
+        model_id = round_.model_a if letter == "a" else round_.model_b
+        start = time.perf_counter()
+        try:
+            backend = backend_for(self.models.get(model_id), self.cache)
+            for delta in backend.stream(messages, round_.params):
+                round_.latency_ms.setdefault(f"first_token_{letter}", round(1000 * (time.perf_counter() - start), 1))
+                events.put((letter, delta))
+        except BackendError as exc:
+            round_.errors[letter] = exc
+        finally:
+            round_.latency_ms[letter] = round(1000 * (time.perf_counter() - start), 1)
+            events.put((letter, None))
+
+    def run(self, round_: Round) -> Round:
+        """Generate both sides to the end (for scripts); raises if a side failed."""
+        for _ in self.stream(round_):
+            pass
+        self.raise_side_error(round_)
+        return round_
+
+    @staticmethod
+    def raise_side_error(round_: Round) -> None:
+        """A failed side is reported to the voter, never saved as an answer."""
+        for exc in round_.errors.values():
+            raise exc
+
+    def get_round(self, session: str, round_id: str | None) -> Round:
+        """The round this session was shown; anything else is refused."""
+        with self._lock:
+            round_ = self._rounds.get(round_id or "")
+        if round_ is None or round_.session != session:
+            raise ValidationError("err.arena_unknown_round")
+        return round_
+
+    def vote(self, session: str, round_id: str | None, choice: str, edited: str | None = None,
+             source: str = "human") -> VoteResult:
+        """Append the vote (fsynced) and reveal the names; a repeated vote on a round is stored once."""
+        if choice not in CHOICES:
+            raise ValidationError("err.arena_bad_choice", choice=choice)
+        round_ = self.get_round(session, round_id)
+        if not round_.done or round_.errors:
+            raise ValidationError("err.arena_not_ready")
+        right = "b" if round_.left == "a" else "a"
+        winner = {"left": round_.left, "right": right}.get(choice, choice)
+        if edited and winner not in ("a", "b"):
+            edited = None  # an improved answer only makes sense for a chosen side
+        vote = Vote(vote_id=round_.round_id, session=session, prompt=round_.prompt, system=round_.system,
+                    model_a=round_.model_a, model_b=round_.model_b, response_a=round_.response_a,
+                    response_b=round_.response_b, left=round_.left, winner=winner, edited=edited,
+                    params=round_.params.model_dump(), latency_ms=_numeric(round_.latency_ms), source=source)
+        stored = self.prefs.append(vote)
+        return VoteResult(round_.round_id, stored, winner, round_.left_model, round_.right_model)
+
+
+def _numeric(latency: dict) -> dict[str, float]:
+    return {key: float(value) for key, value in latency.items()}
+
+
+def prompts_from_file(path) -> list[str]:
+    """Prompts of a dataset file for batch voting: alpaca instruction(+input), preference prompt, or first user turn."""
+    text = Path(path).read_text(encoding="utf-8-sig")
+    rows = json.loads(text) if Path(path).suffix == ".json" else [json.loads(x) for x in text.splitlines() if x.strip()]
+    prompts = []
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        if row.get("instruction"):
+            prompt = row["instruction"] + (f"\n\n{row['input']}" if row.get("input") else "")
+        elif row.get("prompt"):
+            prompt = row["prompt"]
+        else:
+            turns = row.get("conversations") or row.get("messages") or []
+            prompt = next((t.get("value") or t.get("content") for t in turns
+                           if t.get("from") in ("human", "user") or t.get("role") == "user"), "")
+        if prompt and prompt.strip():
+            prompts.append(prompt.strip())
+    return list(dict.fromkeys(prompts))

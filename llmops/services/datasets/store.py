@@ -1,0 +1,118 @@
+"""Writing a new dataset's files: all or nothing, never over an existing file."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+
+from ...errors import ValidationError
+from ...lf import dataset_info
+from ...settings import Settings
+from ...storage import atomic_write_bytes
+from . import versions as manifests
+from .validate import Inspection
+from .versions import DatasetVersion, Manifest
+
+
+def rel(settings: Settings, path: Path) -> str:
+    """A path as dataset_info.json writes it: relative to the data folder when inside it."""
+    path = Path(path).resolve()
+    try:
+        return path.relative_to(settings.data_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def first_version(found: Inspection, file_name: str, note: str, source: str) -> DatasetVersion:
+    """The manifest record of version v1."""
+    return DatasetVersion("v1", file_name, None, note, len(found.rows), manifests.now(), found.shape.format,
+                          manifests.shape_dict(found.shape), source, found.report.encoding)
+
+
+def stored_bytes(src: Path, found: Inspection) -> tuple[str, bytes]:
+    """The suffix and UTF-8 bytes a file is kept as: JSON Lines and text become clean .jsonl rows."""
+    suffix = src.suffix.lower()
+    if suffix == ".parquet":
+        return suffix, src.read_bytes()
+    if suffix in (".jsonl", ".txt"):  # rows re-serialised: blank lines, CRLF and BOM gone, paragraphs as rows
+        return ".jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in found.rows).encode("utf-8")
+    return suffix, found.decoded.text.encode("utf-8")  # .json / .csv: the text as is, now UTF-8 without BOM
+
+
+def store_copy(settings: Settings, src: Path, folder: Path, found: Inspection, note: str) -> str:
+    """Write v1 and the manifest into a private folder, then give it its real name in one rename."""
+    suffix, data = stored_bytes(src, found)
+    file_name = rel(settings, folder / f"v1{suffix}")
+    tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:12]}"
+    try:
+        tmp.mkdir(parents=True)
+        atomic_write_bytes(tmp / f"v1{suffix}", data)
+        manifests.write(tmp, Manifest(folder.name, [first_version(found, file_name, note, src.name)], "v1"))
+        os.rename(tmp, folder)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ValidationError("err.ds_write_failed", path=str(folder), reason=exc.strerror or str(exc)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return file_name
+
+
+def store_reference(settings: Settings, src: Path, folder: Path, found: Inspection, note: str) -> str:
+    """Keep the file where it is (it must be inside the data folder); only the manifest is written."""
+    resolved = src.resolve()
+    data_dir = settings.data_dir.resolve()
+    if data_dir not in resolved.parents:
+        raise ValidationError("err.ds_outside_data", path=str(src), root=str(data_dir))
+    file_name = rel(settings, resolved)
+    folder.mkdir(parents=True)
+    try:
+        manifests.write(folder, Manifest(folder.name, [first_version(found, file_name, note, src.name)], "v1"))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return file_name
+
+
+def write_version(settings: Settings, folder: Path, previous: Manifest | None, manifest: Manifest, rows: list,
+                  entry: dict) -> None:
+    """Write the manifest's current version as new JSONL, then the manifest, then point dataset_info.json at it.
+
+    The file never replaces an existing one; if a later step fails, the earlier ones are undone."""
+    version = manifest.get()
+    path = dataset_info.resolve_file(settings.data_dir, {"file_name": version.file})
+    text = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
+    try:
+        atomic_write_bytes(path, text.encode("utf-8"), overwrite=False)
+    except OSError as exc:
+        raise ValidationError("err.ds_write_failed", path=str(path), reason=exc.strerror or str(exc)) from None
+    try:
+        manifests.write(folder, manifest)
+        dataset_info.register(dataset_info.ensure(settings), manifest.name, {**entry, "file_name": version.file},
+                              replace=True)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        if previous is None:
+            (folder / manifests.MANIFEST).unlink(missing_ok=True)
+        else:
+            manifests.write(folder, previous)
+        raise
+
+
+def delete_files(settings: Settings, folder: Path, manifest: Manifest | None) -> list[str]:
+    """Remove a dataset's folder and its versions stored elsewhere under data/llmops; nothing outside it."""
+    work = settings.work_dir.resolve()
+    inner = folder.resolve()
+    removed = []
+    for item in manifest.versions if manifest else []:
+        path = dataset_info.resolve_file(settings.data_dir, {"file_name": item.file})
+        if path and path.is_file() and work in path.parents and inner not in path.parents:
+            path.unlink()
+            removed.append(str(path))
+    if folder.is_dir():
+        shutil.rmtree(folder)
+        removed.append(str(folder))
+    return removed

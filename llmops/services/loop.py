@@ -1,0 +1,101 @@
+"""The online loop: decisive votes -> DPO dataset -> DPO job on the current version -> the next version."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ValidationError
+from ..lf import dataset_info
+from ..runner.runner import JobRunner
+from ..schemas.jobs import Job, JobStatus
+from ..schemas.models import ModelEntry
+from ..schemas.training import TrainConfig
+from ..settings import Settings
+from ..storage import atomic_write_json, create_unique
+from .models import ModelRegistry
+from .prefs import PrefsStore, export_dpo
+from .training import SavedConfig, TrainingService
+
+DPO_ENTRY = {"ranking": True, "formatting": "alpaca",
+             "columns": {"prompt": "prompt", "system": "system", "chosen": "chosen", "rejected": "rejected"}}
+
+
+@dataclass(frozen=True)
+class DpoRound:
+    """A prepared round, shown for review before it is launched."""
+
+    base: ModelEntry
+    dataset: str
+    export_path: Path
+    pairs: int
+    config: TrainConfig
+
+
+class LoopService:
+    """Glue between the preference log, the training service and the model registry."""
+
+    def __init__(self, settings: Settings, models: ModelRegistry, training: TrainingService, runner: JobRunner,
+                 prefs: PrefsStore):
+        self.settings, self.models, self.training, self.runner, self.prefs = (settings, models, training, runner,
+                                                                             prefs)
+
+    @property
+    def _state_path(self) -> Path:
+        return self.settings.work_dir / "loop.json"
+
+    def export(self, only_model: str | None = None, source: str | None = None) -> tuple[str, Path, int]:
+        """Write decisive votes to data/llmops/dpo_prefs_<ts>.jsonl and register it as a ranking dataset."""
+        self.settings.ensure_dirs()
+        votes = self.prefs.read().votes
+        target = self.settings.work_dir / f"dpo_prefs_{time.strftime('%Y%m%d_%H%M%S')}.jsonl"
+        path = create_unique(target, "")  # claims the name; export_dpo then replaces it atomically
+        try:
+            pairs = export_dpo(votes, path, only_models=only_model, source=source)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **DPO_ENTRY}
+        dataset_info.register(dataset_info.ensure(self.settings), path.stem, entry)
+        return path.stem, path, pairs
+
+    def prepare(self, base_id: str, only_current: bool = False, source: str | None = None,
+                **overrides) -> DpoRound:
+        """Export votes and pre-fill a DPO config that continues `base_id` and uses it as the reference."""
+        base = self.models.get(base_id)
+        if base.kind == "endpoint" or not base.path:
+            raise ValidationError("err.loop_endpoint_base", model=base_id)
+        name, path, pairs = self.export(base_id if only_current else None, source)
+        extra = {"template": base.template} if base.template else {}
+        if base.adapter:
+            extra.update(adapter_name_or_path=base.adapter, ref_model=base.path, ref_model_adapters=base.adapter)
+        run_name = f"dpo-{base.name}-{self.models.next_version(base.name)}-{time.strftime('%Y%m%d-%H%M%S')}"
+        config = self.training.build("dpo", base.path, [name], run_name=run_name.replace("@", "-"),
+                                     **{**extra, **overrides})
+        return DpoRound(base, name, path, pairs, config)
+
+    def launch(self, round_: DpoRound) -> tuple[SavedConfig, Job]:
+        """Queue the reviewed round; the job remembers which version it continues."""
+        return self.training.launch_config(round_.config, meta={"parent_model_id": round_.base.id, "loop": True})
+
+    def complete(self, job_id: str) -> ModelEntry:
+        """Register a finished round as the next version and make it the A/B pair against its parent."""
+        job = self.runner.get(job_id)
+        if job.status is not JobStatus.COMPLETED:
+            raise ValidationError("err.loop_job_not_done", job_id=job_id, status=job.status.value)
+        registered = self.models.sync_jobs([job])
+        entry = next((e for e in self.models.list() if e.lineage.get("job_id") == job_id), None)
+        entry = entry or (registered[0] if registered else None)
+        if entry is None:
+            raise ValidationError("err.loop_job_not_done", job_id=job_id, status="not registrable")
+        atomic_write_json(self._state_path, {"current": entry.id, "previous": job.meta.get("parent_model_id")})
+        return entry
+
+    def pair(self) -> tuple[str | None, str | None]:
+        """The A/B pair the last round set up: (new version, the version it came from)."""
+        if not self._state_path.exists():
+            return None, None
+        state = json.loads(self._state_path.read_text(encoding="utf-8"))
+        return state.get("current"), state.get("previous")

@@ -1,0 +1,135 @@
+"""Data › Domain corpus: shipped or uploaded documents -> a cleaned, chunked, deduplicated pre-training corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import gradio as gr
+import plotly.graph_objects as go
+
+from ...i18n import t
+from ...services.container import Services
+from ...services.corpus import REASONS, CorpusOptions, CorpusStats
+from ...services.datagen import PRESET, build_corpus
+from ..i18n import Labels
+from .data import cli, guard, histogram_figure, token, validated
+
+FILE_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl", ".csv", ".tsv"]
+LANGUAGES = ["zh", "en", "other"]
+COUNT_HEADERS = ["step", "count", "seconds"]
+_DEFAULTS = CorpusOptions()
+
+
+def _reporter(progress: gr.Progress, lang: str) -> Callable[[str, int, int], None]:
+    """The pipeline's progress(step, done, total) as a Gradio progress bar with the step's name."""
+    def report(step: str, done: int, total: int) -> None:
+        progress((done, total) if total else 0.0, desc=t(f"corpus.step.{step}", lang))
+    return report
+
+
+def count_rows(stats: CorpusStats, lang: str) -> list[list]:
+    """One row per pipeline step: what came in, what each filter removed, what was kept."""
+    secs = stats.elapsed_s
+    quality = sum(stats.removed.get(reason, 0) for reason in REASONS)
+    rows = [[t("corpus.stats.documents", lang), stats.documents, secs.get("read", 0.0)],
+            [t("corpus.stats.chunks", lang), stats.chunks,
+             round(secs.get("normalize", 0.0) + secs.get("chunk", 0.0), 4)],
+            [t("corpus.step.exact_dedup", lang), -stats.removed.get("exact_dup", 0), secs.get("exact_dedup", 0.0)],
+            [t("corpus.step.filter", lang), -quality, secs.get("filter", 0.0)]]
+    rows += [[f"  · {t(f'corpus.reason.{reason}', lang)}", -stats.removed.get(reason, 0), ""] for reason in REASONS]
+    rows += [[t("corpus.step.near_dedup", lang), -stats.removed.get("near_dup", 0), secs.get("near_dedup", 0.0)],
+             [t("corpus.stats.records", lang), stats.records, secs.get("total", 0.0)],
+             [t("corpus.stats.tokens", lang), stats.tokens, ""]]
+    return rows
+
+
+def removals_figure(removed: dict[str, int], lang: str) -> go.Figure:
+    """How many chunks each dedup step and quality filter removed."""
+    reasons = ["exact_dup", *REASONS, "near_dup"]
+    fig = go.Figure(go.Bar(x=[t(f"corpus.reason.{r}", lang) for r in reasons], y=[removed.get(r, 0) for r in reasons],
+                           marker_color="#d9534f"))
+    fig.update_layout(title=t("ui.data.corpus.removed_chart", lang), yaxis_title="chunks", height=300,
+                      margin={"l": 40, "r": 20, "t": 40, "b": 80})
+    return fig
+
+
+def command(sources: list[str], options: CorpusOptions) -> str:
+    """The CLI run of the same build; options the CLI has no flag for are noted in a comment."""
+    line = cli("data", "corpus", "--source", *sources, "--max-tokens", options.max_tokens,
+               "--near-threshold", options.near_threshold)
+    extra = {key: getattr(options, key) for key in ("min_chars", "languages", "text_field", "csv_column")
+             if getattr(options, key) != getattr(_DEFAULTS, key)}
+    return line + (f"  # + {extra} (no CLI flag)" if extra else "")
+
+
+def summary(built, lang: str) -> str:
+    """What was written and registered, with languages and skipped files."""
+    stats = built.stats
+    lines = [t("gen.corpus_done", lang, name=built.dataset_name, records=stats.records, tokens=stats.tokens,
+               path=built.path),
+             t("ui.data.corpus.languages", lang, languages=", ".join(f"{k}: {v}" for k, v in stats.languages.items())
+               or "-")]
+    lines += [t("ui.data.corpus.skipped", lang, path=s["path"], reason=t(s["reason"], lang)) for s in stats.skipped]
+    return "\n\n".join(lines)
+
+
+def _options_column(labels: Labels) -> list:
+    lang = labels.lang
+    labels(gr.Markdown(t("ui.data.corpus.options_md", lang)), "ui.data.corpus.options_md", attr="value")
+    max_tokens = labels(gr.Number(value=_DEFAULTS.max_tokens, precision=0, label=t("ui.data.corpus.max_tokens", lang)),
+                        "ui.data.corpus.max_tokens", "ui.data.corpus.max_tokens.info")
+    near = labels(gr.Slider(0.3, 0.99, value=_DEFAULTS.near_threshold, step=0.01,
+                            label=t("ui.data.corpus.near", lang)), "ui.data.corpus.near", "ui.data.corpus.near.info")
+    min_chars = labels(gr.Number(value=_DEFAULTS.min_chars, precision=0, label=t("ui.data.corpus.min_chars", lang)),
+                       "ui.data.corpus.min_chars")
+    languages = labels(gr.CheckboxGroup(LANGUAGES, value=list(_DEFAULTS.languages),
+                                        label=t("ui.data.corpus.languages_field", lang)),
+                       "ui.data.corpus.languages_field")
+    return [max_tokens, near, min_chars, languages]
+
+
+def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> None:
+    """Draw the sub-tab and wire the build."""
+    lang = labels.lang
+    with gr.Row():
+        with gr.Column():
+            labels(gr.Markdown(t("ui.data.corpus.sources_md", lang)), "ui.data.corpus.sources_md", attr="value")
+            preset = labels(gr.Checkbox(value=True, label=t("gen.preset_sources", lang)), "gen.preset_sources")
+            files = labels(gr.File(file_count="multiple", file_types=FILE_TYPES, label=t("ui.data.corpus.files", lang)),
+                           "ui.data.corpus.files")
+            with gr.Row():
+                text_field = labels(gr.Textbox(value=_DEFAULTS.text_field, label=t("ui.data.corpus.text_field", lang)),
+                                    "ui.data.corpus.text_field")
+                csv_column = labels(gr.Textbox(value=_DEFAULTS.csv_column, label=t("ui.data.corpus.csv_column", lang)),
+                                    "ui.data.corpus.csv_column")
+        with gr.Column():
+            option_inputs = _options_column(labels)
+    run = labels(gr.Button(t("ui.data.corpus.build", lang), variant="primary"), "ui.data.corpus.build", attr="value")
+    result = gr.Markdown()
+    with gr.Row():
+        name_box = labels(gr.Textbox(label=t("ui.data.corpus.name", lang), interactive=False), "ui.data.corpus.name")
+        path_box = labels(gr.Textbox(label=t("ui.data.corpus.path", lang), interactive=False, scale=2),
+                          "ui.data.corpus.path")
+    with gr.Row():
+        counts = labels(gr.Dataframe(headers=COUNT_HEADERS, interactive=False, label=t("ui.data.corpus.counts", lang)),
+                        "ui.data.corpus.counts")
+        hist = gr.Plot()
+        removals = gr.Plot()
+    command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
+                         "ui.data.command")
+
+    def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, lang_now,
+                 progress=gr.Progress()):
+        sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
+        with guard(lang_now):
+            options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
+                                                "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
+                                                "min_chars": int(min_chars or 0), "languages": list(langs or [])})
+            built = build_corpus(services.settings, sources, options, progress=_reporter(progress, lang_now))
+        stats = built.stats
+        figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), "tokens")
+        return (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure, removals_figure(stats.removed, lang_now),
+                command(sources, options), token())
+
+    run.click(on_build, [preset, files, text_field, csv_column, *option_inputs, lang_state],
+              [result, name_box, path_box, counts, hist, removals, command_box, changed], api_name="data_corpus_build")

@@ -1,0 +1,233 @@
+"""Data › Datasets: the registry table, upload and validation, paged preview, stats, dedup, versions, delete, CSV."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from ...i18n import t
+from ...services.container import Services
+from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
+from ..i18n import Labels
+from .data import guard, histogram_figure, require_name, token
+
+TABLE_HEADERS = ["name", "kind", "format", "samples", "size", "version", "created", "problem"]
+VERSION_HEADERS = ["version", "samples", "parent", "format", "created", "note", "file"]
+UPLOAD_TYPES = [".json", ".jsonl", ".csv", ".txt", ".parquet"]
+_CELL_CHARS = 400
+
+
+@dataclass
+class RegistryTab:
+    """What the tab frame refreshes when datasets change."""
+
+    table: gr.Dataframe
+    problems: gr.Markdown
+    name: gr.Dropdown
+    refresh_button: gr.Button
+
+    @property
+    def table_outputs(self) -> list:
+        return [self.table, self.problems, self.name]
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return ""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return ""
+
+
+def table_outputs(services: Services, lang: str) -> tuple:
+    """Registry rows, the problems line and the dataset picker's choices."""
+    rows = services.datasets.table()
+    data = [[r.name, r.kind, r.format, r.samples, _size(r.size_bytes), r.version or "", (r.created or "")[:19],
+             r.problem or ""] for r in rows]
+    problems = services.datasets.problems()
+    text = "\n".join(f"- ⚠️ {p}" for p in problems) if problems else ""
+    return data, text, gr.update(choices=[r.name for r in rows])
+
+
+def _cell(value: object) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= _CELL_CHARS else text[:_CELL_CHARS] + "…"
+
+
+def report_text(report: ValidationReport, lang: str) -> str:
+    """A validation report: the verdict, then one 'file:line: reason' per problem."""
+    key = "ui.data.reg.valid" if report.ok else "ui.data.reg.invalid"
+    head = t(key, lang, path=report.path, format=report.format or "?", valid=report.valid_rows,
+             total=report.total_rows, count=report.error_count, encoding=report.encoding)
+    if report.needs_conversion:
+        head += "\n" + t("ui.data.reg.needs_conversion", lang, encoding=report.encoding)
+    return "\n".join([head, *report.errors])
+
+
+def stats_text(stats: DatasetStats, lang: str) -> str:
+    """Samples, token lengths, duplicates and empty fields as a short markdown table."""
+    tok = stats.tokens
+    rows = [(t("ui.data.reg.samples", lang), stats.samples), (t("ui.data.reg.format", lang), stats.format),
+            (t("ui.data.reg.tokens", lang), " / ".join(str(tok.get(k, "-")) for k in ("min", "median", "mean", "p90",
+                                                                                      "max"))),
+            (t("ui.data.reg.tokens_total", lang), tok.get("total", "-")),
+            (t("ui.data.reg.duplicates", lang), stats.duplicates),
+            (t("ui.data.reg.empty", lang), ", ".join(f"{k}: {v}" for k, v in stats.empty_fields.items()) or "-")]
+    return "| | |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in rows)
+
+
+class _Handlers:
+    """Thin handlers over services.datasets; every LLMOpsError becomes a message in the user's language."""
+
+    def __init__(self, services: Services):
+        self.registry = services.datasets
+
+    def validate(self, file, fmt, lang):
+        if not file:
+            raise gr.Error(t("ui.data.reg.pick_file", lang))
+        with guard(lang):
+            return report_text(self.registry.validate_file(file, fmt or "auto", label=Path(file).name), lang)
+
+    def upload(self, file, name, fmt, note, confirm, lang):
+        if not file:
+            raise gr.Error(t("ui.data.reg.pick_file", lang))
+        name = (name or "").strip() or Path(file).stem
+        with guard(lang):
+            row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
+                                       label=Path(file).name)
+        return t("ui.data.reg.uploaded", lang, name=row.name, samples=row.samples, format=row.format), token()
+
+    def preview(self, name, page, page_size, lang):
+        with guard(lang):
+            found = self.registry.preview(require_name(name, lang), int(page or 1), int(page_size or 20))
+        info = t("ui.data.reg.page", lang, page=found.page, pages=found.pages, total=found.total,
+                 version=found.version or "-")
+        data = [[_cell(row.get(c) if isinstance(row, dict) else row) for c in found.columns] for row in found.rows]
+        return info, {"headers": found.columns or ["-"], "data": data}, found.page
+
+    def stats(self, name, lang):
+        with guard(lang):
+            found = self.registry.stats(require_name(name, lang))
+        figure = histogram_figure(found.histogram, t("ui.data.reg.hist", lang, name=found.name), "tokens")
+        return stats_text(found, lang), figure
+
+    def versions(self, name, lang):
+        with guard(lang):
+            found = self.registry.versions(require_name(name, lang))
+        return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note, v.file] for v in found]
+
+    def dedup(self, name, mode, threshold, note, lang):
+        name = require_name(name, lang)
+        with guard(lang):
+            done = self.registry.dedup(name, near=mode == "near", threshold=float(threshold), note=note or "")
+        key = "ui.data.reg.dedup_done" if done.version else "ui.data.reg.dedup_none"
+        text = t(key, lang, name=name, before=done.before, after=done.after, exact=done.exact_removed,
+                 near=done.near_removed, version=done.version or "-")
+        return text, self.versions(name, lang), token()
+
+    def delete(self, name, delete_files, lang):
+        name = require_name(name, lang)
+        with guard(lang):
+            removed = self.registry.delete(name, delete_files=bool(delete_files))
+        return t("ui.data.reg.deleted", lang, name=name, files=len(removed)), token()
+
+    def export(self, name, lang):
+        name = require_name(name, lang)
+        # A download, not workspace data: written where Gradio may serve it from, whatever LLMOPS_HOME is.
+        out = Path(tempfile.mkdtemp(prefix="llmops_export_")) / f"{name}_{time.strftime('%Y%m%d_%H%M%S')}.csv"
+        with guard(lang):
+            return str(self.registry.export_csv(name, out))
+
+
+def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:
+    lang = labels.lang
+    with labels(gr.Accordion(t("ui.data.reg.upload_title", lang), open=True), "ui.data.reg.upload_title"):
+        with gr.Row():
+            file = labels(gr.File(file_types=UPLOAD_TYPES, label=t("ui.data.reg.file", lang), scale=2),
+                          "ui.data.reg.file")
+            with gr.Column(scale=3):
+                with gr.Row():
+                    name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name",
+                                  "ui.data.reg.name.info")
+                    fmt = labels(gr.Dropdown(list(FORMAT_CHOICES), value="auto", label=t("ui.data.reg.format", lang)),
+                                 "ui.data.reg.format")
+                note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+                confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
+                                 "ui.data.reg.confirm.info")
+                with gr.Row():
+                    validate = labels(gr.Button(t("ui.data.reg.validate", lang)), "ui.data.reg.validate", attr="value")
+                    upload = labels(gr.Button(t("ui.data.reg.upload", lang), variant="primary"), "ui.data.reg.upload",
+                                    attr="value")
+    return [file, name, fmt, note, confirm], validate, upload
+
+
+def _button(labels: Labels, key: str, variant: str = "secondary") -> gr.Button:
+    return labels(gr.Button(t(key, labels.lang), variant=variant, scale=0, min_width=140), key, attr="value")
+
+
+def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> RegistryTab:
+    """Draw the sub-tab and wire every registry action."""
+    lang = labels.lang
+    rows, problems_text, _ = table_outputs(services, lang)
+    with gr.Row():
+        name = labels(gr.Dropdown([r[0] for r in rows], value=None, allow_custom_value=True, scale=3,
+                                  label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
+        refresh = _button(labels, "ui.data.reg.refresh")
+    table = labels(gr.Dataframe(rows, headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=320,
+                                label=t("ui.data.reg.table", lang)), "ui.data.reg.table")
+    problems = gr.Markdown(problems_text)
+    (file, up_name, fmt, note, confirm), validate_btn, upload_btn = _upload_section(labels)
+    upload_out = gr.Markdown()
+    report = labels(gr.Textbox(lines=6, max_lines=20, interactive=False, label=t("ui.data.reg.report", lang)),
+                    "ui.data.reg.report")
+    with gr.Row():
+        page = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)), "ui.data.reg.page_no")
+        page_size = labels(gr.Number(value=20, precision=0, minimum=1, maximum=500,
+                                     label=t("ui.data.reg.page_size", lang)), "ui.data.reg.page_size")
+        preview_btn = _button(labels, "ui.data.reg.preview", "primary")
+    page_info = gr.Markdown()
+    grid = gr.Dataframe(interactive=False, wrap=True, max_height=420)
+    with gr.Row():
+        with gr.Column():
+            stats_btn = _button(labels, "ui.data.reg.stats")
+            stats_md = gr.Markdown()
+        stats_plot = gr.Plot()
+    with gr.Row():
+        with gr.Column():
+            mode = labels(gr.Radio(["exact", "near"], value="near", label=t("ui.data.reg.dedup_mode", lang)),
+                          "ui.data.reg.dedup_mode")
+            threshold = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
+                               "ui.data.reg.threshold")
+            dedup_note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+            dedup_btn = _button(labels, "ui.data.reg.dedup")
+            dedup_md = gr.Markdown()
+        with gr.Column():
+            versions_btn = _button(labels, "ui.data.reg.versions")
+            versions = gr.Dataframe(headers=VERSION_HEADERS, interactive=False, wrap=True)
+    with gr.Row():
+        delete_files = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
+                              "ui.data.reg.delete_files")
+        delete_btn = _button(labels, "ui.data.reg.delete", "stop")
+        export_btn = _button(labels, "ui.data.reg.export")
+        download = labels(gr.File(interactive=False, label=t("ui.data.reg.download", lang)), "ui.data.reg.download")
+    delete_md = gr.Markdown()
+
+    h = _Handlers(services)
+    validate_btn.click(h.validate, [file, fmt, lang_state], [report], api_name="data_validate")
+    upload_btn.click(h.upload, [file, up_name, fmt, note, confirm, lang_state], [upload_out, changed],
+                     api_name="data_upload")
+    preview_btn.click(h.preview, [name, page, page_size, lang_state], [page_info, grid, page], api_name="data_preview")
+    stats_btn.click(h.stats, [name, lang_state], [stats_md, stats_plot], api_name="data_stats")
+    dedup_btn.click(h.dedup, [name, mode, threshold, dedup_note, lang_state], [dedup_md, versions, changed],
+                    api_name="data_dedup")
+    versions_btn.click(h.versions, [name, lang_state], [versions], api_name="data_versions", queue=False)
+    delete_btn.click(h.delete, [name, delete_files, lang_state], [delete_md, changed], api_name="data_delete")
+    export_btn.click(h.export, [name, lang_state], [download], api_name="data_export_csv")
+    return RegistryTab(table, problems, name, refresh)
