@@ -28,3 +28,9 @@ class NotFoundError(LLMOpsError):
 
 class JobError(LLMOpsError):
     """A job could not be queued, stopped or read."""
+
+
+def pydantic_details(exc, default: str = "value", limit: int | None = None) -> str:
+    """A pydantic ValidationError as 'field: problem; …', with no input values (they may hold secrets)."""
+    errors = exc.errors()[:limit] if limit else exc.errors()
+    return "; ".join(f"{'.'.join(str(part) for part in e['loc']) or default}: {e['msg']}" for e in errors)

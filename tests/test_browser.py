@@ -26,7 +26,7 @@ def test_training_page_in_browser(settings, tmp_path):
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(app.url)
-            page.get_by_role("tab", name="Training", exact=True).wait_for(timeout=30000)
+            page.get_by_role("tab", name="Training", exact=True).click()
             page.get_by_text("Device:").wait_for(timeout=60000)  # the deferred device probe arrived
             page.get_by_role("tab", name="DPO (preference tuning)").click()
             page.get_by_role("tab", name="SFT (instruction tuning)").click()

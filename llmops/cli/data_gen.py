@@ -6,6 +6,7 @@ import threading
 
 from ..errors import ValidationError
 from ..i18n import t
+from ..services.datagen.common import parse_options
 from .output import emit
 
 
@@ -53,7 +54,7 @@ def _corpus(settings, args) -> int:
     from ..services.datagen import build_corpus
 
     overrides = {"max_tokens": args.max_tokens, "near_threshold": args.near_threshold, "tokenizer": args.tokenizer}
-    options = _validated(CorpusOptions, {k: v for k, v in overrides.items() if v is not None})
+    options = parse_options(CorpusOptions, {k: v for k, v in overrides.items() if v is not None})
     built = build_corpus(settings, args.source, options, out=args.out)
     data = {"path": str(built.path), "dataset_name": built.dataset_name, "stats": built.stats.model_dump()}
     emit(data, args.json, t("gen.corpus_done", settings.lang, name=built.dataset_name, records=built.stats.records,
@@ -129,13 +130,3 @@ def _mock_prefs(settings, args) -> int:
     emit(data, args.json, t("gen.mock_done", settings.lang, count=made.count, path=made.prefs_path,
                             session=made.session))
     return 0
-
-
-def _validated(model, values: dict):
-    import pydantic
-
-    try:
-        return model(**values)
-    except pydantic.ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ValidationError("err.gen_options_invalid", details=details) from None

@@ -15,7 +15,7 @@ from typing import Literal, NamedTuple
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..errors import ValidationError
+from ..errors import ValidationError, pydantic_details
 from ..storage import atomic_write_text, file_lock
 
 SCHEMA_VERSION = 1
@@ -110,7 +110,7 @@ class PrefsStore:
             try:
                 vote = Vote.model_validate(vote)
             except pydantic.ValidationError as exc:
-                raise ValidationError("err.prefs_invalid_vote", reason=_short(exc)) from exc
+                raise ValidationError("err.prefs_invalid_vote", reason=pydantic_details(exc, "vote", limit=3)) from exc
         line = vote.to_line()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.path):
@@ -269,12 +269,8 @@ def _parse_line(raw: bytes, votes: list[Vote]) -> str | None:
     try:
         votes.append(Vote.model_validate(obj))
     except pydantic.ValidationError as exc:
-        return f"invalid vote ({_short(exc)})"
+        return f"invalid vote ({pydantic_details(exc, 'vote', limit=3)})"
     return None
-
-
-def _short(exc: pydantic.ValidationError) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'vote'}: {e['msg']}" for e in exc.errors()[:3])
 
 
 def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | Iterable[str] | None = None,

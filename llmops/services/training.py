@@ -13,7 +13,7 @@ from pathlib import Path
 import pydantic
 import yaml
 
-from ..errors import ValidationError
+from ..errors import ValidationError, pydantic_details
 from ..lf import dataset_check, dataset_info, render, templates
 from ..lf.command import Commands, commands_for, train_argv
 from ..runner.runner import JobRunner
@@ -85,7 +85,7 @@ class TrainingService:
         try:
             return TrainConfig(stage=stage, model=model, datasets=datasets, **values)
         except pydantic.ValidationError as exc:
-            raise ValidationError("err.config_invalid", details=_pydantic_details(exc)) from exc
+            raise ValidationError("err.config_invalid", details=pydantic_details(exc, "config")) from exc
 
     def resolve_model(self, model: str) -> str:
         """'demo' means the tiny local model (built on first use); other strings pass through."""
@@ -245,12 +245,3 @@ def _require_empty(output_dir: Path) -> None:
 
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.\-]+", "-", text).strip("-.")[:40] or "model"
-
-
-def _pydantic_details(exc: pydantic.ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        where = ".".join(str(p) for p in error["loc"]) or "config"
-        parts.append(f"{where}: {error['msg']}")
-    return "; ".join(parts)
-

@@ -7,7 +7,7 @@ import gradio as gr
 from ..i18n import t
 from ..services.container import Services
 from .i18n import Labels
-from .tabs import arena, leaderboard, models, training
+from .tabs import arena, data, leaderboard, models, training
 
 CSS = "footer {display: none !important}"
 
@@ -23,6 +23,8 @@ def build_app(services: Services) -> gr.Blocks:
             switch = gr.Radio(choices=[("English", "en"), ("中文", "zh")], value=lang, label="Language / 语言",
                               scale=0, min_width=200)
         with gr.Tabs():
+            with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data"):
+                data.build(services, labels, lang_state)
             with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training"):
                 train_tab = training.build(services, labels, lang_state)
             with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab"):

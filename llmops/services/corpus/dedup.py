@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .batching import char_batches
+
 _WHITESPACE_BYTES = b" \t\n\r\x0b\x0c"
 _SENTINEL = "\uffff"  # separates texts when they are hashed together; normalize() removes it from inputs
 _SENTINEL_UTF32 = _SENTINEL.encode("utf-32-le")
@@ -128,17 +130,11 @@ class MinHasher:
     def signatures(self, texts: Sequence[str], progress: Callable[[int, int], None] | None = None) -> np.ndarray:
         """MinHash signatures, shape (len(texts), num_perm), uint32."""
         sigs = np.empty((len(texts), self.num_perm), dtype=np.uint32)
-        i = 0
-        while i < len(texts):
-            j, size = i, 0
-            while j < len(texts) and (j == i or size + len(texts[j]) <= _BATCH_CHARS):
-                size += len(texts[j])
-                j += 1
+        for i, j in char_batches(texts, _BATCH_CHARS):
             x, counts = self.shingles(texts[i:j])
             sigs[i:j] = self._minhash(x, counts)
-            i = j
             if progress:
-                progress(i, len(texts))
+                progress(j, len(texts))
         return sigs
 
 

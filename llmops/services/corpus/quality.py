@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .batching import char_batches
 from .normalize import split_fences
 
 REASONS = ("too_short", "too_long", "symbol_ratio", "dup_lines", "top_ngram", "language")
@@ -157,12 +158,7 @@ def profile(texts: Sequence[str], n: int = 3) -> Profile:
     """Class counts and top n-gram coverage of each text (case-folded), computed in batches."""
     counts = np.zeros((len(texts), _N_CLASSES), dtype=np.int64)
     top = np.zeros(len(texts))
-    i = 0
-    while i < len(texts):
-        j, size = i, 0
-        while j < len(texts) and (j == i or size + len(texts[j]) <= _BATCH_CHARS):
-            size += len(texts[j])
-            j += 1
+    for i, j in char_batches(texts, _BATCH_CHARS):
         lowered = [t.lower() for t in texts[i:j]]
         cp = np.frombuffer("".join(lowered).encode("utf-32-le"), dtype=np.uint32)
         lens = np.fromiter(map(len, lowered), dtype=np.int64, count=j - i)
@@ -170,7 +166,6 @@ def profile(texts: Sequence[str], n: int = 3) -> Profile:
         cls = _classes(cp)
         counts[i:j] = np.bincount(seg * _N_CLASSES + cls, minlength=(j - i) * _N_CLASSES).reshape(j - i, _N_CLASSES)
         top[i:j] = _top_ngram(cp, cls, seg, j - i, n)
-        i = j
     return Profile(counts, top)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pydantic
+
 import json
 import re
 import time
@@ -10,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import ValidationError, pydantic_details
 from ...lf import dataset_info
 from ...settings import Settings
 from ...storage import atomic_write_text, create_unique
@@ -184,3 +186,13 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
     if not chunks:
         raise ValidationError("err.gen_corpus_no_text", path=str(path))
     return chunks
+
+
+def parse_options(model: type[pydantic.BaseModel], options) -> pydantic.BaseModel:
+    """An options model from a model instance, a dict or None; refused values become one user error."""
+    if isinstance(options, model):
+        return options
+    try:
+        return model(**(options or {}))
+    except pydantic.ValidationError as exc:
+        raise ValidationError("err.gen_options_invalid", details=pydantic_details(exc)) from None

@@ -16,10 +16,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import ValidationError
 from ...settings import Settings
 from .common import (
     CorpusChunk,
@@ -27,6 +25,7 @@ from .common import (
     GenResult,
     dedup_pairs,
     load_chunks,
+    parse_options,
     write_sft,
 )
 from .endpoint import Endpoint
@@ -171,7 +170,7 @@ def llm_pairs(chunks: Sequence[CorpusChunk], endpoint: Endpoint, options: LLMGen
     """Ask the endpoint for pairs about each chunk; returns deduplicated pairs (chunk order) and counts."""
     import openai
 
-    options = _options(options)
+    options = parse_options(LLMGenOptions, options)
     stop = stop_event or threading.Event()
     abort = threading.Event()
     report = progress or (lambda *counts: None)
@@ -221,7 +220,7 @@ def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
     written or registered: EmptyGeneration is raised (err.gen_llm_aborted when the endpoint refused the key,
     model or URL or could not be reached, else err.gen_no_pairs_llm), its `.result.stats` holding the counts.
     """
-    options = _options(options)
+    options = parse_options(LLMGenOptions, options)
     chunks = [c for c in load_chunks(settings, corpus) if len(c.text.strip()) >= options.min_chunk_chars]
     if options.max_chunks:
         chunks = chunks[: options.max_chunks]
@@ -235,13 +234,3 @@ def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
                               requests=stats["requests"])
     path, name = write_sft(settings, pairs, out)
     return GenResult(path, name, pairs, stats)
-
-
-def _options(options: LLMGenOptions | dict | None) -> LLMGenOptions:
-    if isinstance(options, LLMGenOptions):
-        return options
-    try:
-        return LLMGenOptions(**(options or {}))
-    except pydantic.ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ValidationError("err.gen_options_invalid", details=details) from None

@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import ValidationError
 from ...settings import Settings
 from ..corpus.normalize import split_fences
 from .common import (
@@ -26,6 +24,7 @@ from .common import (
     GenResult,
     dedup_pairs,
     load_chunks,
+    parse_options,
     write_sft,
 )
 
@@ -288,7 +287,7 @@ def generate_rules(settings: Settings, corpus: Path | str, options: RulesOptions
     `corpus` is a corpus JSONL/JSON file, a registered corpus dataset, or documents (a folder or file).
     When no pair comes out, nothing is written or registered and EmptyGeneration (err.gen_no_pairs_rules) is raised.
     """
-    options = _options(options)
+    options = parse_options(RulesOptions, options)
     pairs, stats = rule_pairs(load_chunks(settings, corpus), options)
     stats["mode"] = "rules"
     if not pairs:
@@ -297,16 +296,3 @@ def generate_rules(settings: Settings, corpus: Path | str, options: RulesOptions
                               skipped=", ".join(f"{k}={v}" for k, v in stats["skipped"].items() if v) or "-")
     path, name = write_sft(settings, pairs, out)
     return GenResult(path, name, pairs, stats)
-
-
-def _options(options: RulesOptions | dict | None) -> RulesOptions:
-    if isinstance(options, RulesOptions):
-        return options
-    try:
-        return RulesOptions(**(options or {}))
-    except pydantic.ValidationError as exc:
-        raise ValidationError("err.gen_options_invalid", details=_details(exc)) from None
-
-
-def _details(exc: pydantic.ValidationError) -> str:
-    return "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())

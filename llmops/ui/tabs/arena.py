@@ -32,12 +32,13 @@ def model_choices(services: Services) -> list[str]:
 
 
 def default_pair(services: Services) -> tuple[str, str]:
-    """The pair the last DPO round set up, else two random models."""
+    """The pair the last DPO round set up, else the default chat backend against a random model."""
     current, previous = services.loop.pair()
     ids = {entry.id for entry in services.models.list()}
     if current in ids and previous in ids:
         return current, previous
-    return RANDOM, RANDOM
+    default = services.models.default()
+    return (default.id if default else RANDOM), RANDOM
 
 
 def _batch_prompts(services: Services, name: str) -> list[str]:

@@ -8,6 +8,7 @@ whose change event refreshes every dataset picker and the registry table.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import shlex
 import time
 from collections.abc import Iterator
@@ -16,10 +17,11 @@ import gradio as gr
 import plotly.graph_objects as go
 import pydantic
 
-from ...errors import LLMOpsError, ValidationError
+from ...errors import LLMOpsError
 from ...i18n import t
 from ...services.container import Services
 from ...services.datagen import PRESET
+from ...services.datagen.common import parse_options
 from ..i18n import Labels, user_error
 
 SUB_TABS = (("corpus", "ui.data.tab.corpus"), ("gen", "ui.data.tab.gen"), ("mock", "ui.data.tab.mock"),
@@ -37,11 +39,7 @@ def guard(lang: str) -> Iterator[None]:
 
 def validated(model: type[pydantic.BaseModel], values: dict) -> pydantic.BaseModel:
     """Build an options model; refused values become one user error naming each field."""
-    try:
-        return model(**values)
-    except pydantic.ValidationError as exc:
-        details = "; ".join(f"{'.'.join(str(x) for x in e['loc'])}: {e['msg']}" for e in exc.errors())
-        raise ValidationError("err.gen_options_invalid", details=details) from None
+    return parse_options(model, values)
 
 
 def require_name(name: str | None, lang: str) -> str:
@@ -51,9 +49,9 @@ def require_name(name: str | None, lang: str) -> str:
     return name.strip()
 
 
-def token() -> str:
-    """A fresh value for the 'datasets changed' textbox."""
-    return str(time.time_ns())
+def token(name: str | None = None) -> str:
+    """A fresh value for the 'datasets changed' textbox, naming the dataset the pickers should select."""
+    return f"{time.time_ns()}:{name or ''}"
 
 
 def cli(*args: object) -> str:
@@ -64,8 +62,8 @@ def cli(*args: object) -> str:
 def histogram_figure(histogram: dict, title: str, x_title: str) -> go.Figure:
     """Bars from {'bins': edges, 'counts': counts} (len(edges) == len(counts) + 1)."""
     edges, counts = histogram.get("bins") or [], histogram.get("counts") or []
-    centers = [(a + b) / 2 for a, b in zip(edges, edges[1:], strict=False)]
-    widths = [b - a for a, b in zip(edges, edges[1:], strict=False)]
+    centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    widths = [b - a for a, b in itertools.pairwise(edges)]
     fig = go.Figure(go.Bar(x=centers, y=counts, width=widths, marker_line_width=1,
                            hovertemplate="%{x:.0f}: %{y}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="count", height=300, bargap=0.02,
@@ -97,13 +95,20 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> None:
             corpus_picker = data_gen.build_instructions(services, labels, lang_state, changed)
         with labels(gr.Tab(t("ui.data.tab.mock", lang), id="data-mock"), "ui.data.tab.mock"):
             sft_picker = data_gen.build_mock(services, labels, lang_state)
-        with labels(gr.Tab(t("ui.data.tab.registry", lang), id="data-registry"), "ui.data.tab.registry"):
+        with labels(gr.Tab(t("ui.data.tab.registry", lang), id="data-registry"), "ui.data.tab.registry") as tab:
             registry = data_registry.build(services, labels, lang_state, changed)
 
-    def refresh(current_lang):
+    def refresh(value, current_lang):
+        name = (value or "").partition(":")[2] or None
         pt, sft = pt_choices(services), sft_choices(services)
-        return (gr.update(choices=pt), gr.update(choices=sft), *data_registry.table_outputs(services, current_lang))
+        return (gr.update(choices=pt, **({"value": name} if name in pt else {})),
+                gr.update(choices=sft, **({"value": name} if name in sft else {})),
+                *data_registry.table_outputs(services, current_lang, name))
 
     outputs = [corpus_picker, sft_picker, *registry.table_outputs]
-    changed.change(refresh, [lang_state], outputs, api_name="data_refresh", queue=False)
-    registry.refresh_button.click(refresh, [lang_state], outputs, api_name="data_list", queue=False)
+    changed.change(refresh, [changed, lang_state], outputs, api_name="data_refresh", queue=False)
+    def listing(current_lang):
+        return refresh("", current_lang)
+
+    registry.refresh_button.click(listing, [lang_state], outputs, api_name="data_list", queue=False)
+    tab.select(listing, [lang_state], outputs, api_name="data_registry_open", queue=False)

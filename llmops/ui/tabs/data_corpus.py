@@ -48,6 +48,7 @@ def removals_figure(removed: dict[str, int], lang: str) -> go.Figure:
     reasons = ["exact_dup", *REASONS, "near_dup"]
     fig = go.Figure(go.Bar(x=[t(f"corpus.reason.{r}", lang) for r in reasons], y=[removed.get(r, 0) for r in reasons],
                            marker_color="#d9534f"))
+    fig.update_yaxes(rangemode="tozero", range=None if any(removed.values()) else [0, 1])
     fig.update_layout(title=t("ui.data.corpus.removed_chart", lang), yaxis_title="chunks", height=300,
                       margin={"l": 40, "r": 20, "t": 40, "b": 80})
     return fig
@@ -111,15 +112,17 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
         path_box = labels(gr.Textbox(label=t("ui.data.corpus.path", lang), interactive=False, scale=2),
                           "ui.data.corpus.path")
     with gr.Row():
-        counts = labels(gr.Dataframe(headers=COUNT_HEADERS, interactive=False, label=t("ui.data.corpus.counts", lang)),
+        counts = labels(gr.Dataframe(headers=COUNT_HEADERS, interactive=False, max_height=640,
+                                     label=t("ui.data.corpus.counts", lang)),
                         "ui.data.corpus.counts")
-        hist = gr.Plot()
-        removals = gr.Plot()
+        with gr.Column():
+            hist = gr.Plot()
+            removals = gr.Plot()
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 
     def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, lang_now,
-                 progress=gr.Progress()):
+                 progress=gr.Progress()):  # noqa: B008 - Gradio injects the bar through this default
         sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
         with guard(lang_now):
             options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
@@ -129,7 +132,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
         stats = built.stats
         figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), "tokens")
         return (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure, removals_figure(stats.removed, lang_now),
-                command(sources, options), token())
+                command(sources, options), token(built.dataset_name))
 
     run.click(on_build, [preset, files, text_field, csv_column, *option_inputs, lang_state],
               [result, name_box, path_box, counts, hist, removals, command_box, changed], api_name="data_corpus_build")

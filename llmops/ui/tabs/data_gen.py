@@ -155,7 +155,8 @@ class _GenHandlers:
 
     @staticmethod
     def _done(result: GenResult, command: str, lang_now: str) -> tuple:
-        return summary(result, lang_now), result.stats, preview_rows(result.pairs), command, token()
+        return (summary(result, lang_now), result.stats, preview_rows(result.pairs), command,
+                token(result.dataset_name))
 
     def stop(self, lang_now, request: gr.Request):
         event = self.stops.get(request.session_hash)
@@ -228,7 +229,7 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
         seed = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.seed", lang)), "ui.data.gen.seed")
     run = labels(gr.Button(t("ui.data.mock.run", lang), variant="primary"), "ui.data.mock.run", attr="value")
     result = gr.Markdown()
-    count = labels(gr.Number(precision=0, interactive=False, label=t("ui.data.mock.count", lang)), "ui.data.mock.count")
+    count = labels(gr.Number(value=None, precision=0, interactive=False, label=t("ui.data.mock.count", lang)), "ui.data.mock.count")
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 

@@ -46,14 +46,15 @@ def _size(n: int | None) -> str:
     return ""
 
 
-def table_outputs(services: Services, lang: str) -> tuple:
-    """Registry rows, the problems line and the dataset picker's choices."""
+def table_outputs(services: Services, lang: str, selected: str | None = None) -> tuple:
+    """Registry rows, the problems line and the dataset picker's choices (selecting `selected` when listed)."""
     rows = services.datasets.table()
     data = [[r.name, r.kind, r.format, r.samples, _size(r.size_bytes), r.version or "", (r.created or "")[:19],
              r.problem or ""] for r in rows]
     problems = services.datasets.problems()
     text = "\n".join(f"- ⚠️ {p}" for p in problems) if problems else ""
-    return data, text, gr.update(choices=[r.name for r in rows])
+    names = [r.name for r in rows]
+    return data, text, gr.update(choices=names, **({"value": selected} if selected in names else {}))
 
 
 def _cell(value: object) -> str:
@@ -102,7 +103,7 @@ class _Handlers:
         with guard(lang):
             row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
                                        label=Path(file).name)
-        return t("ui.data.reg.uploaded", lang, name=row.name, samples=row.samples, format=row.format), token()
+        return t("ui.data.reg.uploaded", lang, name=row.name, samples=row.samples, format=row.format), token(row.name)
 
     def preview(self, name, page, page_size, lang):
         with guard(lang):
@@ -130,7 +131,7 @@ class _Handlers:
         key = "ui.data.reg.dedup_done" if done.version else "ui.data.reg.dedup_none"
         text = t(key, lang, name=name, before=done.before, after=done.after, exact=done.exact_removed,
                  near=done.near_removed, version=done.version or "-")
-        return text, self.versions(name, lang), token()
+        return text, self.versions(name, lang), token(name)
 
     def delete(self, name, delete_files, lang):
         name = require_name(name, lang)
@@ -148,23 +149,20 @@ class _Handlers:
 
 def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:
     lang = labels.lang
-    with labels(gr.Accordion(t("ui.data.reg.upload_title", lang), open=True), "ui.data.reg.upload_title"):
-        with gr.Row():
-            file = labels(gr.File(file_types=UPLOAD_TYPES, label=t("ui.data.reg.file", lang), scale=2),
-                          "ui.data.reg.file")
-            with gr.Column(scale=3):
-                with gr.Row():
-                    name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name",
-                                  "ui.data.reg.name.info")
-                    fmt = labels(gr.Dropdown(list(FORMAT_CHOICES), value="auto", label=t("ui.data.reg.format", lang)),
-                                 "ui.data.reg.format")
-                note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
-                confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
-                                 "ui.data.reg.confirm.info")
-                with gr.Row():
-                    validate = labels(gr.Button(t("ui.data.reg.validate", lang)), "ui.data.reg.validate", attr="value")
-                    upload = labels(gr.Button(t("ui.data.reg.upload", lang), variant="primary"), "ui.data.reg.upload",
-                                    attr="value")
+    with labels(gr.Accordion(t("ui.data.reg.upload_title", lang), open=True), "ui.data.reg.upload_title"), gr.Row():
+        file = labels(gr.File(file_types=UPLOAD_TYPES, label=t("ui.data.reg.file", lang), scale=2), "ui.data.reg.file")
+        with gr.Column(scale=3):
+            with gr.Row():
+                name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name", "ui.data.reg.name.info")
+                fmt = labels(gr.Dropdown(list(FORMAT_CHOICES), value="auto", label=t("ui.data.reg.format", lang)),
+                             "ui.data.reg.format")
+            note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+            confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
+                             "ui.data.reg.confirm.info")
+            with gr.Row():
+                validate = labels(gr.Button(t("ui.data.reg.validate", lang)), "ui.data.reg.validate", attr="value")
+                upload = labels(gr.Button(t("ui.data.reg.upload", lang), variant="primary"), "ui.data.reg.upload",
+                                attr="value")
     return [file, name, fmt, note, confirm], validate, upload
 
 
@@ -172,62 +170,77 @@ def _button(labels: Labels, key: str, variant: str = "secondary") -> gr.Button:
     return labels(gr.Button(t(key, labels.lang), variant=variant, scale=0, min_width=140), key, attr="value")
 
 
+def _inspect_section(labels: Labels, names: list[str]) -> dict:
+    """Preview pager, stats, dedup with versions, delete and export: all act on the picked dataset."""
+    lang = labels.lang
+    c: dict = {}
+    labels(gr.Markdown(t("ui.data.reg.inspect_md", lang)), "ui.data.reg.inspect_md", attr="value")
+    with gr.Row():
+        c["name"] = labels(gr.Dropdown(names, value=None, allow_custom_value=True, scale=3,
+                                       label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
+        c["page"] = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)),
+                           "ui.data.reg.page_no")
+        c["page_size"] = labels(gr.Number(value=20, precision=0, minimum=1, maximum=500,
+                                          label=t("ui.data.reg.page_size", lang)), "ui.data.reg.page_size")
+        c["preview"] = _button(labels, "ui.data.reg.preview", "primary")
+    c["page_info"] = gr.Markdown()
+    c["grid"] = gr.Dataframe(headers=["-"], interactive=False, wrap=True, max_height=420)
+    with gr.Row():
+        with gr.Column():
+            c["stats"] = _button(labels, "ui.data.reg.stats")
+            c["stats_md"] = gr.Markdown()
+        c["stats_plot"] = gr.Plot()
+    with gr.Row():
+        with gr.Column():
+            c["mode"] = labels(gr.Radio(["exact", "near"], value="near", label=t("ui.data.reg.dedup_mode", lang)),
+                               "ui.data.reg.dedup_mode")
+            c["threshold"] = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
+                                    "ui.data.reg.threshold")
+            c["note"] = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+            c["dedup"] = _button(labels, "ui.data.reg.dedup")
+            c["dedup_md"] = gr.Markdown()
+        with gr.Column():
+            c["versions"] = _button(labels, "ui.data.reg.versions")
+            c["versions_table"] = gr.Dataframe(headers=VERSION_HEADERS, interactive=False, wrap=True)
+    with gr.Row():
+        c["delete_files"] = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
+                                   "ui.data.reg.delete_files")
+        c["delete"] = _button(labels, "ui.data.reg.delete", "stop")
+        c["export"] = _button(labels, "ui.data.reg.export")
+        c["download"] = labels(gr.File(interactive=False, height=90, label=t("ui.data.reg.download", lang)),
+                               "ui.data.reg.download")
+    c["delete_md"] = gr.Markdown()
+    return c
+
+
 def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> RegistryTab:
     """Draw the sub-tab and wire every registry action."""
     lang = labels.lang
-    rows, problems_text, _ = table_outputs(services, lang)
-    with gr.Row():
-        name = labels(gr.Dropdown([r[0] for r in rows], value=None, allow_custom_value=True, scale=3,
-                                  label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
+    # The table counts every file's rows, so it is filled when the sub-tab opens, not at start-up.
+    names = list(services.training.dataset_entries())
+    with gr.Row(equal_height=True):
+        labels(gr.Markdown(t("ui.data.reg.table_md", lang)), "ui.data.reg.table_md", attr="value")
         refresh = _button(labels, "ui.data.reg.refresh")
-    table = labels(gr.Dataframe(rows, headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=320,
+    table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=320,
                                 label=t("ui.data.reg.table", lang)), "ui.data.reg.table")
-    problems = gr.Markdown(problems_text)
+    problems = gr.Markdown()
     (file, up_name, fmt, note, confirm), validate_btn, upload_btn = _upload_section(labels)
     upload_out = gr.Markdown()
     report = labels(gr.Textbox(lines=6, max_lines=20, interactive=False, label=t("ui.data.reg.report", lang)),
                     "ui.data.reg.report")
-    with gr.Row():
-        page = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)), "ui.data.reg.page_no")
-        page_size = labels(gr.Number(value=20, precision=0, minimum=1, maximum=500,
-                                     label=t("ui.data.reg.page_size", lang)), "ui.data.reg.page_size")
-        preview_btn = _button(labels, "ui.data.reg.preview", "primary")
-    page_info = gr.Markdown()
-    grid = gr.Dataframe(interactive=False, wrap=True, max_height=420)
-    with gr.Row():
-        with gr.Column():
-            stats_btn = _button(labels, "ui.data.reg.stats")
-            stats_md = gr.Markdown()
-        stats_plot = gr.Plot()
-    with gr.Row():
-        with gr.Column():
-            mode = labels(gr.Radio(["exact", "near"], value="near", label=t("ui.data.reg.dedup_mode", lang)),
-                          "ui.data.reg.dedup_mode")
-            threshold = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
-                               "ui.data.reg.threshold")
-            dedup_note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
-            dedup_btn = _button(labels, "ui.data.reg.dedup")
-            dedup_md = gr.Markdown()
-        with gr.Column():
-            versions_btn = _button(labels, "ui.data.reg.versions")
-            versions = gr.Dataframe(headers=VERSION_HEADERS, interactive=False, wrap=True)
-    with gr.Row():
-        delete_files = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
-                              "ui.data.reg.delete_files")
-        delete_btn = _button(labels, "ui.data.reg.delete", "stop")
-        export_btn = _button(labels, "ui.data.reg.export")
-        download = labels(gr.File(interactive=False, label=t("ui.data.reg.download", lang)), "ui.data.reg.download")
-    delete_md = gr.Markdown()
+    c = _inspect_section(labels, names)
+    name = c["name"]
 
     h = _Handlers(services)
     validate_btn.click(h.validate, [file, fmt, lang_state], [report], api_name="data_validate")
     upload_btn.click(h.upload, [file, up_name, fmt, note, confirm, lang_state], [upload_out, changed],
                      api_name="data_upload")
-    preview_btn.click(h.preview, [name, page, page_size, lang_state], [page_info, grid, page], api_name="data_preview")
-    stats_btn.click(h.stats, [name, lang_state], [stats_md, stats_plot], api_name="data_stats")
-    dedup_btn.click(h.dedup, [name, mode, threshold, dedup_note, lang_state], [dedup_md, versions, changed],
-                    api_name="data_dedup")
-    versions_btn.click(h.versions, [name, lang_state], [versions], api_name="data_versions", queue=False)
-    delete_btn.click(h.delete, [name, delete_files, lang_state], [delete_md, changed], api_name="data_delete")
-    export_btn.click(h.export, [name, lang_state], [download], api_name="data_export_csv")
+    c["preview"].click(h.preview, [name, c["page"], c["page_size"], lang_state], [c["page_info"], c["grid"], c["page"]],
+                       api_name="data_preview")
+    c["stats"].click(h.stats, [name, lang_state], [c["stats_md"], c["stats_plot"]], api_name="data_stats")
+    c["dedup"].click(h.dedup, [name, c["mode"], c["threshold"], c["note"], lang_state],
+                     [c["dedup_md"], c["versions_table"], changed], api_name="data_dedup")
+    c["versions"].click(h.versions, [name, lang_state], [c["versions_table"]], api_name="data_versions", queue=False)
+    c["delete"].click(h.delete, [name, c["delete_files"], lang_state], [c["delete_md"], changed], api_name="data_delete")
+    c["export"].click(h.export, [name, lang_state], [c["download"]], api_name="data_export_csv")
     return RegistryTab(table, problems, name, refresh)
