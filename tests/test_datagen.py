@@ -434,3 +434,12 @@ def test_cli_corpus_sft_gen_and_mock_prefs(settings, fake_llm):
     assert zh.returncode == 2 and "--base-url" in zh.stderr and "必须提供" in zh.stderr
     leaked = [p for p in settings.home.rglob("*") if p.is_file() and KEY.encode() in p.read_bytes()]
     assert not leaked
+
+
+def test_cli_corpus_filters_by_language_and_length(settings):
+    built = _cli("corpus", "--source", "preset", "--languages", "zh", "--min-chars", "200", "--json")
+    assert built.returncode == 0, built.stderr
+    data = json.loads(built.stdout)
+    rows = [json.loads(line) for line in open(data["path"], encoding="utf-8")]
+    assert rows and all(row["lang"] == "zh" and len(row["text"]) >= 200 for row in rows)
+    assert data["stats"]["removed"]["language"] > 0 and data["stats"]["removed"]["too_short"] > 0

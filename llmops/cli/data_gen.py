@@ -19,6 +19,10 @@ def register(dsub) -> None:
     corpus.add_argument("--max-tokens", type=int, help="token budget per chunk (default 512)")
     corpus.add_argument("--near-threshold", type=float, help="MinHash near-duplicate threshold (default 0.8)")
     corpus.add_argument("--tokenizer", help="model folder whose tokenizer measures chunks (default: estimate)")
+    corpus.add_argument("--min-chars", type=int, help="drop chunks shorter than this (default 20)")
+    corpus.add_argument("--languages", nargs="+", choices=("zh", "en", "other"), help="languages to keep")
+    corpus.add_argument("--text-field", help="JSON/JSONL field holding the text (default text)")
+    corpus.add_argument("--csv-column", help="CSV column holding the text (default text)")
     corpus.add_argument("--json", action="store_true")
     corpus.set_defaults(handler=_corpus)
 
@@ -53,7 +57,9 @@ def _corpus(settings, args) -> int:
     from ..services.corpus import CorpusOptions
     from ..services.datagen import build_corpus
 
-    overrides = {"max_tokens": args.max_tokens, "near_threshold": args.near_threshold, "tokenizer": args.tokenizer}
+    overrides = {"max_tokens": args.max_tokens, "near_threshold": args.near_threshold, "tokenizer": args.tokenizer,
+                 "min_chars": args.min_chars, "languages": args.languages, "text_field": args.text_field,
+                 "csv_column": args.csv_column}
     options = parse_options(CorpusOptions, {k: v for k, v in overrides.items() if v is not None})
     built = build_corpus(settings, args.source, options, out=args.out)
     data = {"path": str(built.path), "dataset_name": built.dataset_name, "stats": built.stats.model_dump()}

@@ -55,12 +55,17 @@ def removals_figure(removed: dict[str, int], lang: str) -> go.Figure:
 
 
 def command(sources: list[str], options: CorpusOptions) -> str:
-    """The CLI run of the same build; options the CLI has no flag for are noted in a comment."""
-    line = cli("data", "corpus", "--source", *sources, "--max-tokens", options.max_tokens,
-               "--near-threshold", options.near_threshold)
-    extra = {key: getattr(options, key) for key in ("min_chars", "languages", "text_field", "csv_column")
-             if getattr(options, key) != getattr(_DEFAULTS, key)}
-    return line + (f"  # + {extra} (no CLI flag)" if extra else "")
+    """The CLI run of the same build; options left at their defaults are not repeated."""
+    args = ["data", "corpus", "--source", *sources, "--max-tokens", options.max_tokens,
+            "--near-threshold", options.near_threshold]
+    if options.min_chars != _DEFAULTS.min_chars:
+        args += ["--min-chars", options.min_chars]
+    if list(options.languages) != list(_DEFAULTS.languages):
+        args += ["--languages", *options.languages]
+    for key in ("text_field", "csv_column"):
+        if getattr(options, key) != getattr(_DEFAULTS, key):
+            args += [f"--{key.replace('_', '-')}", getattr(options, key)]
+    return cli(*args)
 
 
 def summary(built, lang: str) -> str:
