@@ -6,6 +6,7 @@ import json
 import sys
 
 from ..errors import ValidationError
+from ..services.datasets.results import human_size
 from .output import emit
 
 _FORMATS = ("auto", "pt", "alpaca", "sharegpt", "messages", "preference")
@@ -90,21 +91,11 @@ def _validate(settings, args) -> int:
     return 0 if report.ok else 1
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return "-"
-
-
 def _list(settings, args) -> int:
     rows = _registry(settings, args).table()
     lines = [f"{'NAME':24} {'KIND':10} {'FORMAT':10} {'SAMPLES':>8} {'SIZE':>9} {'VERSION':7} {'CREATED':25} PROBLEM"]
     lines += [f"{r.name:24} {r.kind:10} {r.format:10} {r.samples if r.samples is not None else '-':>8} "
-              f"{_size(r.size_bytes):>9} {r.version or '-':7} {r.created or '-':25} {r.problem or ''}" for r in rows]
+              f"{human_size(r.size_bytes):>9} {r.version or '-':7} {r.created or '-':25} {r.problem or ''}" for r in rows]
     emit([r.to_dict() for r in rows], args.json, "\n".join(lines))
     return 0
 

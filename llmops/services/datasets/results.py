@@ -57,3 +57,15 @@ class DedupResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+def human_size(n: int | None) -> str:
+    """Bytes as B/KB/MB/GB for tables; '-' when unknown."""
+    if n is None:
+        return "-"
+    size = float(n)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"

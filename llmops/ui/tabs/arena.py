@@ -63,6 +63,43 @@ def _vote_button(services: Services, choice: str):
     return vote
 
 
+class _ArenaHandlers:
+    """Event handlers of the tab; the session is Gradio's per-browser (or per-client) session hash."""
+
+    def __init__(self, services: Services):
+        self.services = services
+
+    def generate(self, prompt_text, system_text, temp, top, max_new, first_id, second_id, lang_now,
+                 request: gr.Request):
+        arena = self.services.arena
+        try:
+            params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
+            round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
+                                       None if first_id == RANDOM else first_id,
+                                       None if second_id == RANDOM else second_id)
+            for left_text, right_text in arena.stream(round_):
+                yield left_text, right_text, round_.round_id, "", ""
+            arena.raise_side_error(round_)
+        except LLMOpsError as exc:
+            raise user_error(exc, lang_now) from exc
+
+    def vote_any(self, choice, edited_text, round_id, lang_now, request: gr.Request):
+        return _record_vote(self.services, request.session_hash, round_id, choice, edited_text, lang_now)
+
+    def next_prompt(self, name, state, lang_now):
+        prompts = _batch_prompts(self.services, name) if name else []
+        if not prompts:
+            raise gr.Error(t("ui.ab.batch_empty", lang_now))
+        index = (state["index"] + 1) if state.get("name") == name else 0
+        index %= len(prompts)
+        return prompts[index], {"name": name, "index": index}, f"{index + 1}/{len(prompts)}"
+
+    def reload(self, lang_now):
+        ids = model_choices(self.services)
+        first_id, second_id = default_pair(self.services)
+        return gr.update(choices=ids, value=first_id), gr.update(choices=ids, value=second_id)
+
+
 def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     """Draw the tab and wire generate, the votes and batch mode."""
     lang = labels.lang
@@ -100,45 +137,17 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     revealed_left, revealed_right = gr.Textbox(visible=False), gr.Textbox(visible=False)
     any_choice = gr.Textbox(visible=False)
 
-    def generate(prompt_text, system_text, temp, top, max_new, first_id, second_id, lang_now, request: gr.Request):
-        try:
-            params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
-            round_ = services.arena.start_round(request.session_hash, prompt_text, system_text, params,
-                                                None if first_id == RANDOM else first_id,
-                                                None if second_id == RANDOM else second_id)
-            for left_text, right_text in services.arena.stream(round_):
-                yield left_text, right_text, round_.round_id, "", ""
-            services.arena.raise_side_error(round_)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
-
-    def next_prompt(name, state, lang_now):
-        prompts = _batch_prompts(services, name) if name else []
-        if not prompts:
-            raise gr.Error(t("ui.ab.batch_empty", lang_now))
-        index = (state["index"] + 1) if state.get("name") == name else 0
-        index %= len(prompts)
-        return prompts[index], {"name": name, "index": index}, f"{index + 1}/{len(prompts)}"
-
-    def reload(lang_now):
-        ids = model_choices(services)
-        first_id, second_id = default_pair(services)
-        return gr.update(choices=ids, value=first_id), gr.update(choices=ids, value=second_id)
-
+    h = _ArenaHandlers(services)
     gen_inputs = [prompt, system, temperature, top_p, max_tokens, model_a, model_b, lang_state]
-    go.click(generate, gen_inputs, [left, right, round_state, reveal, edited], api_name="ab_generate",
+    go.click(h.generate, gen_inputs, [left, right, round_state, reveal, edited], api_name="ab_generate",
              concurrency_id="generate", concurrency_limit=8)
     vote_outputs = [reveal, revealed_left, revealed_right]
     for choice, button in buttons.items():
         button.click(_vote_button(services, choice), [edited, round_state, lang_state], vote_outputs,
                      api_name=f"vote_{choice}", queue=False)
-
-    def vote_any(choice, edited_text, round_id, lang_now, request: gr.Request):
-        return _record_vote(services, request.session_hash, round_id, choice, edited_text, lang_now)
-
-    gr.Button(visible=False).click(vote_any, [any_choice, edited, round_state, lang_state], vote_outputs,
+    gr.Button(visible=False).click(h.vote_any, [any_choice, edited, round_state, lang_state], vote_outputs,
                                    api_name="vote", queue=False)
-    next_btn.click(next_prompt, [batch_ds, batch_state, lang_state], [prompt, batch_state, batch_pos],
+    next_btn.click(h.next_prompt, [batch_ds, batch_state, lang_state], [prompt, batch_state, batch_pos],
                    api_name="ab_next_prompt", queue=False)
-    reload_btn.click(reload, [lang_state], [model_a, model_b], api_name="ab_models")
+    reload_btn.click(h.reload, [lang_state], [model_a, model_b], api_name="ab_models")
     return ArenaTab(model_a, model_b)

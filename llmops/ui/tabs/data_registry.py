@@ -13,6 +13,7 @@ import gradio as gr
 from ...i18n import t
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
+from ...services.datasets.results import human_size
 from ..i18n import Labels
 from .data import guard, histogram_figure, require_name, token
 
@@ -36,20 +37,10 @@ class RegistryTab:
         return [self.table, self.problems, self.name]
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return ""
-
-
 def table_outputs(services: Services, lang: str, selected: str | None = None) -> tuple:
     """Registry rows, the problems line and the dataset picker's choices (selecting `selected` when listed)."""
     rows = services.datasets.table()
-    data = [[r.name, r.kind, r.format, r.samples, _size(r.size_bytes), r.version or "", (r.created or "")[:19],
+    data = [[r.name, r.kind, r.format, r.samples, human_size(r.size_bytes), r.version or "", (r.created or "")[:19],
              r.problem or ""] for r in rows]
     problems = services.datasets.problems()
     text = "\n".join(f"- ⚠️ {p}" for p in problems) if problems else ""
