@@ -72,8 +72,8 @@ def table_names(client: Client) -> list[str]:
 
 def build_corpus_and_rules(client: Client, settings) -> str:
     """Corpus from the shipped documents, then rule-based SFT data from it; returns the SFT dataset's name."""
-    summary, name, path, counts, _hist, _removed, command, _ = client.predict(True, [], "text", "text", 512, 0.8, 20, ["zh", "en"],
-                                                                  api_name="/data_corpus_build")
+    summary, name, path, counts, _hist, _removed, command, _ = client.predict(
+        True, [], "text", "text", 512, 0.8, 20, ["zh", "en"], "", api_name="/data_corpus_build")
     assert name.startswith("domain_corpus_") and name in registered(settings)
     rows = {row[0]: row[1] for row in counts["data"]}
     assert rows["Documents"] >= 12 and rows["Chunks"] >= rows["Records kept"] > 50 and rows["Tokens"] > 1000

@@ -62,6 +62,8 @@ def command(sources: list[str], options: CorpusOptions) -> str:
         args += ["--min-chars", options.min_chars]
     if list(options.languages) != list(_DEFAULTS.languages):
         args += ["--languages", *options.languages]
+    if options.tokenizer:
+        args += ["--tokenizer", options.tokenizer]
     for key in ("text_field", "csv_column"):
         if getattr(options, key) != getattr(_DEFAULTS, key):
             args += [f"--{key.replace('_', '-')}", getattr(options, key)]
@@ -91,7 +93,9 @@ def _options_column(labels: Labels) -> list:
     languages = labels(gr.CheckboxGroup(LANGUAGES, value=list(_DEFAULTS.languages),
                                         label=t("ui.data.corpus.languages_field", lang)),
                        "ui.data.corpus.languages_field")
-    return [max_tokens, near, min_chars, languages]
+    tokenizer = labels(gr.Textbox(value="", label=t("ui.data.corpus.tokenizer", lang)), "ui.data.corpus.tokenizer",
+                       "ui.data.corpus.tokenizer.info")
+    return [max_tokens, near, min_chars, languages, tokenizer]
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> None:
@@ -126,18 +130,19 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 
-    def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, lang_now,
+    def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, tokenizer, lang_now,
                  progress=gr.Progress()):  # noqa: B008 - Gradio injects the bar through this default
         sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
         with guard(lang_now):
             options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
                                                 "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
-                                                "min_chars": int(min_chars or 0), "languages": list(langs or [])})
+                                                "min_chars": int(min_chars or 0), "languages": list(langs or []),
+                                                "tokenizer": (tokenizer or "").strip() or None})
             built = build_corpus(services.settings, sources, options, progress=_reporter(progress, lang_now))
         stats = built.stats
         figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), "tokens")
-        return (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure, removals_figure(stats.removed, lang_now),
-                command(sources, options), token(built.dataset_name))
+        return (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure,
+                removals_figure(stats.removed, lang_now), command(sources, options), token(built.dataset_name))
 
     run.click(on_build, [preset, files, text_field, csv_column, *option_inputs, lang_state],
               [result, name_box, path_box, counts, hist, removals, command_box, changed], api_name="data_corpus_build")
