@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -17,64 +18,61 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("fc-
                                 reason="Debian chromium not installed (scripts/ensure_browser.sh needs apt-get)")
 
 
-def test_training_page_in_browser(settings, tmp_path):
+@contextlib.contextmanager
+def app_page(home: Path, height: int = 1000):
+    """The real app in its own process and a headless Chromium page open on it."""
     from playwright.sync_api import sync_playwright
 
-    app = AppProcess(settings.home).start()
+    app = AppProcess(home).start()
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": height})
             page.goto(app.url)
-            page.get_by_role("tab", name="Training", exact=True).click()
-            page.get_by_text("Device:").wait_for(timeout=60000)  # the deferred device probe arrived
-            page.get_by_role("tab", name="DPO (preference tuning)").click()
-            page.get_by_role("tab", name="SFT (instruction tuning)").click()
-            page.get_by_role("button", name="Preview YAML").filter(visible=True).click()
-            page.get_by_text("stage: sft").first.wait_for(timeout=90000)  # first use builds the demo model
-            page.get_by_label("中文").check()
-            page.get_by_role("tab", name="训练", exact=True).wait_for(timeout=10000)
-            assert page.get_by_role("tab", name="DPO（偏好优化）").count() == 1
-            page.screenshot(path=str(tmp_path / "training_zh.png"), full_page=True)
+            yield page
             browser.close()
-        assert (tmp_path / "training_zh.png").stat().st_size > 20000
     finally:
         app.stop()
 
 
-def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
-    from playwright.sync_api import sync_playwright
+def test_training_page_in_browser(settings, tmp_path):
+    with app_page(settings.home) as page:
+        page.get_by_role("tab", name="Training", exact=True).click()
+        page.get_by_text("Device:").wait_for(timeout=60000)  # the deferred device probe arrived
+        page.get_by_role("tab", name="DPO (preference tuning)").click()
+        page.get_by_role("tab", name="SFT (instruction tuning)").click()
+        page.get_by_role("button", name="Preview YAML").filter(visible=True).click()
+        page.get_by_text("stage: sft").first.wait_for(timeout=90000)  # first use builds the demo model
+        page.get_by_label("中文").check()
+        page.get_by_role("tab", name="训练", exact=True).wait_for(timeout=10000)
+        assert page.get_by_role("tab", name="DPO（偏好优化）").count() == 1
+        page.screenshot(path=str(tmp_path / "training_zh.png"), full_page=True)
+    assert (tmp_path / "training_zh.png").stat().st_size > 20000
 
+
+def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
     from llmops.services.models import ModelRegistry
 
     registry = ModelRegistry(settings)
     registry.add_base("alpha", str(demo_model_dir), template="chatml")
     registry.add_base("beta", str(demo_model_dir), template="chatml")
-    app = AppProcess(settings.home).start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1100})
-            page.goto(app.url)
-            page.get_by_role("tab", name="A/B arena", exact=True).click()
-            page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
-            page.get_by_role("button", name="Generate both answers").click()
-            left = page.get_by_label("Answer A (left)")
-            page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
-            saved = page.get_by_text("saved to prefs.jsonl")
-            for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
-                page.get_by_role("button", name="← A is better").click()
-                try:
-                    saved.wait_for(timeout=1000)
-                    break
-                except Exception:  # noqa: BLE001 - still generating
-                    continue
-            saved.wait_for(timeout=5000)
-            reveal = page.get_by_text("Left was").inner_text()
-            assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
-            page.screenshot(path=str(tmp_path / "ab.png"), full_page=True)
-            browser.close()
-    finally:
-        app.stop()
+    with app_page(settings.home, height=1100) as page:
+        page.get_by_role("tab", name="A/B arena", exact=True).click()
+        page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
+        page.get_by_role("button", name="Generate both answers").click()
+        left = page.get_by_label("Answer A (left)")
+        page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
+        saved = page.get_by_text("saved to prefs.jsonl")
+        for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
+            page.get_by_role("button", name="← A is better").click()
+            try:
+                saved.wait_for(timeout=1000)
+                break
+            except Exception:  # noqa: BLE001 - still generating
+                continue
+        saved.wait_for(timeout=5000)
+        reveal = page.get_by_text("Left was").inner_text()
+        assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
+        page.screenshot(path=str(tmp_path / "ab.png"), full_page=True)
     lines = settings.prefs_path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and "逆变器" in lines[0]

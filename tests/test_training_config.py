@@ -135,3 +135,16 @@ def test_broken_entry_is_reported_not_hiding_the_rest(settings):
     path.write_text(json.dumps(raw), encoding="utf-8")
     info = dataset_info.read(path)
     assert "sample_sft" in info.entries and any("broken" in p for p in info.problems)
+
+
+def test_progress_is_reparsed_only_when_the_log_changes(tmp_path):
+    from llmops.lf.trainer_log import read_progress
+
+    log = tmp_path / "trainer_log.jsonl"
+    log.write_text('{"current_steps": 1, "total_steps": 4, "loss": 2.0}\n', encoding="utf-8")
+    first = read_progress(tmp_path)
+    assert read_progress(tmp_path) is first and first.loss == [2.0]
+    with open(log, "a", encoding="utf-8") as handle:
+        handle.write('{"current_steps": 2, "total_steps": 4, "loss": 1.5, "eval_loss": 1.7}\n')
+    second = read_progress(tmp_path)
+    assert second is not first and second.loss == [2.0, 1.5] and second.eval_loss == [1.7]

@@ -92,38 +92,39 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
         "fp16": precision == "fp16",
         "seed": config.seed,
     }
-    if config.run_name:
-        args["run_name"] = config.run_name
-    if config.max_steps:
-        args["max_steps"] = config.max_steps
-    if config.max_samples:
-        args["max_samples"] = config.max_samples
+    optional = {"run_name": config.run_name, "max_steps": config.max_steps, "max_samples": config.max_samples,
+                "adapter_name_or_path": config.adapter_name_or_path}
+    args.update({key: value for key, value in optional.items() if value})
+    args.update(_method_args(config))
+    if config.deepspeed != "none":
+        args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
+    args.update(_eval_args(config))
+    return args
+
+
+def _method_args(config: TrainConfig) -> dict:
+    """Quantization, the fine-tuning method's own keys, and the preference keys of DPO."""
+    args: dict = {}
     if config.quantization_bit:
-        args["quantization_bit"] = config.quantization_bit
-        args["quantization_method"] = "bnb"
+        args.update(quantization_bit=config.quantization_bit, quantization_method="bnb")
     if config.finetuning_type == "lora":
-        args.update(
-            lora_rank=config.lora_rank,
-            lora_alpha=config.effective_lora_alpha,
-            lora_dropout=config.lora_dropout,
-            lora_target=config.lora_target.replace(" ", ""),
-        )
+        args.update(lora_rank=config.lora_rank, lora_alpha=config.effective_lora_alpha,
+                    lora_dropout=config.lora_dropout, lora_target=config.lora_target.replace(" ", ""))
     elif config.finetuning_type == "freeze":
         args.update(freeze_trainable_layers=config.freeze_trainable_layers, freeze_trainable_modules="all")
-    if config.adapter_name_or_path:
-        args["adapter_name_or_path"] = config.adapter_name_or_path
     if config.stage == "dpo":
         args.update(pref_beta=config.pref_beta, pref_loss=config.pref_loss)
         args.update({key: value for key, value in (("ref_model", config.ref_model),
                                                   ("ref_model_adapters", config.ref_model_adapters)) if value})
-    if config.deepspeed != "none":
-        args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
-    if config.val_size > 0:
-        args.update(val_size=config.val_size, per_device_eval_batch_size=config.per_device_train_batch_size,
-                    eval_strategy="steps", eval_steps=config.eval_steps)
-    else:
-        args["eval_strategy"] = "no"
     return args
+
+
+def _eval_args(config: TrainConfig) -> dict:
+    """Evaluation on a held-out fraction, or explicitly none ('no' stays a string in YAML)."""
+    if config.val_size <= 0:
+        return {"eval_strategy": "no"}
+    return {"val_size": config.val_size, "per_device_eval_batch_size": config.per_device_train_batch_size,
+            "eval_strategy": "steps", "eval_steps": config.eval_steps}
 
 
 def to_yaml(args: dict, header: str = "") -> str:

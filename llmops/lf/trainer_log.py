@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +31,35 @@ class Progress:
         return bool(self.steps or self.eval_steps)
 
 
+# The jobs panel polls every run every few seconds; a log that has not changed is not parsed again.
+_CACHE: OrderedDict[str, tuple[tuple[int, int], Progress]] = OrderedDict()
+_CACHE_SIZE = 256
+_CACHE_LOCK = threading.Lock()
+
+
 def read_progress(run_dir: Path) -> Progress:
     """Parse every complete line; a line being written right now is skipped, not an error."""
-    progress = Progress()
     path = Path(run_dir) / TRAINER_LOG
-    if not path.exists():
-        return progress
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return Progress()
+    key, version = str(path), (stat.st_size, stat.st_mtime_ns)
+    with _CACHE_LOCK:
+        cached = _CACHE.get(key)
+        if cached and cached[0] == version:
+            _CACHE.move_to_end(key)
+            return cached[1]
+    progress = _parse(path)
+    with _CACHE_LOCK:
+        _CACHE[key] = (version, progress)
+        while len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return progress
+
+
+def _parse(path: Path) -> Progress:
+    progress = Progress()
     with open(path, encoding="utf-8", errors="replace") as handle:
         for line in handle:
             try:

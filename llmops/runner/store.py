@@ -158,14 +158,22 @@ class JobStore:
 
     def reconcile(self) -> None:
         """Mark jobs whose processes vanished as LOST (a live trainer is re-attached, not lost)."""
+        # Every poll of every open page lands here: look first, and take the write lock only to change rows.
+        with self._connect() as conn:
+            if not _vanished(_active_rows(conn)):
+                return
         with self._transaction() as conn:
             _reconcile(conn)
 
 
-def _reconcile(conn: sqlite3.Connection) -> None:
-    rows = conn.execute("SELECT * FROM jobs WHERE status IN (?,?)",
+def _active_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    return conn.execute("SELECT * FROM jobs WHERE status IN (?,?)",
                         (JobStatus.PENDING.value, JobStatus.RUNNING.value)).fetchall()
-    now = time.time()
+
+
+def _vanished(rows: list[sqlite3.Row]) -> list[str]:
+    """Ids of queued or running jobs whose supervisor and trainer are both gone."""
+    now, gone = time.time(), []
     for row in rows:
         if procs.is_alive(row["sup_pid"], row["sup_start"]):
             continue
@@ -173,9 +181,15 @@ def _reconcile(conn: sqlite3.Connection) -> None:
             continue  # the supervisor is still starting up
         if row["status"] == JobStatus.RUNNING.value and procs.is_alive(row["pid"], row["pid_start"]):
             continue  # supervisor gone but the trainer itself still runs: keep showing it
+        gone.append(row["id"])
+    return gone
+
+
+def _reconcile(conn: sqlite3.Connection) -> None:
+    for job_id in _vanished(_active_rows(conn)):
         conn.execute(
             "UPDATE jobs SET status=?, finished_at=?, message=? WHERE id=?",
-            (JobStatus.LOST.value, now, "process gone while nobody was watching it", row["id"]),
+            (JobStatus.LOST.value, time.time(), "process gone while nobody was watching it", job_id),
         )
 
 

@@ -124,17 +124,11 @@ def _histogram(tokens: list[int], bins: int) -> dict[str, list]:
     return {"bins": [round(float(e), 2) for e in edges], "counts": [int(c) for c in counts]}
 
 
-def run(sources: Sequence[str | Path], options: CorpusOptions | None = None, *,
-        count_tokens: CountTokens | None = None, progress: Progress | None = None) -> CorpusResult:
-    """Turn `sources` (files/folders) into deduplicated, filtered chunks with per-step statistics."""
-    options = options or CorpusOptions()
-    count = count_tokens or (tokenizer_counter(options.tokenizer) if options.tokenizer else approx_tokens)
-    report = progress or (lambda step, done, total: None)
-    clock = _Clock()
-    stats = CorpusStats()
+def _read_and_chunk(sources, options: CorpusOptions, count: CountTokens, report: Progress, clock: "_Clock",
+                    stats: CorpusStats) -> tuple[list[str], list[tuple[str, str, int, dict]]]:
+    """Read every file, normalize each document and cut it into chunks; returns texts and their origins."""
     texts: list[str] = []
     origin: list[tuple[str, str, int, dict]] = []  # source, section, tokens, meta per chunk
-
     t = time.perf_counter()
     files, skipped = list_files(sources)
     max_bytes = int(options.max_file_mb * 2**20)
@@ -165,10 +159,14 @@ def run(sources: Sequence[str | Path], options: CorpusOptions | None = None, *,
         raise ValidationError("err.corpus_no_documents", suffixes=" ".join(sorted(FORMATS)))
     stats.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     stats.chunks = len(texts)
+    return texts, origin
 
+
+def _prune(texts: list[str], options: CorpusOptions, report: Progress, clock: "_Clock",
+           stats: CorpusStats) -> tuple[np.ndarray, list[str]]:
+    """Exact dedup, quality filters, then near dedup; returns the kept mask and each chunk's language."""
     removed = Counter({"exact_dup": 0, "near_dup": 0, **{r: 0 for r in REASONS}})
     alive = np.ones(len(texts), dtype=bool)
-
     t = time.perf_counter()
     report("exact_dedup", 0, len(texts))
     if options.exact_dedup:
@@ -188,6 +186,7 @@ def run(sources: Sequence[str | Path], options: CorpusOptions | None = None, *,
             alive[i] = False
     t = clock.add("filter", t)
 
+    # Near dedup runs last so MinHash never spends time on chunks the filters drop.
     if options.near_dedup:
         idx = np.nonzero(alive)[0]
         report("near_dedup", 0, len(idx))
@@ -199,14 +198,26 @@ def run(sources: Sequence[str | Path], options: CorpusOptions | None = None, *,
         stats.lsh = {"bands": near.bands, "rows": near.rows, "candidate_pairs": near.candidate_pairs,
                      "verified_pairs": near.verified_pairs}
     clock.add("near_dedup", t)
+    stats.removed = dict(removed)
+    return alive, langs
 
+
+def run(sources: Sequence[str | Path], options: CorpusOptions | None = None, *,
+        count_tokens: CountTokens | None = None, progress: Progress | None = None) -> CorpusResult:
+    """Turn `sources` (files/folders) into deduplicated, filtered chunks with per-step statistics."""
+    options = options or CorpusOptions()
+    count = count_tokens or (tokenizer_counter(options.tokenizer) if options.tokenizer else approx_tokens)
+    report = progress or (lambda step, done, total: None)
+    clock = _Clock()
+    stats = CorpusStats()
+    texts, origin = _read_and_chunk(sources, options, count, report, clock, stats)
+    alive, langs = _prune(texts, options, report, clock, stats)
     records = []
     for i in np.nonzero(alive)[0]:
         source, section, tokens, meta = origin[i]
         records.append(Record(texts[i], source, section, tokens, langs[i], dict(meta)))
     stats.records = len(records)
     stats.tokens = sum(r.tokens for r in records)
-    stats.removed = dict(removed)
     stats.languages = dict(Counter(r.lang for r in records))
     stats.histogram = _histogram([r.tokens for r in records], options.hist_bins)
     stats.elapsed_s = {k: round(v, 4) for k, v in clock.elapsed.items()}
