@@ -25,7 +25,10 @@ def main(argv: list[str] | None = None) -> None:
     from llmops.ui.app import build_app
 
     settings = Settings.from_env(host=args.host, port=args.port, lang=args.lang)
-    demo = build_app(build_services(settings))
+    services = build_services(settings)
+    # Finished jobs take effect here, whether or not any page is open.
+    services.reconciler.start()
+    demo = build_app(services)
     # Events run concurrently; long work happens in runner jobs, never in a request.
     demo.queue(default_concurrency_limit=None).launch(server_name=settings.host, server_port=settings.port,
                                                       show_api=True, show_error=True,

@@ -75,6 +75,15 @@ def atomic_write_json(path: Path, obj, *, overwrite: bool = True) -> Path:
     return atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=2) + "\n", overwrite=overwrite)
 
 
+def write_json_if_changed(path: Path, obj) -> bool:
+    """Atomically rewrite `path` only when its content would change (so watchers see real changes only)."""
+    data = (json.dumps(obj, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    if Path(path).is_file() and Path(path).read_bytes() == data:
+        return False
+    atomic_write_bytes(Path(path), data)
+    return True
+
+
 def create_unique(path: Path, text: str) -> Path:
     """Atomically create `path`, or `stem_2`, `stem_3`… if taken; never overwrites."""
     path = Path(path)

@@ -32,6 +32,7 @@ def register(dsub) -> None:
     gen.add_argument("--mode", choices=("rules", "llm"), default="rules")
     gen.add_argument("--out", help="write the JSON here (must not exist) instead of data/llmops/")
     gen.add_argument("--seed", type=int, default=0, help="rules mode: template choice seed")
+    gen.add_argument("--count", type=int, default=None, help="rules mode: keep a seeded sample of N pairs")
     gen.add_argument("--base-url", help="llm mode: OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1")
     gen.add_argument("--model", help="llm mode: model name served by the endpoint")
     gen.add_argument("--api-key-env", metavar="VAR",
@@ -79,7 +80,7 @@ def _sft_gen(settings, args) -> int:
     corpus = str(preset_sources(settings)[0]) if args.corpus == PRESET else args.corpus
     try:
         if args.mode == "rules":
-            result = generate_rules(settings, corpus, {"seed": args.seed}, out=args.out)
+            result = generate_rules(settings, corpus, {"seed": args.seed, "count": args.count}, out=args.out)
         else:
             result = _llm(settings, args, corpus)
     except EmptyGeneration as exc:

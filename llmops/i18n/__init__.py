@@ -10,10 +10,24 @@ from .models import MODELS
 from .prefs import PREFS
 from .ui import UI
 from .ui_data import UI_DATA
+from .ui_live import UI_LIVE
 from .ui_loop import UI_LOOP
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP}
+
+
+def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """One lookup table; a key defined in two tables is a bug, caught at import."""
+    merged: dict[str, dict[str, str]] = {}
+    for table in tables:
+        twice = merged.keys() & table.keys()
+        if twice:
+            raise KeyError(f"string keys defined twice: {sorted(twice)}")
+        merged.update(table)
+    return merged
+
+
+_TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

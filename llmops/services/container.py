@@ -13,7 +13,9 @@ from .jobs import JobsService
 from .loop import LoopService
 from .models import ModelRegistry
 from .prefs import PrefsStore
+from .reconciler import Reconciler
 from .training import TrainingService
+from .workspace import WorkspaceWatch
 
 
 @dataclass
@@ -29,11 +31,12 @@ class Services:
     prefs: PrefsStore
     arena: ArenaService
     loop: LoopService
+    reconciler: Reconciler
+    workspace: WorkspaceWatch
 
     def sync_models(self) -> None:
-        """Register the demo model and every completed training job that is not yet a version."""
-        self.models.ensure_demo()
-        self.models.sync_jobs(self.runner.list(1000))
+        """Register the demo model and apply every finished job that has not taken effect yet."""
+        self.reconciler.run_once()
 
 
 def build_services(settings: Settings) -> Services:
@@ -44,6 +47,8 @@ def build_services(settings: Settings) -> Services:
     models = ModelRegistry(settings)
     prefs = PrefsStore(settings.prefs_path)
     cache = LocalModelCache(settings.local_models_budget_gb)
-    return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner), datasets=DatasetRegistry(settings), models=models,
-                    prefs=prefs, arena=ArenaService(models, cache, prefs),
-                    loop=LoopService(settings, models, training, runner, prefs))
+    loop = LoopService(settings, models, training, runner, prefs)
+    return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner),
+                    datasets=DatasetRegistry(settings), models=models, prefs=prefs,
+                    arena=ArenaService(models, cache, prefs), loop=loop,
+                    reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings))

@@ -42,6 +42,13 @@ class JobsService:
     def list(self, limit: int = 50) -> list[Job]:
         return self.runner.list(limit)
 
+    def get(self, job_id: str) -> Job:
+        return self.runner.get(job_id)
+
+    def with_progress(self, limit: int = 50) -> list[tuple[Job, Progress]]:
+        """Recent jobs, newest first, each with its progress from the trainer's log."""
+        return [(job, read_progress(Path(job.run_dir))) for job in self.runner.list(limit)]
+
     def details(self, job_id: str, log_lines: int = 200) -> JobDetails:
         job = self.runner.get(job_id)
         return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines))

@@ -14,7 +14,7 @@ from ..schemas.jobs import Job, JobStatus
 from ..schemas.models import ModelEntry
 from ..schemas.training import TrainConfig
 from ..settings import Settings
-from ..storage import atomic_write_json, create_unique
+from ..storage import create_unique, write_json_if_changed
 from .models import ModelRegistry
 from .prefs import PrefsStore, export_dpo
 from .training import SavedConfig, TrainingService
@@ -81,7 +81,7 @@ class LoopService:
         return self.training.launch_config(round_.config, meta={"parent_model_id": round_.base.id, "loop": True})
 
     def complete(self, job_id: str) -> ModelEntry:
-        """Register a finished round as the next version and make it the A/B pair against its parent."""
+        """Register a finished round as the next version and make it the A/B pair against its parent (once)."""
         job = self.runner.get(job_id)
         if job.status is not JobStatus.COMPLETED:
             raise ValidationError("err.loop_job_not_done", job_id=job_id, status=job.status.value)
@@ -90,12 +90,29 @@ class LoopService:
         entry = entry or (registered[0] if registered else None)
         if entry is None:
             raise ValidationError("err.loop_job_not_done", job_id=job_id, status="not registrable")
-        atomic_write_json(self._state_path, {"current": entry.id, "previous": job.meta.get("parent_model_id")})
+        state = self._state()
+        if job_id not in state["applied"]:
+            write_json_if_changed(self._state_path, {"current": entry.id, "previous": job.meta.get("parent_model_id"),
+                                                     "job_id": job_id, "applied": [*state["applied"], job_id]})
         return entry
+
+    def pending(self, jobs: list[Job]) -> list[Job]:
+        """Completed loop rounds whose completion has not been applied yet, oldest first."""
+        applied = set(self._state()["applied"])
+        done = [job for job in jobs if job.meta.get("loop") and job.status is JobStatus.COMPLETED
+                and job.id not in applied]
+        return sorted(done, key=lambda job: (job.finished_at or job.created_at, job.id))
 
     def pair(self) -> tuple[str | None, str | None]:
         """The A/B pair the last round set up: (new version, the version it came from)."""
-        if not self._state_path.exists():
-            return None, None
-        state = json.loads(self._state_path.read_text(encoding="utf-8"))
+        state = self._state()
         return state.get("current"), state.get("previous")
+
+    def _state(self) -> dict:
+        if not self._state_path.exists():
+            return {"applied": []}
+        state = json.loads(self._state_path.read_text(encoding="utf-8"))
+        applied = state.get("applied")
+        # Files from before completions were tracked name only their last round.
+        state["applied"] = applied if isinstance(applied, list) else [j for j in [state.get("job_id")] if j]
+        return state

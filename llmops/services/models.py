@@ -24,7 +24,7 @@ from ..schemas.models import (
     url_problem,
 )
 from ..settings import Settings
-from ..storage import atomic_write_json, file_lock
+from ..storage import file_lock, write_json_if_changed
 from . import demo_model
 
 SCHEMA_VERSION = 1
@@ -285,7 +285,7 @@ class ModelRegistry:
         with file_lock(self.path):
             state = self._read()  # a corrupt file raises here, so it is never overwritten
             yield state
-            atomic_write_json(self.path, {
+            write_json_if_changed(self.path, {
                 "schema": SCHEMA_VERSION,
                 "default": state.default,
                 "models": [entry.model_dump(mode="json") for entry in state.models.values()],

@@ -1,4 +1,4 @@
-"""build_app: the page frame, the language switch and the tabs."""
+"""build_app: the page frame, the language switch, the tabs and the live refresh that keeps them current."""
 
 from __future__ import annotations
 
@@ -6,10 +6,28 @@ import gradio as gr
 
 from ..i18n import t
 from ..services.container import Services
+from .choices import version_ids
 from .i18n import Labels
+from .live import Live, picker_update
 from .tabs import arena, data, leaderboard, models, training
 
 CSS = "footer {display: none !important}"
+
+
+def _arena_live(services: Services, live: Live, tab: arena.ArenaTab) -> None:
+    """The arena's pickers follow the registry; a new loop pair is pre-selected once, then the user's choice holds."""
+    seen_pair = gr.State(None)
+
+    def refresh(first_now, second_now, seen, lang):
+        ids = [arena.RANDOM, *version_ids(services)]
+        first, second = arena.default_pair(services)
+        pair = list(services.loop.pair())
+        fresh = pair != seen and all(pair)
+        return [picker_update(ids, first_now, default=first, prefer=first if fresh else None),
+                picker_update(ids, second_now, default=second, prefer=second if fresh else None), pair]
+
+    live.add([tab.model_a, tab.model_b, seen_pair], refresh, topics=("models",),
+             inputs=[tab.model_a, tab.model_b, seen_pair])
 
 
 def build_app(services: Services) -> gr.Blocks:
@@ -18,21 +36,24 @@ def build_app(services: Services) -> gr.Blocks:
     labels = Labels(lang)
     with gr.Blocks(title="LLMOps Studio", css=CSS, analytics_enabled=False) as demo:
         lang_state = gr.State(lang)
+        live = Live(services.workspace, lang_state)
         with gr.Row():
             labels(gr.Markdown(t("ui.app.title", lang)), "ui.app.title", attr="value")
             switch = gr.Radio(choices=[("English", "en"), ("中文", "zh")], value=lang, label="Language / 语言",
                               scale=0, min_width=200)
         with gr.Tabs():
-            with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data"):
-                data.build(services, labels, lang_state)
-            with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training"):
+            with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data") as live.current_tab:
+                data.build(services, labels, lang_state, live)
+            with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training") as live.current_tab:
                 train_tab = training.build(services, labels, lang_state)
-            with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab"):
+            with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab") as live.current_tab:
                 arena_tab = arena.build(services, labels, lang_state)
-            with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard"):
+                _arena_live(services, live, arena_tab)
+            with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard") as live.current_tab:
                 leaderboard.build(services, labels, lang_state)
-            with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models"):
-                models.build(services, labels, lang_state, arena_tab)
+            with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models") as live.current_tab:
+                models.build(services, labels, lang_state, live)
+        live.current_tab = None
 
         def set_language(new_lang):
             return [new_lang, *labels.updates(new_lang)]
@@ -47,4 +68,5 @@ def build_app(services: Services) -> gr.Blocks:
         switch.change(set_language, [switch], [lang_state, *labels.components], api_name="set_language",
                       queue=False)
         demo.load(on_load, [lang_state], [train_tab.device], api_name="device_info")
+        live.wire(demo)
     return demo

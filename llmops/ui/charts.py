@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import itertools
+
 import plotly.graph_objects as go
 
+from ..i18n import t
 from ..lf.trainer_log import Progress
 
 
-def loss_figure(progress: Progress, title: str = "") -> go.Figure:
+def loss_figure(progress: Progress, title: str = "", lang: str = "en") -> go.Figure:
     """Loss and eval loss on one axis; DPO reward accuracy on a second axis when present."""
     fig = go.Figure()
     if progress.steps:
-        fig.add_trace(go.Scatter(x=progress.steps, y=progress.loss, mode="lines+markers", name="loss"))
+        fig.add_trace(go.Scatter(x=progress.steps, y=progress.loss, mode="lines+markers",
+                                 name=t("ui.chart.loss", lang)))
     if progress.eval_steps:
-        fig.add_trace(go.Scatter(x=progress.eval_steps, y=progress.eval_loss, mode="lines+markers", name="eval_loss"))
+        fig.add_trace(go.Scatter(x=progress.eval_steps, y=progress.eval_loss, mode="lines+markers",
+                                 name=t("ui.chart.eval_loss", lang)))
     accuracy = [(s, a) for s, a in zip(progress.steps, progress.accuracy, strict=False) if a is not None]
     if accuracy:
         fig.add_trace(go.Scatter(x=[s for s, _ in accuracy], y=[a for _, a in accuracy], mode="lines",
-                                 name="reward accuracy", yaxis="y2"))
-        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1], "title": "accuracy"})
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title="loss", height=320,
-                      margin={"l": 40, "r": 40, "t": 40, "b": 40}, legend={"orientation": "h"})
+                                 name=t("ui.chart.accuracy", lang), yaxis="y2"))
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1],
+                                  "title": t("ui.chart.accuracy", lang)})
+    fig.update_layout(title=title, xaxis_title=t("ui.chart.step", lang), yaxis_title=t("ui.chart.loss", lang),
+                      height=320, margin={"l": 40, "r": 40, "t": 40, "b": 40}, legend={"orientation": "h"})
+    return fig
+
+
+def histogram_figure(histogram: dict, title: str, x_title: str, y_title: str = "count") -> go.Figure:
+    """Bars from {'bins': edges, 'counts': counts} (len(edges) == len(counts) + 1)."""
+    edges, counts = histogram.get("bins") or [], histogram.get("counts") or []
+    centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
+    widths = [b - a for a, b in itertools.pairwise(edges)]
+    fig = go.Figure(go.Bar(x=centers, y=counts, width=widths, marker_line_width=1,
+                           hovertemplate="%{x:.0f}: %{y}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=300, bargap=0.02,
+                      margin={"l": 40, "r": 20, "t": 40, "b": 40})
     return fig

@@ -27,8 +27,8 @@ class CorpusBuild:
 
 
 def preset_sources(settings: Settings) -> list[Path]:
-    """The shipped sample documents (zh + en)."""
-    return [settings.sample_docs_dir]
+    """The shipped sample documents (zh + en): the language folders, not the folder's own README."""
+    return sorted(path for path in settings.sample_docs_dir.iterdir() if path.is_dir())
 
 
 def resolve_sources(settings: Settings, sources: Sequence[str | Path]) -> list[Path]:

@@ -38,6 +38,8 @@ class RulesOptions(BaseModel):
     max_answer_chars: int = Field(600, ge=50, le=20_000)
     min_answer_chars: int = Field(20, ge=1, le=1_000)
     max_list_items: int = Field(12, ge=2, le=100)
+    # How many pairs to keep (a seeded sample, in document order); None keeps them all.
+    count: int | None = Field(None, ge=1, le=1_000_000)
 
 
 OVERVIEW = {
@@ -274,7 +276,12 @@ def rule_pairs(chunks: Sequence[CorpusChunk], options: RulesOptions | None = Non
             skipped[reason] += 1
         made.extend(pairs)
     kept, duplicates = dedup_pairs(made)
-    stats = {"chunks": len(chunks), "sections": len(sections), "pairs": len(kept), "duplicates": duplicates,
+    available = len(kept)
+    if options.count is not None and available > options.count:
+        chosen = sorted(random.Random(options.seed).sample(range(available), options.count))
+        kept = [kept[i] for i in chosen]
+    stats = {"chunks": len(chunks), "sections": len(sections), "pairs": len(kept), "available": available,
+             "duplicates": duplicates,
              "skipped": dict(skipped), "by_kind": dict(Counter(p["kind"] for p in kept)),
              "by_lang": dict(Counter(p["lang"] for p in kept))}
     return kept, stats

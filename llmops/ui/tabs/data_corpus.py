@@ -11,8 +11,9 @@ from ...i18n import t
 from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
 from ...services.datagen import PRESET, build_corpus
+from ..charts import histogram_figure
+from ..common import cli, guard, token, validated
 from ..i18n import Labels
-from .data import cli, guard, histogram_figure, token, validated
 
 FILE_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl", ".csv", ".tsv"]
 LANGUAGES = ["zh", "en", "other"]

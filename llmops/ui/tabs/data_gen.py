@@ -22,8 +22,10 @@ from ...services.datagen import (
     mock_prefs,
     preset_sources,
 )
+from ..choices import pt_choices, sft_choices
+from ..common import cli, guard, require_name, token, validated
+from ..components import Picker
 from ..i18n import Labels, user_error
-from .data import cli, guard, pt_choices, require_name, sft_choices, token, validated
 
 MODES = ("rules", "llm")
 PREVIEW_COLUMNS = ["instruction", "input", "output", "lang", "kind"]
@@ -37,10 +39,11 @@ def preview_rows(pairs: list[dict]) -> dict:
 
 
 def gen_command(corpus: str, mode: str, seed: int, base_url: str, model: str, key_env: str, key_typed: bool,
-                options: LLMGenOptions | None) -> str:
+                options: LLMGenOptions | None, count: int | None = None) -> str:
     """The CLI run of the same generation; a typed key is never shown, only where the CLI reads one from."""
     if mode == "rules":
-        return cli("data", "sft-gen", "--corpus", corpus, "--mode", "rules", "--seed", seed)
+        extra = ["--count", count] if count else []
+        return cli("data", "sft-gen", "--corpus", corpus, "--mode", "rules", "--seed", seed, *extra)
     args = ["data", "sft-gen", "--corpus", corpus, "--mode", "llm", "--base-url", base_url, "--model", model,
             "--pairs-per-chunk", options.pairs_per_chunk, "--concurrency", options.max_workers]
     if options.max_chunks:
@@ -102,14 +105,14 @@ class _GenHandlers:
         self.stops: dict[str, threading.Event] = {}
 
     def generate(self, corpus_value, mode_value, seed_value, url, model_name, key, env, per_chunk, concurrency, limit,
-                 lang_now, request: gr.Request):
+                 count_value, lang_now, request: gr.Request):
         # The API key goes straight from the input to the Endpoint; it is never stored, logged or echoed.
         corpus_value = require_name(corpus_value, lang_now)
         path = _corpus_path(self.services, corpus_value)
         if mode_value != "llm":
-            seed_n = int(seed_value or 0)
-            command = gen_command(corpus_value, "rules", seed_n, "", "", "", False, None)
-            result = yield from self._rules(path, seed_n, command, lang_now)
+            seed_n, count_n = int(seed_value or 0), int(count_value or 0) or None
+            command = gen_command(corpus_value, "rules", seed_n, "", "", "", False, None, count_n)
+            result = yield from self._rules(path, {"seed": seed_n, "count": count_n}, command, lang_now)
             yield self._done(result, command, lang_now)
             return
         with guard(lang_now):
@@ -127,10 +130,10 @@ class _GenHandlers:
                 del self.stops[request.session_hash]
         yield self._done(result, command, lang_now)
 
-    def _rules(self, path, seed, command, lang_now):
+    def _rules(self, path, options, command, lang_now):
         """Rule-based pairs; the counts of an empty run are shown before its error."""
         try:
-            return generate_rules(self.services.settings, path, {"seed": seed})
+            return generate_rules(self.services.settings, path, options)
         except EmptyGeneration as exc:
             yield gr.update(), exc.result.stats, gr.update(), command, gr.update()
             raise user_error(exc, lang_now) from exc
@@ -191,12 +194,14 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
     lang = labels.lang
     choices = pt_choices(services)
     with gr.Row():
-        corpus = labels(gr.Dropdown(choices, value=choices[-1], allow_custom_value=True, scale=3,
+        corpus = labels(Picker(choices, value=choices[-1], scale=3,
                                     label=t("ui.data.gen.corpus", lang)), "ui.data.gen.corpus", "ui.data.gen.corpus.info")
         mode = labels(gr.Radio(list(MODES), value="rules", label=t("ui.data.gen.mode", lang), scale=1),
                       "ui.data.gen.mode", "ui.data.gen.mode.info")
         seed = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.seed", lang), scale=1),
                       "ui.data.gen.seed")
+        count = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.count", lang), scale=1),
+                       "ui.data.gen.count", "ui.data.gen.count.info")
     llm_inputs = _llm_fields(labels)
     with gr.Row():
         generate_btn = labels(gr.Button(t("ui.data.gen.generate", lang), variant="primary"), "ui.data.gen.generate",
@@ -210,7 +215,7 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
     h = _GenHandlers(services)
-    generate_btn.click(h.generate, [corpus, mode, seed, *llm_inputs, lang_state],
+    generate_btn.click(h.generate, [corpus, mode, seed, *llm_inputs, count, lang_state],
                        [status, stats, preview, command_box, changed], api_name="data_generate")
     stop_btn.click(h.stop, [lang_state], [status], api_name="data_gen_stop", queue=False)
     return corpus
@@ -222,7 +227,7 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
     labels(gr.Markdown(t("ui.data.mock.intro", lang)), "ui.data.mock.intro", attr="value")
     choices = sft_choices(services)
     with gr.Row():
-        sft = labels(gr.Dropdown(choices, value=choices[0] if choices else None, allow_custom_value=True, scale=3,
+        sft = labels(Picker(choices, value=choices[0] if choices else None, scale=3,
                                  label=t("ui.data.mock.sft", lang)), "ui.data.mock.sft")
         limit = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.mock.limit", lang)),
                        "ui.data.mock.limit", "ui.data.mock.limit.info")

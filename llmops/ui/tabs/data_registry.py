@@ -14,8 +14,11 @@ from ...i18n import t
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
+from ..charts import histogram_figure
+from ..common import guard, require_name, token
+from ..components import Picker
 from ..i18n import Labels
-from .data import guard, histogram_figure, require_name, token
+from ..live import picker_update
 
 TABLE_HEADERS = ["name", "kind", "format", "samples", "size", "version", "created", "problem"]
 VERSION_HEADERS = ["version", "samples", "parent", "format", "created", "note", "file"]
@@ -37,15 +40,14 @@ class RegistryTab:
         return [self.table, self.problems, self.name]
 
 
-def table_outputs(services: Services, lang: str, selected: str | None = None) -> tuple:
-    """Registry rows, the problems line and the dataset picker's choices (selecting `selected` when listed)."""
+def table_outputs(services: Services, lang: str, current: str | None = None, prefer: str | None = None) -> tuple:
+    """Registry rows, the problems line and the dataset picker (keeping `current`, selecting `prefer`)."""
     rows = services.datasets.table()
     data = [[r.name, r.kind, r.format, r.samples, human_size(r.size_bytes), r.version or "", (r.created or "")[:19],
              r.problem or ""] for r in rows]
     problems = services.datasets.problems()
     text = "\n".join(f"- ⚠️ {p}" for p in problems) if problems else ""
-    names = [r.name for r in rows]
-    return data, text, gr.update(choices=names, **({"value": selected} if selected in names else {}))
+    return data, text, picker_update([r.name for r in rows], current, prefer=prefer)
 
 
 def _cell(value: object) -> str:
@@ -167,7 +169,7 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
     c: dict = {}
     labels(gr.Markdown(t("ui.data.reg.inspect_md", lang)), "ui.data.reg.inspect_md", attr="value")
     with gr.Row():
-        c["name"] = labels(gr.Dropdown(names, value=None, allow_custom_value=True, scale=3,
+        c["name"] = labels(Picker(names, value=None, scale=3,
                                        label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
         c["page"] = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)),
                            "ui.data.reg.page_no")

@@ -7,41 +7,38 @@ import gradio as gr
 from ...errors import LLMOpsError
 from ...i18n import t
 from ...lf.render import to_yaml
-from ...schemas.jobs import JobStatus
 from ...services.container import Services
+from ..choices import newest_version, version_ids
+from ..common import guard
+from ..components import Picker
 from ..i18n import Labels, user_error
-from .arena import ArenaTab, model_choices
+from ..live import Live, picker_update
 
 SOURCES = ("all", "human", "synthetic")
+TABLE_HEADERS = ["id", "kind", "path / url", "adapter", "parent", "job", "default"]
 
 
 def registry_rows(services: Services) -> list[list]:
-    """One row per registered version."""
-    services.sync_models()
+    """One row per registered version, full ids, the default marked."""
     default = services.models.default()
     return [[e.id, e.kind, e.path or (e.endpoint.base_url if e.endpoint else ""), e.adapter or "",
              e.lineage.get("parent_id") or "", e.lineage.get("job_id") or "", "✓" if default and default.id == e.id
              else ""] for e in services.models.list()]
 
 
-def _guard(fn):
-    def wrapped(*args):
-        *rest, lang = args
-        try:
-            return fn(*rest, lang)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
-    return wrapped
+def _registry_outputs(services: Services, default_now):
+    """The table and the default picker (pre-set to the current default)."""
+    default = services.models.default()
+    ids = version_ids(services)
+    return [registry_rows(services), picker_update(ids, default.id if default else default_now)]
 
 
-def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) -> gr.Dataframe:
+def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
     lang = labels.lang
-    table = labels(gr.Dataframe(registry_rows(services), interactive=False, label=t("ui.models.table", lang),
-                                headers=["id", "kind", "path / url", "adapter", "parent", "job", "default"]),
+    table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, label=t("ui.models.table", lang)),
                    "ui.models.table")
     with gr.Row():
-        default_id = labels(gr.Dropdown(model_choices(services)[1:], label=t("ui.models.default", lang),
-                                        allow_custom_value=True), "ui.models.default")
+        default_id = labels(Picker(label=t("ui.models.default", lang)), "ui.models.default")
         set_default = labels(gr.Button(t("ui.models.set_default", lang), scale=0), "ui.models.set_default",
                              attr="value")
     with gr.Accordion(t("ui.models.add", lang), open=False):
@@ -58,47 +55,65 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) ->
                              "ui.models.key_env", "ui.models.key_env.info")
             add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
                                   attr="value")
+    outputs = [table, default_id]
 
     def do_default(model_id, lang_now):
-        services.models.set_default(model_id)
-        return registry_rows(services)
+        with guard(lang_now):
+            services.models.set_default(model_id)
+            return _registry_outputs(services, model_id)
 
-    def do_local(model_name, model_path, lang_now):
-        services.models.add_base(model_name.strip(), model_path.strip())
-        return registry_rows(services)
+    def do_local(model_name, model_path, default_now, lang_now):
+        with guard(lang_now):
+            services.models.add_base(model_name.strip(), model_path.strip())
+            return _registry_outputs(services, default_now)
 
-    def do_endpoint(model_name, base_url, served_name, env_name, lang_now):
-        services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
-                                     env_name.strip() or None)
-        return registry_rows(services)
+    def do_endpoint(model_name, base_url, served_name, env_name, default_now, lang_now):
+        with guard(lang_now):
+            services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
+                                         env_name.strip() or None)
+            return _registry_outputs(services, default_now)
 
-    set_default.click(_guard(do_default), [default_id, lang_state], table, api_name="models_set_default")
-    add_local.click(_guard(do_local), [name, path, lang_state], table, api_name="models_add_local")
-    add_endpoint.click(_guard(do_endpoint), [name, url, served, key_env, lang_state], table,
+    set_default.click(do_default, [default_id, lang_state], outputs, api_name="models_set_default")
+    add_local.click(do_local, [name, path, default_id, lang_state], outputs, api_name="models_add_local")
+    add_endpoint.click(do_endpoint, [name, url, served, key_env, default_id, lang_state], outputs,
                        api_name="models_add_endpoint")
-    return table
+    live.add(outputs, lambda default_now, lang_now: _registry_outputs(services, default_now), topics=("models",),
+             inputs=[default_id])
+    return outputs
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab) -> None:
-    """Draw the registry and the loop panel; a finished round pre-selects new vs previous in the A/B tab."""
+def _round_status(services: Services, job_id: str | None, lang: str) -> str:
+    """Where the launched round stands; its completion is applied by the reconciler, not by this page."""
+    if not job_id:
+        return ""
+    job = services.jobs.get(job_id)
+    entry = next((e for e in services.models.list() if e.lineage.get("job_id") == job_id), None)
+    if entry is not None:
+        return t("ui.loop.done", lang, version=entry.id, parent=entry.lineage.get("parent_id") or "-")
+    return t("ui.loop.running", lang, job=job_id, status=job.status.value)
+
+
+def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> None:
+    """Draw the registry and the loop panel; a finished round becomes the A/B pair through the reconciler."""
     lang = labels.lang
-    table = _registry_panel(services, labels, lang_state)
+    _registry_panel(services, labels, lang_state, live)
     labels(gr.Markdown(t("ui.loop.title", lang)), "ui.loop.title", attr="value")
     with gr.Row():
-        base = labels(gr.Dropdown(model_choices(services)[1:], label=t("ui.loop.base", lang),
-                                  allow_custom_value=True), "ui.loop.base")
+        base = labels(Picker(label=t("ui.loop.base", lang)), "ui.loop.base")
         only_current = labels(gr.Checkbox(label=t("ui.loop.only_current", lang)), "ui.loop.only_current")
-        source = labels(gr.Radio(list(SOURCES), value="all", label=t("ui.lb.source", lang)), "ui.lb.source")
+        source = labels(gr.Radio([(t(f"ui.source.{s}", lang), s) for s in SOURCES], value="human",
+                                 label=t("ui.lb.source", lang)), "ui.lb.source")
     with gr.Row():
         prepare = labels(gr.Button(t("ui.loop.prepare", lang)), "ui.loop.prepare", attr="value")
         launch = labels(gr.Button(t("ui.loop.launch", lang), variant="primary"), "ui.loop.launch", attr="value")
     status = gr.Markdown()
-    yaml_box = gr.Code(language="yaml", label="DPO YAML", interactive=False)
+    yaml_box = labels(gr.Code(language="yaml", label=t("ui.loop.yaml", lang), interactive=False), "ui.loop.yaml")
     round_state, job_state = gr.State(None), gr.State(None)
 
     def do_prepare(base_id, only, src, lang_now):
-        round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
-        rendered = services.training.render(round_.config)
+        with guard(lang_now):
+            round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
+            rendered = services.training.render(round_.config)
         text = t("ui.loop.prepared", lang_now, pairs=round_.pairs, dataset=round_.dataset, base=round_.base.id)
         return round_, to_yaml(rendered.args), text
 
@@ -111,24 +126,24 @@ def build(services: Services, labels: Labels, lang_state: gr.State, arena: Arena
             raise user_error(exc, lang_now) from exc
         return job.id, t("ui.loop.launched", lang_now, job=job.id)
 
-    def poll(job_id, lang_now):
-        if not job_id:
-            return gr.update(), gr.update(), gr.update(), gr.update(), gr.update()
-        job = services.runner.get(job_id)
-        if job.status is JobStatus.COMPLETED:
-            entry = services.loop.complete(job_id)
-            ids = model_choices(services)
-            parent = entry.lineage.get("parent_id") or ids[0]
-            return (None, t("ui.loop.done", lang_now, version=entry.id, parent=parent), registry_rows(services),
-                    gr.update(choices=ids, value=entry.id), gr.update(choices=ids, value=parent))
-        text = t("ui.loop.running", lang_now, job=job_id, status=job.status.value)
-        if job.status.finished:
-            return None, text, gr.update(), gr.update(), gr.update()
-        return job_id, text, gr.update(), gr.update(), gr.update()
-
-    prepare.click(_guard(do_prepare), [base, only_current, source, lang_state], [round_state, yaml_box, status],
+    prepare.click(do_prepare, [base, only_current, source, lang_state], [round_state, yaml_box, status],
                   api_name="loop_prepare")
     launch.click(do_launch, [round_state, lang_state], [job_state, status], api_name="loop_launch")
-    timer = gr.Timer(3.0)
-    timer.tick(poll, [job_state, lang_state], [job_state, status, table, arena.model_a, arena.model_b],
-               api_name="loop_poll", show_progress="hidden")
+
+    def poll(job_id, lang_now):
+        with guard(lang_now):
+            return _round_status(services, job_id, lang_now)
+
+    # Reads only: the round is registered by the reconciler whether or not this page is open.
+    gr.Button(visible=False).click(poll, [job_state, lang_state], [status], api_name="loop_poll", queue=False)
+    live.add([status], lambda job_id, lang_now: [_round_status(services, job_id, lang_now) or gr.skip()],
+             topics=("jobs", "models"), inputs=[job_state])
+    seen_newest = gr.State(None)
+
+    def refresh_base(base_now, seen, lang_now):
+        # A version registered since this page last looked becomes the round's base; otherwise keep the choice.
+        newest = newest_version(services)
+        prefer = newest if newest != seen else None
+        return [picker_update(version_ids(services), base_now, default=newest, prefer=prefer), newest]
+
+    live.add([base, seen_newest], refresh_base, topics=("models",), inputs=[base, seen_newest])

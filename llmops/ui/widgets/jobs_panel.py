@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
-from ...lf.trainer_log import read_progress
 from ...services.container import Services
 from ..charts import loss_figure
+from ..components import Picker
 from ..i18n import Labels, user_error
 
 TABLE_HEADERS = ["id", "name", "kind", "status", "progress", "created"]
@@ -27,16 +26,16 @@ class JobsPanel:
     status: gr.Markdown
     plot: gr.Plot
     log: gr.Textbox
+    stop: gr.Button
 
     @property
     def outputs(self) -> list:
-        return [self.table, self.selected, self.status, self.plot, self.log]
+        return [self.table, self.selected, self.status, self.plot, self.log, self.stop]
 
 
 def _rows(services: Services) -> list[list]:
     rows = []
-    for job in services.jobs.list(50):
-        progress = read_progress(Path(job.run_dir))
+    for job, progress in services.jobs.with_progress(50):
         step = f"{progress.current_steps}/{progress.total_steps}" if progress.total_steps else "-"
         rows.append([job.id, job.name, job.kind, job.status.value, step,
                      time.strftime("%m-%d %H:%M:%S", time.localtime(job.created_at))])
@@ -64,11 +63,13 @@ def refresh(services: Services, selected: str | None, lang: str):
     if selected not in ids:
         selected = ids[0] if ids else None
     if selected is None:
-        return rows, gr.update(choices=ids, value=None), t("ui.jobs.none", lang), None, ""
+        return rows, gr.update(choices=ids, value=None), t("ui.jobs.none", lang), None, "", gr.update(interactive=False)
     details = services.jobs.details(selected)
-    figure = loss_figure(details.progress, details.job.name) if details.progress.has_points else None
+    figure = loss_figure(details.progress, details.job.name, lang) if details.progress.has_points else None
+    # Stop is offered only while there is something to stop.
+    stoppable = gr.update(interactive=not details.job.status.finished)
     return (rows, gr.update(choices=ids, value=selected), _status_markdown(details, lang), figure,
-            details.log_tail)
+            details.log_tail, stoppable)
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel:
@@ -79,17 +80,16 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
         table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
                                     label=t("ui.jobs.table", lang)), "ui.jobs.table")
         with gr.Row():
-            selected = labels(gr.Dropdown(choices=[], value=None, allow_custom_value=True, scale=3,
-                                          label=t("ui.jobs.select", lang)), "ui.jobs.select")
+            selected = labels(Picker(scale=3, label=t("ui.jobs.select", lang)), "ui.jobs.select")
             refresh_btn = labels(gr.Button(t("ui.jobs.refresh", lang), scale=1), "ui.jobs.refresh", attr="value")
             stop_btn = labels(gr.Button(t("ui.jobs.stop", lang), variant="stop", scale=1), "ui.jobs.stop",
                               attr="value")
         status = gr.Markdown()
         with gr.Row():
-            plot = gr.Plot(label="loss")
+            plot = labels(gr.Plot(label=t("ui.jobs.chart", lang)), "ui.jobs.chart")
             log = labels(gr.Textbox(label=t("ui.jobs.log", lang), lines=14, max_lines=14, autoscroll=True,
                                     interactive=False), "ui.jobs.log")
-    panel = JobsPanel(selected, table, status, plot, log)
+    panel = JobsPanel(selected, table, status, plot, log, stop_btn)
 
     def on_refresh(job_id, current_lang):
         return refresh(services, job_id, current_lang)

@@ -1,0 +1,26 @@
+"""Components the tabs share."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+
+class Picker(gr.Dropdown):
+    """A dropdown that offers only its choices in the browser and leaves name checks to the services.
+
+    Its choices change while the page is open (the live refresh), and scripted clients never see those
+    updates, so the server does not reject a value that is not among the choices it was built with: the
+    service it is passed to refuses unknown names in the user's language instead.
+    """
+
+    is_template = True  # drawn by the frontend's own dropdown
+
+    def __init__(self, choices=None, *, value=None, **kwargs):
+        kwargs.setdefault("allow_custom_value", False)
+        super().__init__(choices or [], value=value, **kwargs)
+
+    def preprocess(self, payload):
+        """The chosen value(s) as sent; membership is checked by the service that uses them."""
+        if payload is None or self.type == "value":
+            return payload
+        return super().preprocess(payload)

@@ -1,0 +1,32 @@
+"""Components the tabs share."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from gradio.events import Dependency
+
+class Picker(gr.Dropdown):
+    """A dropdown that offers only its choices in the browser and leaves name checks to the services.
+
+    Its choices change while the page is open (the live refresh), and scripted clients never see those
+    updates, so the server does not reject a value that is not among the choices it was built with: the
+    service it is passed to refuses unknown names in the user's language instead.
+    """
+
+    is_template = True  # drawn by the frontend's own dropdown
+
+    def __init__(self, choices=None, *, value=None, **kwargs):
+        kwargs.setdefault("allow_custom_value", False)
+        super().__init__(choices or [], value=value, **kwargs)
+
+    def preprocess(self, payload):
+        """The chosen value(s) as sent; membership is checked by the service that uses them."""
+        if payload is None or self.type == "value":
+            return payload
+        return super().preprocess(payload)
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component

@@ -1,0 +1,142 @@
+"""Live state: every picker and table is filled on page load, on tab select and whenever the workspace changes.
+
+A tab registers what it shows with `Live.add` (or `Live.picker`) and the topics it depends on; `Live.wire`
+then attaches three events to the page: load (everything), tab select (that tab's items) and a timer that
+compares cheap per-topic fingerprints and refreshes only the items whose topics changed. Nothing is
+computed once at page build, and no refresh goes through the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gradio as gr
+
+from ..errors import LLMOpsError
+from ..services.workspace import TOPICS, WorkspaceWatch
+
+log = logging.getLogger(__name__)
+TICK_S = 2.0
+
+
+@dataclass
+class _Item:
+    """A refresh: fn(*input values, lang) -> one update per output."""
+
+    outputs: list
+    inputs: list
+    fn: Callable[..., Sequence[Any]]
+    topics: frozenset[str]
+    tab: Any = None
+
+
+def choice_values(choices: Iterable) -> list:
+    """The values of (label, value) pairs or plain choices."""
+    return [c[1] if isinstance(c, tuple) else c for c in choices]
+
+
+def picker_update(choices: list, current, *, multiselect: bool = False, default=None, prefer=None) -> dict:
+    """New choices; keep what is still offered, drop what is gone, fall back to `default`, select `prefer`."""
+    values = choice_values(choices)
+    if multiselect:
+        kept = [v for v in (current or []) if v in values]
+        if prefer in values and prefer not in kept:
+            kept.append(prefer)
+        if not kept and current is None:
+            kept = [v for v in (default or []) if v in values]
+        return gr.update(choices=choices, value=kept)
+    for candidate in (prefer, current, default):
+        if candidate is not None and candidate in values:
+            return gr.update(choices=choices, value=candidate)
+    return gr.update(choices=choices, value=None)
+
+
+@dataclass
+class Live:
+    """The page's registry of live items; one per page build."""
+
+    watch: WorkspaceWatch
+    lang_state: gr.State
+    items: list[_Item] = field(default_factory=list)
+    current_tab: Any = None
+
+    def add(self, outputs: Sequence, fn: Callable[..., Sequence[Any]], *, topics: Iterable[str],
+            inputs: Sequence = ()) -> None:
+        """Register `fn(*inputs, lang)` as the refresh of `outputs`, run when any of `topics` changes."""
+        unknown = set(topics) - set(TOPICS)
+        if unknown:
+            raise ValueError(f"unknown topics {sorted(unknown)}")
+        self.items.append(_Item(list(outputs), list(inputs), fn, frozenset(topics), self.current_tab))
+
+    def picker(self, component: gr.Dropdown, choices: Callable[[str], list], *, topics: Iterable[str],
+               default: Callable[[list], Any] | None = None) -> None:
+        """A dropdown whose choices come from `choices(lang)`; `default(choices)` when nothing valid is chosen."""
+        multiselect = bool(getattr(component, "multiselect", False))
+
+        def refresh(current, lang):
+            options = choices(lang)
+            return [picker_update(options, current, multiselect=multiselect,
+                                  default=default(options) if default else None)]
+
+        self.add([component], refresh, topics=topics, inputs=[component])
+
+    def wire(self, demo: gr.Blocks) -> None:
+        """Attach load, tab-select and timer events for every registered item."""
+        outputs, inputs = self._components()
+        revision = gr.State(None)
+        all_in = [revision, self.lang_state, *inputs]
+        all_out = [revision, *outputs]
+
+        def on_load(_rev, lang, *values):
+            return [self.watch.revision(), *self._run(values, inputs, lang, lambda item: True)]
+
+        def on_tick(rev, lang, *values):
+            now = self.watch.revision()
+            changed = self.watch.changed(rev, now)
+            if not changed:
+                return gr.skip()
+            return [now, *self._run(values, inputs, lang, lambda item: bool(item.topics & changed))]
+
+        demo.load(on_load, all_in, all_out, api_name="live_load", queue=False, show_progress="hidden")
+        timer = gr.Timer(TICK_S)
+        timer.tick(on_tick, all_in, all_out, api_name="live_tick", queue=False, show_progress="hidden")
+        for tab in {id(item.tab): item.tab for item in self.items if item.tab is not None}.values():
+            def on_select(rev, lang, *values, _tab=tab):
+                return [gr.skip(), *self._run(values, inputs, lang, lambda item: item.tab is _tab)]
+
+            tab.select(on_select, all_in, all_out, queue=False, show_progress="hidden")
+
+    def _components(self) -> tuple[list, list]:
+        outputs, inputs, seen = [], [], set()
+        for item in self.items:
+            for comp in item.outputs:
+                if comp._id in seen:
+                    raise ValueError(f"component {comp._id} is refreshed by two live items")
+                seen.add(comp._id)
+                outputs.append(comp)
+            for comp in item.inputs:
+                if all(comp is not known for known in inputs):
+                    inputs.append(comp)
+        return outputs, inputs
+
+    def _run(self, values: Sequence, inputs: list, lang: str, wanted: Callable[[_Item], bool]) -> list:
+        """Updates for every output: fresh for the wanted items, skipped for the rest."""
+        by_id = {id(comp): value for comp, value in zip(inputs, values, strict=True)}
+        result = []
+        for item in self.items:
+            if not wanted(item):
+                result.extend(gr.skip() for _ in item.outputs)
+                continue
+            try:
+                updates = list(item.fn(*(by_id[id(comp)] for comp in item.inputs), lang))
+            except LLMOpsError as exc:
+                # A broken store is shown where it is edited; the refresh keeps the last good view.
+                log.warning("live refresh skipped: %s", exc.message("en"))
+                updates = [gr.skip() for _ in item.outputs]
+            if len(updates) != len(item.outputs):
+                raise ValueError(f"{item.fn.__name__} returned {len(updates)} updates for {len(item.outputs)} outputs")
+            result.extend(updates)
+        return result
