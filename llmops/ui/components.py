@@ -13,11 +13,9 @@ class Picker(gr.Dropdown):
     service it is passed to refuses unknown names in the user's language instead.
     """
 
-    is_template = True  # drawn by the frontend's own dropdown
-
-    def __init__(self, choices=None, *, value=None, **kwargs):
-        kwargs.setdefault("allow_custom_value", False)
-        super().__init__(choices or [], value=value, **kwargs)
+    # Drawn by the frontend's own dropdown. No __init__ of its own: Gradio reads the config from the
+    # constructor's signature, and allow_custom_value already defaults to False there.
+    is_template = True
 
     def preprocess(self, payload):
         """The chosen value(s) as sent; membership is checked by the service that uses them."""

@@ -109,6 +109,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     status = gr.Markdown()
     yaml_box = labels(gr.Code(language="yaml", label=t("ui.loop.yaml", lang), interactive=False), "ui.loop.yaml")
     round_state, job_state = gr.State(None), gr.State(None)
+    job_box = gr.Textbox(visible=False)  # the queued job's id, for scripted callers
 
     def do_prepare(base_id, only, src, lang_now):
         with guard(lang_now):
@@ -124,11 +125,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
             _, job = services.loop.launch(round_)
         except LLMOpsError as exc:
             raise user_error(exc, lang_now) from exc
-        return job.id, t("ui.loop.launched", lang_now, job=job.id)
+        return job.id, t("ui.loop.launched", lang_now, job=job.id), job.id
 
     prepare.click(do_prepare, [base, only_current, source, lang_state], [round_state, yaml_box, status],
                   api_name="loop_prepare")
-    launch.click(do_launch, [round_state, lang_state], [job_state, status], api_name="loop_launch")
+    launch.click(do_launch, [round_state, lang_state], [job_state, status, job_box], api_name="loop_launch")
 
     def poll(job_id, lang_now):
         with guard(lang_now):
