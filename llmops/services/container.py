@@ -8,6 +8,7 @@ from ..backends.cache import LocalModelCache
 from ..runner.runner import JobRunner
 from ..settings import Settings
 from .arena import ArenaService
+from .chat import ChatService
 from .datasets import DatasetRegistry
 from .jobs import JobsService
 from .loop import LoopService
@@ -29,6 +30,7 @@ class Services:
     prefs: PrefsStore
     arena: ArenaService
     loop: LoopService
+    chat: ChatService
 
     def sync_models(self) -> None:
         """Register the demo model and every completed training job that is not yet a version."""
@@ -46,4 +48,4 @@ def build_services(settings: Settings) -> Services:
     cache = LocalModelCache(settings.local_models_budget_gb)
     return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner), datasets=DatasetRegistry(settings), models=models,
                     prefs=prefs, arena=ArenaService(models, cache, prefs),
-                    loop=LoopService(settings, models, training, runner, prefs))
+                    loop=LoopService(settings, models, training, runner, prefs), chat=ChatService(models, cache))

@@ -7,7 +7,7 @@ import gradio as gr
 from ..i18n import t
 from ..services.container import Services
 from .i18n import Labels
-from .tabs import arena, data, leaderboard, models, training
+from .tabs import arena, chat, data, leaderboard, models, training
 
 CSS = "footer {display: none !important}"
 
@@ -22,13 +22,15 @@ def build_app(services: Services) -> gr.Blocks:
             labels(gr.Markdown(t("ui.app.title", lang)), "ui.app.title", attr="value")
             switch = gr.Radio(choices=[("English", "en"), ("中文", "zh")], value=lang, label="Language / 语言",
                               scale=0, min_width=200)
-        with gr.Tabs():
+        with gr.Tabs() as tabs:
             with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data"):
                 data.build(services, labels, lang_state)
             with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training"):
                 train_tab = training.build(services, labels, lang_state)
             with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab"):
                 arena_tab = arena.build(services, labels, lang_state)
+            with labels(gr.Tab(t("ui.tab.chat", lang), id="chat"), "ui.tab.chat"):
+                chat.build(services, labels, lang_state, arena_tab, tabs)
             with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard"):
                 leaderboard.build(services, labels, lang_state)
             with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models"):
