@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ...errors import LLMOpsError
-from ...i18n import t
+from ...i18n import has, t
 from ...schemas.models import SamplingParams
 from ...services.chat import ChatRequest, conversation, last_user_message
 from ...services.container import Services
@@ -102,45 +102,49 @@ def _params(temp, top, max_new) -> SamplingParams:
     return SamplingParams(temperature=float(temp), top_p=float(top), max_new_tokens=int(max_new))
 
 
+def _labelled(labels: Labels, make, key: str, *args, **kwargs):
+    """`make(*args, label=..., info=..., **kwargs)` in the start language, registered to follow the switch."""
+    info = f"{key}.info"
+    extra = {"info": t(info, labels.lang)} if has(info) else {}
+    return labels(make(*args, label=t(key, labels.lang), **extra, **kwargs), key, info if extra else None)
+
+
 def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab, tabs: gr.Tabs) -> ChatTab:
     """Draw the tab and wire send, regenerate, stop, clear, send to A/B and the model list."""
     lang = labels.lang
     choices, default = chat_models(services)
     with gr.Row():
-        model = labels(gr.Dropdown(choices, value=default, label=t("ui.chat.model", lang), allow_custom_value=True),
-                       "ui.chat.model", "ui.chat.model.info")
+        model = _labelled(labels, gr.Dropdown, "ui.chat.model", choices, value=default, allow_custom_value=True)
         reload_btn = labels(gr.Button(t("ui.chat.reload", lang), scale=0), "ui.chat.reload", attr="value")
     with labels(gr.Accordion(t("ui.chat.settings", lang), open=False), "ui.chat.settings"):
-        system = labels(gr.Textbox(label=t("ui.chat.system", lang), lines=2), "ui.chat.system", "ui.chat.system.info")
+        system = _labelled(labels, gr.Textbox, "ui.chat.system", lines=2)
         with gr.Row():
-            temperature = labels(gr.Slider(0.0, 2.0, value=0.7, step=0.05, label=t("ui.chat.temperature", lang)),
-                                 "ui.chat.temperature", "ui.chat.temperature.info")
-            top_p = labels(gr.Slider(0.05, 1.0, value=0.9, step=0.05, label=t("ui.chat.top_p", lang)),
-                           "ui.chat.top_p", "ui.chat.top_p.info")
-            max_tokens = labels(gr.Slider(1, 4096, value=512, step=1, label=t("ui.chat.max_new_tokens", lang)),
-                                "ui.chat.max_new_tokens", "ui.chat.max_new_tokens.info")
-    chatbot = labels(gr.Chatbot(type="messages", label=t("ui.chat.conversation", lang), height=460),
-                     "ui.chat.conversation")
-    message = labels(gr.Textbox(label=t("ui.chat.message", lang), lines=2), "ui.chat.message", "ui.chat.message.info")
+            temperature = _labelled(labels, gr.Slider, "ui.chat.temperature", 0.0, 2.0, value=0.7, step=0.05)
+            top_p = _labelled(labels, gr.Slider, "ui.chat.top_p", 0.05, 1.0, value=0.9, step=0.05)
+            max_tokens = _labelled(labels, gr.Slider, "ui.chat.max_new_tokens", 1, 4096, value=512, step=1)
+    chatbot = _labelled(labels, gr.Chatbot, "ui.chat.conversation", type="messages", height=460)
+    # One line: Enter sends and Shift+Enter adds a line (a taller box would send on Shift+Enter instead).
+    message = _labelled(labels, gr.Textbox, "ui.chat.message", lines=1, max_lines=8)
     with gr.Row():
-        send = labels(gr.Button(t("ui.chat.send", lang), variant="primary"), "ui.chat.send", attr="value")
-        regenerate = labels(gr.Button(t("ui.chat.regenerate", lang)), "ui.chat.regenerate", attr="value")
-        stop = labels(gr.Button(t("ui.chat.stop", lang), variant="stop"), "ui.chat.stop", attr="value")
-        clear = labels(gr.Button(t("ui.chat.clear", lang)), "ui.chat.clear", attr="value")
-        to_ab = labels(gr.Button(t("ui.chat.to_ab", lang)), "ui.chat.to_ab", attr="value")
+        buttons = {key: labels(gr.Button(t(f"ui.chat.{key}", lang), variant=variant), f"ui.chat.{key}", attr="value")
+                   for key, variant in (("send", "primary"), ("regenerate", "secondary"), ("stop", "stop"),
+                                        ("clear", "secondary"), ("to_ab", "secondary"))}
     status = gr.Markdown()
 
     h = _ChatHandlers(services)
     settings = [model, system, temperature, top_p, max_tokens, lang_state]
-    sending = gr.on([send.click, message.submit], h.send, [message, chatbot, *settings], [chatbot, message, status],
-                    api_name="chat_send", concurrency_id="generate", concurrency_limit=8)
-    regenerating = regenerate.click(h.regenerate, [chatbot, *settings], [chatbot, message, status],
-                                    api_name="chat_regenerate", concurrency_id="generate", concurrency_limit=8)
+    answer = [chatbot, message, status]
+    generating = {"concurrency_id": "generate", "concurrency_limit": 8}
+    sending = gr.on([buttons["send"].click, message.submit], h.send, [message, chatbot, *settings], answer,
+                    api_name="chat_send", **generating)
+    regenerating = buttons["regenerate"].click(h.regenerate, [chatbot, *settings], answer,
+                                               api_name="chat_regenerate", **generating)
     # Gradio's cancel stops the page's updates; the handler stops the generation itself at the next token.
-    stop.click(h.stop, [lang_state], [status], cancels=[sending, regenerating], api_name="chat_stop", queue=False)
-    clear.click(h.clear, [lang_state], [chatbot, message, status], cancels=[sending, regenerating],
-                api_name="chat_clear", queue=False)
-    to_ab.click(h.to_ab, [chatbot, system, lang_state], [arena.prompt, arena.system, tabs, status],
-                api_name="chat_to_ab", queue=False)
+    running = [sending, regenerating]
+    buttons["stop"].click(h.stop, [lang_state], [status], cancels=running, api_name="chat_stop", queue=False)
+    gr.on([buttons["clear"].click, chatbot.clear], h.clear, [lang_state], answer, cancels=running,
+          api_name="chat_clear", queue=False)
+    buttons["to_ab"].click(h.to_ab, [chatbot, system, lang_state], [arena.prompt, arena.system, tabs, status],
+                           api_name="chat_to_ab", queue=False)
     reload_btn.click(h.reload, None, [model], api_name="chat_models", queue=False)
     return ChatTab(model)
