@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .chat import CHAT
 from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
@@ -27,7 +28,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return merged
 
 
-_TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE)
+_TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -8,6 +8,7 @@ from ..backends.cache import LocalModelCache
 from ..runner.runner import JobRunner
 from ..settings import Settings
 from .arena import ArenaService
+from .chat import ChatService
 from .datasets import DatasetRegistry
 from .jobs import JobsService
 from .loop import LoopService
@@ -33,6 +34,7 @@ class Services:
     loop: LoopService
     reconciler: Reconciler
     workspace: WorkspaceWatch
+    chat: ChatService
 
     def sync_models(self) -> None:
         """Register the demo model and apply every finished job that has not taken effect yet."""
@@ -50,5 +52,5 @@ def build_services(settings: Settings) -> Services:
     loop = LoopService(settings, models, training, runner, prefs)
     return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner),
                     datasets=DatasetRegistry(settings), models=models, prefs=prefs,
-                    arena=ArenaService(models, cache, prefs), loop=loop,
+                    arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings))

@@ -72,16 +72,24 @@ class Live:
         self.items.append(_Item(list(outputs), list(inputs), fn, frozenset(topics), self.current_tab))
 
     def picker(self, component: gr.Dropdown, choices: Callable[[str], list], *, topics: Iterable[str],
-               default: Callable[[list], Any] | None = None) -> None:
-        """A dropdown whose choices come from `choices(lang)`; `default(choices)` when nothing valid is chosen."""
+               default: Callable[[list], Any] | None = None, follow: Callable[[], Any] | None = None) -> None:
+        """A dropdown whose choices come from `choices(lang)`.
+
+        `default(choices)` is used when nothing valid is chosen; `follow()` names a value the picker jumps to
+        whenever that value changes (a new default backend, a new version), and otherwise the user's pick holds.
+        """
         multiselect = bool(getattr(component, "multiselect", False))
+        seen = gr.State(None)
 
-        def refresh(current, lang):
+        def refresh(current, last, lang):
             options = choices(lang)
-            return [picker_update(options, current, multiselect=multiselect,
-                                  default=default(options) if default else None)]
+            target = follow() if follow else None
+            prefer = target if target is not None and target != last else None
+            update = picker_update(options, current, multiselect=multiselect,
+                                   default=default(options) if default else None, prefer=prefer)
+            return [update, target]
 
-        self.add([component], refresh, topics=topics, inputs=[component])
+        self.add([component, seen], refresh, topics=topics, inputs=[component, seen])
 
     def wire(self, demo: gr.Blocks) -> None:
         """Attach load, tab-select and timer events for every registered item."""

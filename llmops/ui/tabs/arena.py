@@ -19,10 +19,12 @@ RANDOM = "random"
 
 @dataclass
 class ArenaTab:
-    """Components the loop panel pre-selects after a DPO round."""
+    """Components the loop panel pre-selects after a DPO round, and the boxes the Chat tab fills."""
 
     model_a: gr.Dropdown
     model_b: gr.Dropdown
+    prompt: gr.Textbox
+    system: gr.Textbox
 
 
 def model_choices(services: Services) -> list[str]:
@@ -150,4 +152,4 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     next_btn.click(h.next_prompt, [batch_ds, batch_state, lang_state], [prompt, batch_state, batch_pos],
                    api_name="ab_next_prompt", queue=False)
     reload_btn.click(h.reload, [lang_state], [model_a, model_b], api_name="ab_models")
-    return ArenaTab(model_a, model_b)
+    return ArenaTab(model_a, model_b, prompt, system)

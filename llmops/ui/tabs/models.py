@@ -139,12 +139,5 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     gr.Button(visible=False).click(poll, [job_state, lang_state], [status], api_name="loop_poll", queue=False)
     live.add([status], lambda job_id, lang_now: [_round_status(services, job_id, lang_now) or gr.skip()],
              topics=("jobs", "models"), inputs=[job_state])
-    seen_newest = gr.State(None)
-
-    def refresh_base(base_now, seen, lang_now):
-        # A version registered since this page last looked becomes the round's base; otherwise keep the choice.
-        newest = newest_version(services)
-        prefer = newest if newest != seen else None
-        return [picker_update(version_ids(services), base_now, default=newest, prefer=prefer), newest]
-
-    live.add([base, seen_newest], refresh_base, topics=("models",), inputs=[base, seen_newest])
+    live.picker(base, lambda lang_now: version_ids(services), topics=("models",),
+                default=lambda ids: newest_version(services), follow=lambda: newest_version(services))
