@@ -7,7 +7,7 @@ import itertools
 import plotly.graph_objects as go
 
 from ..i18n import t
-from ..lf.trainer_log import Progress
+from ..services.jobs import Progress
 
 
 def loss_figure(progress: Progress, title: str = "", lang: str = "en") -> go.Figure:

@@ -19,8 +19,11 @@ class Labels:
     entries: list[tuple[Any, str, str | None, str]] = field(default_factory=list)
 
     def __call__(self, component, key: str, info: str | None = None, attr: str = "label"):
-        """Register `component` (already labelled in the start language) and return it."""
+        """Register `component` (already labelled in the start language) and return it, its help text set."""
         self.entries.append((component, key, info, attr))
+        if info and has(info) and hasattr(component, "info") and not getattr(component, "info", None):
+            # Help texts show from the first load, not only after the language is switched.
+            component.info = t(info, self.lang)
         return component
 
     def text(self, key: str) -> str:

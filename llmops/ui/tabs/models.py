@@ -6,7 +6,6 @@ import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
-from ...lf.render import to_yaml
 from ...services.container import Services
 from ..choices import newest_version, version_ids
 from ..common import guard
@@ -116,7 +115,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
             round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
             rendered = services.training.render(round_.config)
         text = t("ui.loop.prepared", lang_now, pairs=round_.pairs, dataset=round_.dataset, base=round_.base.id)
-        return round_, to_yaml(rendered.args), text
+        return round_, rendered.yaml_text, text
 
     def do_launch(round_, lang_now):
         if round_ is None:
