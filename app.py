@@ -29,6 +29,10 @@ def asgi_app(demo, settings, auth):
     outer = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     gr.mount_gradio_app(outer, demo, path="/", server_name=settings.host, server_port=settings.port, show_api=True,
                         show_error=True, auth=auth, max_file_size=cap)
+    # Gradio checks that files named in an API call were uploaded only once a Blocks "has launched", which
+    # mount_gradio_app never records; without this a caller could have any file under /tmp or the working
+    # folder copied into the upload cache and handed to a handler.
+    demo.has_launched = True
     bound = () if settings.host in ("0.0.0.0", "::", "") else (settings.host.lower(),)
     policy = Policy(allowed_hosts=frozenset((*settings.allowed_hosts, *bound)),
                     allowed_origins=frozenset(settings.allowed_origins), max_upload_bytes=cap,
@@ -40,16 +44,24 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.home:
         os.environ["LLMOPS_HOME"] = str(Path(args.home).expanduser().resolve())
+    from llmops.errors import LLMOpsError
     from llmops.i18n import t
     from llmops.security.auth import Authenticator, UserStore, is_loopback_host
+    from llmops.security.credentials import bindings
     from llmops.settings import Settings
 
     # Requests come from the network here, so paths they name are held to the allowed roots.
     settings = Settings.from_env(host=args.host, port=args.port, lang=args.lang, restrict_paths=True)
     users = UserStore(settings)
+    try:
+        bindings(settings)  # a malformed binding stops the start, instead of surfacing in some later request
+        known = users.users()
+    except LLMOpsError as exc:
+        print(exc.message(settings.lang), file=sys.stderr)
+        sys.exit(2)
     auth = None
     if not is_loopback_host(settings.host):
-        if not users.users():
+        if not known:
             print(t("err.sec_login_required", settings.lang, host=settings.host, path=users.path), file=sys.stderr)
             sys.exit(2)
         auth = Authenticator(users)

@@ -8,6 +8,7 @@ from ...errors import LLMOpsError
 from ...i18n import t
 from ...lf.render import to_yaml
 from ...schemas.jobs import JobStatus
+from ...security.credentials import credential_choices
 from ...services.container import Services
 from ..i18n import Labels, user_error
 from .arena import ArenaTab, model_choices
@@ -54,8 +55,9 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) ->
             url = labels(gr.Textbox(label=t("ui.models.url", lang), placeholder="http://127.0.0.1:8000/v1"),
                          "ui.models.url")
             served = labels(gr.Textbox(label=t("ui.models.served", lang)), "ui.models.served")
-            key_env = labels(gr.Textbox(label=t("ui.models.key_env", lang), placeholder="OPENAI_API_KEY"),
-                             "ui.models.key_env", "ui.models.key_env.info")
+            # Only keys the operator bound to hosts can be picked; the service re-checks the URL against the binding.
+            key_env = labels(gr.Dropdown([("—", ""), *credential_choices(services.settings)], value="",
+                                         label=t("ui.models.key_env", lang)), "ui.models.key_env", "ui.models.key_env.info")
             add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
                                   attr="value")
 
@@ -69,7 +71,7 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) ->
 
     def do_endpoint(model_name, base_url, served_name, env_name, lang_now):
         services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
-                                     env_name.strip() or None)
+                                     (env_name or "").strip() or None)
         return registry_rows(services)
 
     set_default.click(_guard(do_default), [default_id, lang_state], table, api_name="models_set_default")
