@@ -50,8 +50,10 @@ def main(argv: list[str] | None = None) -> None:
     from llmops.security.credentials import bindings
     from llmops.settings import Settings
 
-    # Requests come from the network here, so paths they name are held to the allowed roots.
-    settings = Settings.from_env(host=args.host, port=args.port, lang=args.lang, restrict_paths=True)
+    # Requests come from the network here: paths are held to the allowed roots and keys to their bound hosts,
+    # for every Settings built in this process (the backends build their own).
+    os.environ["LLMOPS_RESTRICTED"] = "1"
+    settings = Settings.from_env(host=args.host, port=args.port, lang=args.lang)
     users = UserStore(settings)
     try:
         bindings(settings)  # a malformed binding stops the start, instead of surfacing in some later request

@@ -33,9 +33,10 @@ class Settings:
     jobs_per_device_set: int = 1
     # Memory the A/B tab may use for local models kept loaded (least recently used ones are unloaded).
     local_models_budget_gb: float = 16.0
-    # Paths from outside (UI, API, saved configs) must lie under allowed_roots; the app sets this, the CLI
-    # (run by the machine's own user) does not.
-    restrict_paths: bool = False
+    # Requests come from the network (the app sets this, also as LLMOPS_RESTRICTED=1 for every Settings built in
+    # its process): paths must lie under the allowed roots and a key goes only to the hosts it is bound to. The
+    # CLI, run by the machine's own user, leaves it off.
+    restricted: bool = False
     # Extra folders the operator allows paths under (LLMOPS_ALLOWED_DIRS, os.pathsep-separated).
     allowed_dirs: tuple[Path, ...] = ()
     # "VAR=url[,url] VAR2=url" (LLMOPS_KEY_BINDINGS): which base URLs each key variable may be sent to.
@@ -150,6 +151,8 @@ def _split(value: str, sep: str = ",") -> tuple[str, ...]:
 def _security_env() -> dict:
     """The LLMOPS_* security settings that are set in the environment."""
     env: dict = {}
+    if os.environ.get("LLMOPS_RESTRICTED") == "1":
+        env["restricted"] = True
     if os.environ.get("LLMOPS_ALLOWED_DIRS"):
         env["allowed_dirs"] = tuple(Path(p).expanduser() for p in _split(os.environ["LLMOPS_ALLOWED_DIRS"], os.pathsep))
     if os.environ.get("LLMOPS_KEY_BINDINGS"):

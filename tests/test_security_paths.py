@@ -66,12 +66,12 @@ def test_paths_never_escape(tree, parts, absolute):
 
 def test_contain_names_the_setting_and_follows_the_flag(tree, tmp_path):
     root, outside = tree
-    strict = Settings(home=root, restrict_paths=True)
+    strict = Settings(home=root, restricted=True)
     assert contain(strict, root / "a" / "b") == root / "a" / "b"
     for escape in (outside / "secret", root / "out_link" / "secret", root / "a" / ".." / ".." / "outside", "/etc/passwd"):
         with pytest.raises(PathNotAllowed) as info:
             contain(strict, escape)
         assert "LLMOPS_ALLOWED_DIRS" in info.value.message("en") and "LLMOPS_ALLOWED_DIRS" in info.value.message("zh")
-    assert contain(Settings(home=root, restrict_paths=True, allowed_dirs=(outside,)), outside / "secret")
+    assert contain(Settings(home=root, restricted=True, allowed_dirs=(outside,)), outside / "secret")
     assert contain(Settings(home=root), outside / "secret"), "the CLI (unrestricted) reads what its user can"
     assert strict.sample_docs_dir.resolve() in allowed_roots(strict)

@@ -55,8 +55,9 @@ SECURITY: dict[str, dict[str, str]] = {
     },
     "sec.cli_epilog": {
         "en": "The command line runs as your own user and may read any file you can; the web app reads only under "
-              "its allowed roots (workspace, shipped samples, uploads, LLMOPS_ALLOWED_DIRS).",
+              "its allowed roots (workspace, shipped samples, uploads, LLMOPS_ALLOWED_DIRS) and sends a key only to the hosts "
+              "it is bound to (LLMOPS_KEY_BINDINGS).",
         "zh": "命令行以您自己的用户身份运行，可以读取您能读取的任何文件；网页应用只读取允许的目录"
-              "（工作区、自带示例、上传目录、LLMOPS_ALLOWED_DIRS）。",
+              "（工作区、自带示例、上传目录、LLMOPS_ALLOWED_DIRS），并且只把密钥发送到其绑定的主机（LLMOPS_KEY_BINDINGS）。",
     },
 }

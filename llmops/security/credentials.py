@@ -129,8 +129,11 @@ def is_bound(settings: Settings, env_name: str, url: str) -> bool:
 
 
 def require_bound(settings: Settings, env_name: str, url: str) -> None:
-    """Refuse (before any request is made) to send the key in `env_name` to a URL it is not bound to."""
+    """Refuse (before any request is made) to send the key in `env_name` to a URL it is not bound to.
+
+    Enforced when the settings are restricted (the app); the CLI's user names both key and URL themselves.
+    """
     if has_userinfo(url):
         raise ValidationError("err.sec_url_userinfo")
-    if not is_bound(settings, env_name, url):
+    if settings.restricted and not is_bound(settings, env_name, url):
         raise KeyNotBound("err.sec_key_unbound", env=env_name, url=url, file=str(settings.credentials_path))

@@ -33,7 +33,7 @@ def is_within(path: Path | str, roots: tuple[Path, ...]) -> bool:
 
 def allowed(settings: Settings, path: Path | str) -> bool:
     """True when `path` may be read: paths are not restricted, or it resolves inside an allowed root."""
-    return not settings.restrict_paths or is_within(path, allowed_roots(settings))
+    return not settings.restricted or is_within(path, allowed_roots(settings))
 
 
 def contain(settings: Settings, path: Path | str) -> Path:
