@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,21 @@ class Settings:
     jobs_per_device_set: int = 1
     # Memory the A/B tab may use for local models kept loaded (least recently used ones are unloaded).
     local_models_budget_gb: float = 16.0
+    # Requests come from the network (the app sets this, also as LLMOPS_RESTRICTED=1 for every Settings built in
+    # its process): paths must lie under the allowed roots and a key goes only to the hosts it is bound to. The
+    # CLI, run by the machine's own user, leaves it off.
+    restricted: bool = False
+    # Extra folders the operator allows paths under (LLMOPS_ALLOWED_DIRS, os.pathsep-separated).
+    allowed_dirs: tuple[Path, ...] = ()
+    # "VAR=url[,url] VAR2=url" (LLMOPS_KEY_BINDINGS): which base URLs each key variable may be sent to.
+    key_bindings: str = ""
+    # Host names and origins accepted beside loopback (LLMOPS_ALLOWED_HOSTS / LLMOPS_ALLOWED_ORIGINS, comma-separated).
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    # Largest upload accepted, in MB (LLMOPS_MAX_UPLOAD_MB).
+    max_upload_mb: float = 200.0
+    # Salted password hashes for login (LLMOPS_USERS_FILE); None means <home>/configs/users.json.
+    users_file: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -45,6 +61,7 @@ class Settings:
             env["local_models_budget_gb"] = float(os.environ["LLMOPS_LOCAL_MODELS_GB"])
         if os.environ.get("LLMOPS_JOBS_PER_DEVICE_SET"):
             env["jobs_per_device_set"] = int(os.environ["LLMOPS_JOBS_PER_DEVICE_SET"])
+        env.update(_security_env())
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
 
@@ -90,6 +107,20 @@ class Settings:
     def demo_model_dir(self) -> Path:
         return self.models_dir / "demo-tiny-qwen2"
 
+    @property
+    def credentials_path(self) -> Path:
+        """Key bindings kept by the operator; no API of the app writes this file."""
+        return self.configs_dir / "credentials.yaml"
+
+    @property
+    def users_path(self) -> Path:
+        return self.users_file or self.configs_dir / "users.json"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where Gradio stores uploaded files (its own rule: GRADIO_TEMP_DIR, else <tmp>/gradio)."""
+        return Path(os.environ.get("GRADIO_TEMP_DIR") or Path(tempfile.gettempdir()) / "gradio")
+
     # Shipped assets (always read from the install root).
     @property
     def stage_defaults_dir(self) -> Path:
@@ -111,3 +142,27 @@ class Settings:
         """Create the writable folders; called by services, never at import."""
         for path in (self.data_dir, self.work_dir, self.generated_configs_dir, self.checkpoints_dir, self.models_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def _split(value: str, sep: str = ",") -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(sep) if part.strip())
+
+
+def _security_env() -> dict:
+    """The LLMOPS_* security settings that are set in the environment."""
+    env: dict = {}
+    if os.environ.get("LLMOPS_RESTRICTED") == "1":
+        env["restricted"] = True
+    if os.environ.get("LLMOPS_ALLOWED_DIRS"):
+        env["allowed_dirs"] = tuple(Path(p).expanduser() for p in _split(os.environ["LLMOPS_ALLOWED_DIRS"], os.pathsep))
+    if os.environ.get("LLMOPS_KEY_BINDINGS"):
+        env["key_bindings"] = os.environ["LLMOPS_KEY_BINDINGS"]
+    if os.environ.get("LLMOPS_ALLOWED_HOSTS"):
+        env["allowed_hosts"] = tuple(h.lower() for h in _split(os.environ["LLMOPS_ALLOWED_HOSTS"]))
+    if os.environ.get("LLMOPS_ALLOWED_ORIGINS"):
+        env["allowed_origins"] = tuple(o.lower().rstrip("/") for o in _split(os.environ["LLMOPS_ALLOWED_ORIGINS"]))
+    if os.environ.get("LLMOPS_MAX_UPLOAD_MB"):
+        env["max_upload_mb"] = float(os.environ["LLMOPS_MAX_UPLOAD_MB"])
+    if os.environ.get("LLMOPS_USERS_FILE"):
+        env["users_file"] = Path(os.environ["LLMOPS_USERS_FILE"]).expanduser()
+    return env

@@ -22,8 +22,13 @@ def free_port() -> int:
 class AppProcess:
     """`python app.py` in its own process, killable like a real crash."""
 
-    def __init__(self, home: Path, port: int | None = None, lang: str = "en"):
+    def __init__(self, home: Path, port: int | None = None, lang: str = "en", env: dict | None = None,
+                 args: tuple[str, ...] = ()):
         self.home, self.port, self.lang = home, port or free_port(), lang
+        # Tests keep models and inputs beside the home, so the pytest temp root is an operator-allowed folder
+        # unless a test says otherwise (the security tests do).
+        self.env = {"LLMOPS_ALLOWED_DIRS": str(home.parent.parent), **(env or {})}
+        self.args = tuple(args)
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -31,9 +36,11 @@ class AppProcess:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self, timeout: float = 90.0) -> "AppProcess":
-        env = {**os.environ, "LLMOPS_HOME": str(self.home), "LLMOPS_LANG": self.lang, "GRADIO_ANALYTICS_ENABLED": "0"}
+        env = {**os.environ, "LLMOPS_HOME": str(self.home), "LLMOPS_LANG": self.lang, "GRADIO_ANALYTICS_ENABLED": "0",
+               **self.env}
         log = open(self.home / f"app-{self.port}.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(self.port)], cwd=ROOT,
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(self.port), *self.args],
+                                     cwd=ROOT,
                                      env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -6,7 +6,10 @@ import os
 import threading
 from collections.abc import Iterator
 
+from ..errors import LLMOpsError
 from ..schemas.models import SamplingParams
+from ..security.credentials import require_bound
+from ..settings import Settings
 from .base import Backend, BackendError, check_messages
 
 NO_KEY = "EMPTY"  # what local servers (vLLM, LLaMA-Factory) accept when they check no key
@@ -17,7 +20,8 @@ class OpenAICompatBackend(Backend):
     """Chat completions from `base_url`; the key is read from `api_key_env` at each call and never kept."""
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 1):
+                 max_retries: int = 1, settings: Settings | None = None):
+        self.settings = settings
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -76,6 +80,11 @@ class OpenAICompatBackend(Backend):
     def _key(self) -> str:
         if not self.api_key_env:
             return NO_KEY
+        try:
+            # Checked at every request, so an edited models.json cannot send a key to another host.
+            require_bound(self.settings or Settings.from_env(), self.api_key_env, self.base_url)
+        except LLMOpsError as exc:
+            raise BackendError(exc.key, **exc.params) from None
         key = os.environ.get(self.api_key_env)
         if not key:
             raise BackendError("err.backend_key_missing", env=self.api_key_env)

@@ -7,12 +7,14 @@ import sys
 
 from ..errors import LLMOpsError
 from ..settings import Settings
-from . import data, jobs, prefs, train
+from ..i18n import t
+from . import data, jobs, prefs, train, users
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
-    parser = argparse.ArgumentParser(prog="python -m llmops", description="LLMOps studio command line.")
+    parser = argparse.ArgumentParser(prog="python -m llmops", description="LLMOps studio command line.",
+                                     epilog=t("sec.cli_epilog"))
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo-model", help="build the tiny local pipeline-check model")
     demo.add_argument("out", help="output folder")
@@ -22,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.register(sub)
     data.register(sub)
     prefs.register(sub)
+    users.register(sub)
     return parser
 
 

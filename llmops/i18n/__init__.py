@@ -9,6 +9,7 @@ from .datagen import DATAGEN
 from .errors import ERRORS
 from .models import MODELS
 from .prefs import PREFS
+from .security import SECURITY
 from .ui import UI
 from .ui_data import UI_DATA
 from .ui_live import UI_LIVE
@@ -28,7 +29,8 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
     return merged
 
 
-_TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT)
+_TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
+                SECURITY)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

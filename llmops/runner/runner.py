@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import threading
@@ -13,12 +12,12 @@ from pathlib import Path
 
 from ..errors import JobError, NotFoundError
 from ..schemas.jobs import Job, JobSpec, JobStatus
+from ..security.environ import child_env, is_secret_name
 from ..settings import Settings
 from . import procs
 from .store import JobStore
 
 LOG_NAME = "job.log"
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD)", re.IGNORECASE)
 
 
 class JobRunner:
@@ -32,7 +31,7 @@ class JobRunner:
         """Queue `spec` and start its supervisor; returns the PENDING (or already RUNNING) job."""
         if not spec.argv or not all(isinstance(part, str) for part in spec.argv):
             raise JobError("err.job_bad_argv")
-        leaked = [key for key in spec.env if _SECRET_ENV.search(key)]
+        leaked = [key for key in spec.env if is_secret_name(key)]
         if leaked:
             # Secrets stay in the environment the app inherited; the job table is a plain file.
             raise JobError("err.job_secret_env", keys=", ".join(leaked))
@@ -41,10 +40,14 @@ class JobRunner:
         job = self.store.create(spec, str(run_dir / LOG_NAME))
         argv = [sys.executable, "-m", "llmops.runner.supervisor", "--db", str(self.store.path), "--job", job.id,
                 "--grace", str(self.settings.stop_grace_s), "--per-set", str(self.settings.jobs_per_device_set)]
+        if spec.secret_env:
+            argv += ["--keep-env", ",".join(spec.secret_env)]  # names only; the values stay in the environment
+        # The supervisor (and so the job) starts without the app's secrets, bar the ones the spec names.
+        env = {**child_env(os.environ, spec.secret_env), "PYTHONPATH": _pythonpath(self.settings)}
         with open(run_dir / "supervisor.log", "ab") as sup_log:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sup_log, stderr=subprocess.STDOUT,
                                     start_new_session=True, cwd=str(self.settings.install_root),
-                                    env={**os.environ, "PYTHONPATH": _pythonpath(self.settings)})
+                                    env=env)
         self.store.update(job.id, sup_pid=proc.pid, sup_start=procs.start_time(proc.pid))
         # Reap the supervisor when it ends so it never lingers as a zombie of the app.
         threading.Thread(target=proc.wait, name=f"reap-{job.id}", daemon=True).start()

@@ -14,6 +14,7 @@ import sys
 import time
 
 from ..schemas.jobs import JobStatus
+from ..security.environ import child_env
 from . import procs
 from .store import JobStore
 
@@ -23,7 +24,8 @@ POLL_S = 0.5
 class Supervisor:
     """Owns one job's process from claim to finish."""
 
-    def __init__(self, store: JobStore, job_id: str, grace_s: float, per_set: int):
+    def __init__(self, store: JobStore, job_id: str, grace_s: float, per_set: int, keep_env: tuple[str, ...] = ()):
+        self.keep_env = keep_env
         self.store = store
         self.job_id = job_id
         self.grace_s = grace_s
@@ -54,7 +56,8 @@ class Supervisor:
         self.store.update(self.job_id, sup_pid=os.getpid(), sup_start=procs.start_time(os.getpid()))
         if not self.wait_turn():
             return 0
-        env = {**os.environ, **job.env}
+        # Scrubbed again here, so a supervisor started some other way still withholds the app's secrets.
+        env = {**child_env(os.environ, self.keep_env), **job.env}
         try:
             with open(job.log_path, "ab", buffering=0) as log:
                 # A new session makes the trainer its own process group: one killpg reaches all of it.
@@ -96,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--job", required=True)
     parser.add_argument("--grace", type=float, default=30.0)
     parser.add_argument("--per-set", type=int, default=1)
+    parser.add_argument("--keep-env", default="", help="comma-separated secret variables the job may see")
     args = parser.parse_args(argv)
-    supervisor = Supervisor(JobStore(args.db), args.job, args.grace, args.per_set)
+    keep = tuple(name for name in args.keep_env.split(",") if name)
+    supervisor = Supervisor(JobStore(args.db), args.job, args.grace, args.per_set, keep)
     signal.signal(signal.SIGTERM, supervisor.on_signal)
     signal.signal(signal.SIGINT, supervisor.on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

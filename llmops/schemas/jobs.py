@@ -33,6 +33,8 @@ class JobSpec:
     devices: str = "cpu"
     env: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    # Names of the app's secret variables this job needs (e.g. a serve job's key); every other secret is withheld.
+    secret_env: tuple[str, ...] = ()
 
 
 @dataclass

@@ -23,6 +23,8 @@ from ..schemas.models import (
     looks_like_secret,
     url_problem,
 )
+from ..security.credentials import has_userinfo, require_bound
+from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import file_lock, write_json_if_changed
 from . import demo_model
@@ -139,8 +141,8 @@ class ModelRegistry:
     # --- registering ------------------------------------------------------------------------------
 
     def add_base(self, name: str, path: str, version: str = FIRST_VERSION, template: str | None = None) -> ModelEntry:
-        """Register a base model: a local folder with config.json, or a hub id."""
-        location = _model_location(path)
+        """Register a base model: a local folder with config.json (inside the allowed roots), or a hub id."""
+        location = _model_location(contain_if_local(self.settings, path))
         local = Path(location)
         demo = local.is_dir() and demo_model.is_demo(local)
         entry = _entry(name=_check_name(name), version=_check_version(version), kind="base", path=location,
@@ -152,7 +154,7 @@ class ModelRegistry:
                     lineage: dict | None = None) -> ModelEntry:
         """Register a LoRA adapter on a registered base (or merged) model; the version defaults to the next one."""
         name = _check_name(name)
-        folder = Path(adapter_path).expanduser()
+        folder = contain(self.settings, adapter_path)
         if not is_adapter_dir(folder):
             raise ValidationError("err.model_adapter_missing", path=str(adapter_path))
         with self._editing() as state:
@@ -170,7 +172,7 @@ class ModelRegistry:
                    template: str | None = None) -> ModelEntry:
         """Register a full model folder made by a merge or a full fine-tune."""
         name = _check_name(name)
-        folder = Path(path).expanduser()
+        folder = contain(self.settings, path)
         if not (folder / "config.json").is_file():
             raise ValidationError("err.model_path_missing", path=str(path))
         lineage = dict(lineage or {})
@@ -184,16 +186,17 @@ class ModelRegistry:
 
     def add_endpoint(self, name: str, base_url: str, model: str, api_key_env: str | None = None,
                      version: str = FIRST_VERSION) -> ModelEntry:
-        """Register an OpenAI-compatible server; `api_key_env` names the variable holding the key."""
+        """Register an OpenAI-compatible server; `api_key_env` names a variable bound to this URL's host."""
         name, version = _check_name(name), _check_version(version)
-        problem = url_problem(base_url)
-        if problem == "credentials in the URL":
+        if has_userinfo(base_url) or url_problem(base_url) == "credentials in the URL":
             raise ValidationError("err.model_endpoint_credentials")  # the URL is not echoed: it holds a secret
-        if problem:
+        if problem := url_problem(base_url):
             raise ValidationError("err.model_endpoint_url", url=base_url, reason=problem)
         api_key_env = (api_key_env or "").strip() or None
         if api_key_env and looks_like_secret(api_key_env):
             raise ValidationError("err.model_api_key_env")
+        if api_key_env:
+            require_bound(self.settings, api_key_env, base_url)  # a key never goes to a host it is not bound to
         try:
             endpoint = Endpoint(base_url=base_url, model=(model or "").strip(), api_key_env=api_key_env)
         except pydantic.ValidationError as exc:

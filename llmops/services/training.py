@@ -19,6 +19,7 @@ from ..lf.command import Commands, commands_for, train_argv
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobSpec
 from ..schemas.training import TrainConfig
+from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from . import demo_model
@@ -123,13 +124,16 @@ class TrainingService:
         """Everything that can be known before a process starts."""
         if not templates.is_known(config.template):
             raise ValidationError("err.template_unknown", template=config.template)
+        entries = self.dataset_entries()
+        _contain_args(self.settings, {"model_name_or_path": config.model, "ref_model": config.ref_model,
+                                      "adapter_name_or_path": config.adapter_name_or_path,
+                                      "ref_model_adapters": config.ref_model_adapters}, entries, config.datasets)
         self._check_model(config.model)
         for extra in (config.adapter_name_or_path, config.ref_model_adapters):
             if extra and not (Path(extra) / "adapter_config.json").exists():
                 raise ValidationError("err.adapter_missing", path=extra)
         if config.ref_model:
             self._check_model(config.ref_model)
-        entries = self.dataset_entries()
         for name in config.datasets:
             dataset_check.check(self.settings.data_dir, name, entries, config.stage)
         if config.run_name:
@@ -199,6 +203,7 @@ class TrainingService:
         path = Path(yaml_path).expanduser()
         if not path.is_absolute():
             path = self.settings.home / path
+        contain(self.settings, path)
         if not path.exists():
             raise ValidationError("err.yaml_missing", path=str(yaml_path))
         try:
@@ -207,6 +212,7 @@ class TrainingService:
             raise ValidationError("err.yaml_invalid", path=str(path), reason=str(exc)) from exc
         if not isinstance(args, dict) or "output_dir" not in args or "stage" not in args:
             raise ValidationError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")
+        _contain_args(self.settings, {**args, "dataset_dir": self.settings.home / str(args.get("dataset_dir", "."))})
         output_dir = inside(self.settings.checkpoints_dir, self.settings.home / args["output_dir"], "output_dir")
         _require_empty(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
@@ -227,6 +233,23 @@ class TrainingService:
 
     def _visible_devices(self) -> str:
         return ",".join(str(index) for index in range(self.device.count)) or "all"
+
+
+def _contain_args(settings: Settings, args: dict, entries: dict | None = None, datasets: list[str] = ()) -> None:
+    """Every local path a training reads (model, adapters, dataset folder and files) lies in the allowed roots."""
+    for key in ("model_name_or_path", "ref_model"):
+        if isinstance(args.get(key), str) and args[key]:
+            contain_if_local(settings, args[key])
+    for key in ("adapter_name_or_path", "ref_model_adapters"):
+        for part in str(args.get(key) or "").split(","):
+            if part.strip():
+                contain(settings, part.strip())
+    if args.get("dataset_dir"):
+        contain(settings, args["dataset_dir"])
+    for name in datasets:
+        file = dataset_info.resolve_file(settings.data_dir, entries[name]) if name in (entries or {}) else None
+        if file is not None:
+            contain(settings, file)
 
 
 def _lf_cli() -> str:

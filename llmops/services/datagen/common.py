@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ...errors import ValidationError, pydantic_details
 from ...lf import dataset_info
+from ...security.paths import allowed, contain
 from ...settings import Settings
 from ...storage import atomic_write_text, create_unique
 from ..corpus import CorpusOptions, detect_language
@@ -106,7 +107,7 @@ def write_new(settings: Settings, prefix: str, suffix: str, text: str, out: Path
     if out is None:
         settings.ensure_dirs()
         return create_unique(settings.work_dir / f"{prefix}_{timestamp()}{suffix}", text)
-    path = Path(out).expanduser()
+    path = contain(settings, out)
     if path.suffix.lower() != suffix:
         raise ValidationError("err.gen_out_suffix", path=str(out), suffix=suffix)
     try:
@@ -140,14 +141,18 @@ def _registered_file(settings: Settings, name: str) -> Path | None:
     if not info_path.exists():
         return None
     entry = dataset_info.read(info_path).entries.get(name)
-    return dataset_info.resolve_file(settings.data_dir, entry) if entry else None
+    # dataset_info.json is a saved config: an entry pointing out of the allowed roots is refused too.
+    return contain(settings, dataset_info.resolve_file(settings.data_dir, entry)) if entry else None
 
 
 def load_chunks(settings: Settings, corpus: Path | str, options: CorpusOptions | None = None) -> list[CorpusChunk]:
     """Chunks of a corpus JSONL/JSON file, a registered corpus dataset, or documents (run through the pipeline)."""
     path = Path(corpus).expanduser()
-    if not path.exists():
+    # Outside the allowed roots a path is neither read nor probed for existence; it may still be a dataset name.
+    if not (allowed(settings, path) and path.exists()):
         registered = _registered_file(settings, str(corpus))
+        if registered is None:
+            contain(settings, path)
         if registered is None or not registered.exists():
             raise ValidationError("err.gen_corpus_missing", corpus=str(corpus))
         path = registered

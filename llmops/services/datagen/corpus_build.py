@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...errors import ValidationError
+from ...security.paths import contain
 from ...settings import Settings
 from ..corpus import CorpusOptions, CorpusStats
 from ..corpus import run as run_corpus
@@ -40,7 +41,7 @@ def resolve_sources(settings: Settings, sources: Sequence[str | Path]) -> list[P
         if str(source).strip() == PRESET:
             paths.extend(preset_sources(settings))
             continue
-        path = Path(source).expanduser()
+        path = contain(settings, source)
         if not path.exists():
             raise ValidationError("err.corpus_source_missing", path=str(source))
         paths.append(path)

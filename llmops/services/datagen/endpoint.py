@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 
 from ...errors import ValidationError
+from ...security.credentials import has_userinfo, require_bound
+from ...settings import Settings
 
 
 class Secret:
@@ -45,16 +47,23 @@ class Secret:
 
 @dataclass(frozen=True)
 class Endpoint:
-    """Where to send requests: base URL (…/v1), model name and an in-memory API key."""
+    """Where to send requests: base URL (…/v1), model name and an in-memory API key.
+
+    `key_env` names the bound variable the key came from (None for a key the user typed for this URL), so the
+    binding can be checked again right before each run.
+    """
 
     base_url: str
     model: str
     api_key: Secret = field(default_factory=Secret, repr=False, compare=False)
+    key_env: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.api_key, Secret):
             object.__setattr__(self, "api_key", Secret(self.api_key))
         url = (self.base_url or "").strip().rstrip("/")
+        if has_userinfo(url):
+            raise ValidationError("err.sec_url_userinfo")  # never echoed: the user-info is a secret
         if not re.match(r"^https?://[^\s/]+", url):
             raise ValidationError("err.gen_bad_base_url", url=url)
         if not (self.model or "").strip():
@@ -63,14 +72,17 @@ class Endpoint:
         object.__setattr__(self, "model", self.model.strip())
 
     @classmethod
-    def from_env(cls, base_url: str, model: str, api_key_env: str | None = None) -> Endpoint:
-        """An endpoint whose key is read from the environment variable named `api_key_env` (none: no key)."""
+    def from_env(cls, base_url: str, model: str, api_key_env: str | None = None,
+                 settings: Settings | None = None) -> Endpoint:
+        """An endpoint whose key is read from the variable `api_key_env` (none: no key), which must be bound
+        to `base_url` (checked before the variable is even looked at, so nobody learns which ones are set)."""
         key = ""
         if api_key_env:
+            require_bound(settings or Settings.from_env(), api_key_env, (base_url or "").strip())
             key = os.environ.get(api_key_env, "")
             if not key:
                 raise ValidationError("err.gen_api_key_env_missing", name=api_key_env)
-        return cls(base_url, model, Secret(key))
+        return cls(base_url, model, Secret(key), api_key_env or None)
 
     def public(self) -> dict:
         """What may be shown or stored: never the key itself."""

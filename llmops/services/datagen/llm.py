@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...security.credentials import require_bound
 from ...settings import Settings
 from .common import (
     CorpusChunk,
@@ -221,6 +222,8 @@ def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
     model or URL or could not be reached, else err.gen_no_pairs_llm), its `.result.stats` holding the counts.
     """
     options = parse_options(LLMGenOptions, options)
+    if endpoint.key_env:
+        require_bound(settings, endpoint.key_env, endpoint.base_url)  # again at run time: bindings may have changed
     chunks = [c for c in load_chunks(settings, corpus) if len(c.text.strip()) >= options.min_chunk_chars]
     if options.max_chunks:
         chunks = chunks[: options.max_chunks]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from ...errors import ValidationError
 from ...lf import dataset_info
+from ...security.paths import allowed, contain
 from ...settings import Settings
 from ..prefs import PrefsStore, Vote
 from .common import SFT_COLUMNS, language_of, timestamp
@@ -104,16 +105,19 @@ def degrade(text: str, rng: random.Random) -> tuple[str, str]:
 def resolve_sft(settings: Settings, sft: str | Path) -> tuple[Path, dict[str, str]]:
     """The file of an SFT dataset (registered name or path) and its column mapping."""
     path = Path(sft).expanduser()
-    if path.is_file():
+    if allowed(settings, path) and path.is_file():
         return path, dict(SFT_COLUMNS)
     info_path = settings.dataset_info_path
     entry = dataset_info.read(info_path).entries.get(str(sft)) if info_path.exists() else None
     if entry is None:
+        contain(settings, path)  # a path outside the allowed roots is refused as such, never probed
         raise ValidationError("err.gen_sft_missing", sft=str(sft))
     kind = dataset_info.entry_kind(entry)
     if kind != "sft" or entry.get("formatting", "alpaca") != "alpaca":
         raise ValidationError("err.gen_sft_kind", name=str(sft), kind=kind if kind != "sft" else "sharegpt")
     file = dataset_info.resolve_file(settings.data_dir, entry)
+    if file is not None:
+        contain(settings, file)  # dataset_info.json is a saved config; its entries obey the same roots
     if file is None or not file.is_file():
         raise ValidationError("err.gen_sft_missing", sft=str(sft))
     return file, {**SFT_COLUMNS, **(entry.get("columns") or {})}

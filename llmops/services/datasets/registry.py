@@ -14,6 +14,7 @@ from pathlib import Path
 from ...errors import LLMOpsError, NotFoundError, ValidationError
 from ...i18n import t
 from ...lf import dataset_info
+from ...security.paths import contain
 from ...settings import Settings
 from ...storage import file_lock, safe_name
 from . import export, formats, store
@@ -84,6 +85,7 @@ class DatasetRegistry:
     # --- validation and registration ------------------------------------------------------------------
 
     def _inspect(self, path: Path | str, fmt: str, label: str | None) -> Inspection:
+        contain(self.settings, path)  # upload, validate and register read only inside the allowed roots
         return inspect(Path(path), fmt, lang=self.settings.lang, label=label or str(path), max_bytes=self.max_bytes,
                        csv_field_limit=self.csv_field_limit)
 

@@ -11,6 +11,7 @@ import gradio as gr
 from ...errors import LLMOpsError
 from ...i18n import t
 from ...services.container import Services
+from ...security.credentials import credential_choices
 from ...services.datagen import (
     PRESET,
     EmptyGeneration,
@@ -61,11 +62,11 @@ def summary(result: GenResult, lang: str) -> str:
     return "\n\n".join(lines)
 
 
-def _endpoint(base_url: str, model: str, api_key: str, key_env: str) -> Endpoint:
+def _endpoint(base_url: str, model: str, api_key: str, key_env: str, settings) -> Endpoint:
     """A typed key wins over an environment variable name; neither means a keyless local server."""
     if (api_key or "").strip():
         return Endpoint(base_url or "", model or "", api_key.strip())
-    return Endpoint.from_env(base_url or "", model or "", (key_env or "").strip() or None)
+    return Endpoint.from_env(base_url or "", model or "", (key_env or "").strip() or None, settings)
 
 
 def _run_llm(services: Services, corpus: str, endpoint: Endpoint, options: LLMGenOptions,
@@ -116,7 +117,7 @@ class _GenHandlers:
             yield self._done(result, command, lang_now)
             return
         with guard(lang_now):
-            endpoint = _endpoint(url, model_name, key, env)
+            endpoint = _endpoint(url, model_name, key, env, self.services.settings)
             options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
                                                 "max_workers": int(concurrency or 0), "max_chunks": int(limit or 0) or None})
         command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(),
@@ -169,7 +170,7 @@ class _GenHandlers:
         return t("ui.data.gen.stopping", lang_now)
 
 
-def _llm_fields(labels: Labels) -> list:
+def _llm_fields(labels: Labels, settings) -> list:
     lang = labels.lang
     with labels(gr.Accordion(t("ui.data.gen.llm", lang), open=True), "ui.data.gen.llm"):
         with gr.Row():
@@ -178,8 +179,8 @@ def _llm_fields(labels: Labels) -> list:
             model = labels(gr.Textbox(label=t("ui.data.gen.model", lang)), "ui.data.gen.model")
             api_key = labels(gr.Textbox(type="password", label=t("ui.data.gen.api_key", lang)),
                              "ui.data.gen.api_key", "ui.data.gen.api_key.info")
-            key_env = labels(gr.Textbox(placeholder="OPENAI_API_KEY", label=t("ui.data.gen.key_env", lang)),
-                             "ui.data.gen.key_env", "gen.api_key_note")
+            key_env = labels(gr.Dropdown([("—", ""), *credential_choices(settings)], value="",
+                                         label=t("ui.data.gen.key_env", lang)), "ui.data.gen.key_env", "gen.api_key_note")
         with gr.Row():
             pairs = labels(gr.Number(value=3, precision=0, label=t("ui.data.gen.pairs", lang)), "ui.data.gen.pairs")
             workers = labels(gr.Number(value=4, precision=0, label=t("ui.data.gen.concurrency", lang)),
@@ -202,7 +203,7 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
                       "ui.data.gen.seed")
         count = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.count", lang), scale=1),
                        "ui.data.gen.count", "ui.data.gen.count.info")
-    llm_inputs = _llm_fields(labels)
+    llm_inputs = _llm_fields(labels, services.settings)
     with gr.Row():
         generate_btn = labels(gr.Button(t("ui.data.gen.generate", lang), variant="primary"), "ui.data.gen.generate",
                               attr="value")

@@ -6,6 +6,7 @@ import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
+from ...security.credentials import credential_choices
 from ...services.container import Services
 from ..choices import newest_version, version_ids
 from ..common import guard
@@ -50,8 +51,9 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
             url = labels(gr.Textbox(label=t("ui.models.url", lang), placeholder="http://127.0.0.1:8000/v1"),
                          "ui.models.url")
             served = labels(gr.Textbox(label=t("ui.models.served", lang)), "ui.models.served")
-            key_env = labels(gr.Textbox(label=t("ui.models.key_env", lang), placeholder="OPENAI_API_KEY"),
-                             "ui.models.key_env", "ui.models.key_env.info")
+            # Only keys the operator bound to hosts can be picked; the service re-checks the URL against the binding.
+            key_env = labels(gr.Dropdown([("—", ""), *credential_choices(services.settings)], value="",
+                                         label=t("ui.models.key_env", lang)), "ui.models.key_env", "ui.models.key_env.info")
             add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
                                   attr="value")
     outputs = [table, default_id]
@@ -61,20 +63,20 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
             services.models.set_default(model_id)
             return _registry_outputs(services, model_id)
 
-    def do_local(model_name, model_path, default_now, lang_now):
+    def do_local(model_name, model_path, lang_now):
         with guard(lang_now):
             services.models.add_base(model_name.strip(), model_path.strip())
-            return _registry_outputs(services, default_now)
+            return _registry_outputs(services, None)
 
-    def do_endpoint(model_name, base_url, served_name, env_name, default_now, lang_now):
+    def do_endpoint(model_name, base_url, served_name, env_name, lang_now):
         with guard(lang_now):
             services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
-                                         env_name.strip() or None)
-            return _registry_outputs(services, default_now)
+                                         (env_name or "").strip() or None)
+            return _registry_outputs(services, None)
 
     set_default.click(do_default, [default_id, lang_state], outputs, api_name="models_set_default")
-    add_local.click(do_local, [name, path, default_id, lang_state], outputs, api_name="models_add_local")
-    add_endpoint.click(do_endpoint, [name, url, served, key_env, default_id, lang_state], outputs,
+    add_local.click(do_local, [name, path, lang_state], outputs, api_name="models_add_local")
+    add_endpoint.click(do_endpoint, [name, url, served, key_env, lang_state], outputs,
                        api_name="models_add_endpoint")
     live.add(outputs, lambda default_now, lang_now: _registry_outputs(services, default_now), topics=("models",),
              inputs=[default_id])
