@@ -6,6 +6,7 @@ from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .errors import ERRORS
+from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .prefs import PREFS
 from .ui import UI
@@ -13,7 +14,7 @@ from .ui_data import UI_DATA
 from .ui_loop import UI_LOOP
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP}
+_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP, **LEADERBOARD}
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
