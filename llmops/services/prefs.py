@@ -302,7 +302,7 @@ def _parse_line(raw: bytes) -> tuple[Vote | None, str | None]:
     """The vote on `raw`, or why the line is unreadable; (None, None) for a blank line."""
     if raw.strip() and not raw.endswith(b"\n"):
         return None, "incomplete last line (torn write, or a write in progress)"
-    obj, problem = index.decode(raw)
+    obj, problem = index.decode(raw[:-1] if raw.endswith(b"\n") else raw)  # as the index sees it, so messages match
     if obj is None:
         return None, problem
     return index.parse_vote(obj)
