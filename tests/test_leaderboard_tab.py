@@ -29,7 +29,7 @@ def seed(path) -> None:
 def test_view_defaults_to_human_votes_with_day_ticks_and_no_links(settings):
     seed(settings.prefs_path)
     services = build_services(settings)
-    summary, table, heat, time_fig, first, second = leaderboard.view(services, leaderboard.DEFAULT_SOURCE, "en")
+    summary, table, heat, time_fig, first, _ = leaderboard.view(services, leaderboard.DEFAULT_SOURCE, "en")
     assert leaderboard.DEFAULT_SOURCE == "human"
     assert sorted(table["Model"]) == ["demo@v1.0", "demo@v1.1", "other@v2.0"] and table["Votes"].sum() == 2 * 12
     assert first["choices"][0] in table["Model"].tolist() and "17 votes (12 human, 5 synthetic)" in summary
@@ -45,7 +45,7 @@ def test_view_defaults_to_human_votes_with_day_ticks_and_no_links(settings):
     assert "`demo@v1.0`" in sentence and "@" not in re.sub(r"`[^`]*`", "", sentence)
     zh = leaderboard.view(services, "human", "zh")
     assert zh[2].layout.title.text == "胜率（行模型胜过列模型）" and zh[3].layout.title.text == "每日投票数"
-    assert list(zh[1].columns)[0] == "模型"
+    assert zh[1].columns[0] == "模型"
 
 
 def test_filter_applies_on_change_through_the_app(settings):

@@ -278,7 +278,7 @@ def test_readers_count_each_vote_id_once_first_line_winning(settings):
 
 def _resign(cache: Path, edit) -> None:
     """Rewrite the .agg file with `edit` applied and a valid checksum, as a newer writer would."""
-    head, _, body = cache.read_bytes().partition(b"\n")
+    _, _, body = cache.read_bytes().partition(b"\n")
     data = json.loads(body)
     edit(data)
     body = json.dumps(data).encode("utf-8")

@@ -8,7 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmops.services import prefs_index as index
 from llmops.services.prefs import Aggregates, PrefsStore

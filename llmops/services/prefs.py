@@ -147,6 +147,7 @@ class PrefsStore:
                     self._truncate_back(fd, before)
                     raise ValidationError("err.prefs_write_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
                 self._count_own(fd, before, line, vote)
+                self._maybe_save()
                 return True
             finally:
                 os.close(fd)
@@ -196,6 +197,8 @@ class PrefsStore:
                 self._refresh(fd)
                 self._maybe_save()
                 return self._snapshot_of(index.torn_tail(self._tally, fd, str(self.path)))
+            except OSError as exc:
+                raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
             finally:
                 os.close(fd)
 

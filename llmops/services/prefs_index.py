@@ -238,7 +238,7 @@ def save(tally: Tally, path: Path) -> None:
         "fingerprint": tally.fingerprint, "duplicates": tally.duplicates, "problem_count": tally.problem_count,
         "problems": tally.problems, "pairs": [[*key, n] for key, n in tally.pairs.items()],
         "days": [[*key, n] for key, n in tally.days.items()], "seen": list(tally.seen),
-    }, ensure_ascii=False).encode("utf-8")
+    }).encode("ascii")  # escaped, so even an id with a lone surrogate (json reads those) round-trips
     atomic_write_bytes(path, CACHE_MAGIC + hashlib.sha256(body).hexdigest().encode("ascii") + b"\n" + body)
 
 
