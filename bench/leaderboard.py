@@ -1,9 +1,8 @@
-"""Leaderboard over a 1,000,000-vote prefs.jsonl: cold count, warm start from the .agg file, refresh after appends.
+"""Leaderboard over a 1,000,000-vote prefs.jsonl: cold count, warm start from the .agg file, refresh after appends."""
 
-Each phase runs in a new process (so "warm" really starts from the file beside the log) and prints seconds and
-peak RSS. The log has 20 models, human and synthetic votes (the synthetic ones against `reference@synthetic`),
-and repeated vote_ids sprinkled in, which every reader must count once.
-"""
+# Each phase runs in a new process (so "warm" really starts from the file beside the log) and prints seconds and
+# peak RSS. The log has 20 models, human and synthetic votes (the synthetic ones against `reference@synthetic`),
+# and repeated vote_ids sprinkled in, which every reader must count once.
 
 from __future__ import annotations
 
@@ -39,8 +38,7 @@ def vote_line(rng: random.Random, n: int, models: list[str], vote_id: str, day: 
 
 
 def build(path: Path, votes: int, models: int, start: int = 0, pool: int | None = None) -> int:
-    """Append `votes` lines numbered from `start`; repeats reuse an id among the first `pool` (default: earlier)
-    lines. Returns how many new distinct vote_ids they hold."""
+    """Append `votes` lines numbered from `start` (repeats reuse an earlier id); returns the new distinct ids."""
     rng = random.Random(start)
     names = [f"model-{k:02d}@v1.{k % 3}" for k in range(models)]
     distinct = 0

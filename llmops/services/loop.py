@@ -47,12 +47,9 @@ class LoopService:
         return self.settings.work_dir / "loop.json"
 
     def export(self, only_model: str | None = None, source: str | None = None) -> tuple[str, Path, int]:
-        """Write decisive votes to data/llmops/dpo_prefs_<hash>.jsonl and register it as a ranking dataset.
-
-        The name comes from the pairs' content, so preparing a round again over the same votes reuses the file and
-        its registration instead of piling up copies.
-        """
+        """Write decisive votes to data/llmops/dpo_prefs_<hash>.jsonl and register it as a ranking dataset."""
         self.settings.ensure_dirs()
+        # Named by content: reviewing a round again over the same votes reuses the file and its registration.
         lines = dpo_pairs(self.prefs.read().votes, only_models=only_model, source=source)
         path = self.settings.work_dir / f"dpo_prefs_{pairs_digest(lines)}.jsonl"
         content = "".join(lines)

@@ -1,9 +1,8 @@
-"""The preference log: one JSON line per arena vote, appended under a lock and fsynced; DPO pairs derive from it.
+"""The preference log: one JSON line per arena vote, appended under a lock and fsynced; DPO pairs derive from it."""
 
-Every reader counts a vote_id once, the first valid line winning, whoever wrote the file. Counts for the
-leaderboard and stats come from an incremental index (services/prefs_index.py) kept in memory and beside the log
-(prefs.jsonl.agg), so a refresh reads only what was appended since.
-"""
+# Every reader counts a vote_id once, the first valid line winning, whoever wrote the file. Counts for the
+# leaderboard and stats come from an incremental index (prefs_index.py) kept in memory and beside the log
+# (prefs.jsonl.agg), so a refresh reads only what was appended since.
 
 from __future__ import annotations
 

@@ -1,9 +1,8 @@
-"""The preference log's incremental index: seen vote ids and vote counts, kept with the byte offset they cover.
+"""The preference log's incremental index: seen vote ids and vote counts, kept with the byte offset they cover."""
 
-A refresh reads only the lines appended since that offset. The offset is trusted only while the file is the same
-file (device, inode), at least that long, and its first and last bytes before the offset hash the same as when
-they were counted; anything else (rewritten, truncated, replaced) is counted again from the start.
-"""
+# A refresh reads only the lines appended since that offset. The offset is trusted only while the file is the same
+# file (device, inode), at least that long, and its first and last bytes before the offset hash the same as when
+# they were counted; anything else (rewritten, truncated, replaced) is counted again from the start.
 
 from __future__ import annotations
 

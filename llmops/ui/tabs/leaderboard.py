@@ -65,8 +65,8 @@ def _source_filter(source: str) -> str | None:
 
 
 def view(services: Services, source: str, lang: str) -> list:
-    """Every output of the tab for one vote source (summary, table, heatmap, timeline, both pickers), from the
-    incremental counts; cheap enough to call on page load and whenever votes change."""
+    """The tab's outputs (summary, table, heatmap, timeline, both pickers) for one vote source, in `lang`."""
+    # From the incremental counts: cheap enough for page load, tab select and every change of the votes.
     counts = services.prefs.aggregates()
     picked = _source_filter(source if source in SOURCES else DEFAULT_SOURCE)
     pair_counts = counts.pair_counts(picked)
