@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import multiprocessing as mp
 import os
@@ -252,3 +253,85 @@ def test_stats_counts():
 def test_read_missing_file_is_empty(settings):
     result = PrefsStore(Path(settings.prefs_path)).read()
     assert result.votes == [] and result.problems == []
+
+
+def test_readers_count_each_vote_id_once_first_line_winning(settings):
+    path = settings.prefs_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Another tool appended v1 twice (with a different verdict the second time); the store itself never would.
+    lines = [Vote(**make_vote(1, winner="b")).to_line(), Vote(**make_vote(2)).to_line(),
+             Vote(**make_vote(1, winner="a", response_b="changed")).to_line()]
+    path.write_bytes(b"".join(lines))
+    store = PrefsStore(path)
+    result = store.read()
+    assert [(v.vote_id, v.winner) for v in result.votes] == [("v1", "b"), ("v2", "a")] and result.duplicates == 1
+    counts = store.aggregates()
+    assert counts.total() == 2 and counts.duplicates == 1
+    assert counts.outcomes() == {("qwen-0.5b@1", "qwen-0.5b-sft@2", "b"): 1, ("qwen-0.5b@1", "qwen-0.5b-sft@2", "a"): 1}
+    assert stats(result.votes + result.votes)["total"] == 2
+    out = settings.work_dir / "pairs.jsonl"
+    assert export_dpo(result.votes + [Vote(**make_vote(1, winner="a"))], out) == 2
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first["vote_id"] == "v1" and first["chosen"] == "答案 B 1"
+    assert store.append(make_vote(1)) is False
+
+
+def _resign(cache: Path, edit) -> None:
+    """Rewrite the .agg file with `edit` applied and a valid checksum, as a newer writer would."""
+    _, _, body = cache.read_bytes().partition(b"\n")
+    data = json.loads(body)
+    edit(data)
+    body = json.dumps(data).encode("utf-8")
+    cache.write_bytes(prefs.index.CACHE_MAGIC + hashlib.sha256(body).hexdigest().encode() + b"\n" + body)
+
+
+def test_counts_resume_from_the_file_beside_the_log(settings):
+    path = settings.prefs_path
+    store = PrefsStore(path)
+    for n in range(5):
+        store.append(make_vote(n))
+    assert store.aggregates().total() == 5
+    assert store.cache_path.exists()
+    # A new process trusts the .agg file (here doctored to say 1000 votes) and reads only what follows it.
+    _resign(store.cache_path, lambda data: data["pairs"][0].__setitem__(4, 1000))
+    with open(path, "ab") as handle:
+        handle.write(Vote(**make_vote(5)).to_line() + Vote(**make_vote(0)).to_line())
+    assert PrefsStore(path).aggregates().total() == 1000 + 1
+    # A damaged file is ignored: counted from the log instead.
+    data = bytearray(store.cache_path.read_bytes())
+    data[-5] ^= 1
+    store.cache_path.write_bytes(bytes(data))
+    warm = PrefsStore(path).aggregates()
+    assert warm.total() == 6 and warm.duplicates == 1
+    # So is one that describes another file: the log rewritten in place, or replaced.
+    _resign(store.cache_path, lambda data: data["pairs"][0].__setitem__(4, 1000))
+    with open(path, "r+b") as handle:
+        handle.write(b"{" + b" " * (len(Vote(**make_vote(0)).to_line()) - 3) + b"}\n")
+    # v0's first line is no longer a vote, so its repeat at the end now counts.
+    rewritten = PrefsStore(path).aggregates()
+    assert rewritten.total() == 6 and rewritten.duplicates == 0 and rewritten.problem_count == 1
+    assert store.aggregates().pairs == rewritten.pairs  # the live store notices too
+    path.with_name("new.jsonl").write_bytes(Vote(**make_vote(9)).to_line())
+    os.replace(path.with_name("new.jsonl"), path)
+    assert store.aggregates().total() == 1 and PrefsStore(path).aggregates().total() == 1
+
+
+def test_lines_the_fast_check_leaves_to_pydantic_count_the_same(settings):
+    path = settings.prefs_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    odd = [
+        {k: v for k, v in make_vote(1).items() if k != "vote_id"},  # no id: counted, never a duplicate
+        {k: v for k, v in make_vote(1).items() if k != "vote_id"},
+        {**make_vote(2), "latency_ms": 3, "ts": "2024-05-01T23:30:00-02:00"},
+        {**make_vote(3), "schema": "1"},  # pydantic reads "1" as 1
+        {**make_vote(4), "schema_version": 2},
+        {**make_vote(5), "left": "c"},  # invalid
+        {**make_vote(6), "edited": "  "},
+    ]
+    path.write_bytes(b"".join((json.dumps(o, ensure_ascii=False) + "\n").encode() for o in odd))
+    result = PrefsStore(path).read()
+    counts = PrefsStore(path).aggregates()
+    assert len(result.votes) == 6 and len(result.problems) == 1
+    assert counts.pairs == prefs.Aggregates.of(result.votes).pairs and counts.total() == 6
+    assert counts.stats()["by_day"]["2024-05-02"] == 1
+    assert list(counts.problems) == result.problems

@@ -47,18 +47,23 @@ def _votes(settings, args):
 
 
 def _stats(settings, args) -> int:
-    votes, problems = _votes(settings, args)
-    data = {**prefs_service.stats(votes), "problems": problems}
+    counts = _store(settings, args).aggregates()
+    problems = list(counts.problems)
+    data = {**counts.stats(args.source), "duplicates": counts.duplicates, "problems": problems}
     lines = [f"votes: {data['total']}", f"by winner: {data['by_winner']}", f"by source: {data['by_source']}"]
     lines += [f"{pair}: {count}" for pair, count in sorted(data["by_pair"].items())]
+    if counts.duplicates:
+        lines.append(f"repeated vote_id lines (counted once): {counts.duplicates}")
     lines += [f"problem: {p}" for p in problems]
+    if counts.problem_count > len(problems):
+        lines.append(f"... and {counts.problem_count - len(problems)} more problem lines")
     emit(data, args.json, "\n".join(lines))
     return 0
 
 
 def _leaderboard(settings, args) -> int:
-    votes, _ = _votes(settings, args)
-    board = ratings.leaderboard(votes, rounds=args.rounds) if votes else []
+    counts = _store(settings, args).aggregates().pair_counts(args.source)
+    board = ratings.leaderboard(counts, rounds=args.rounds) if counts.models else []
     text = "\n".join(f"{r['model']:30} {r['rating']:8.1f}  [{r['ci_low']:.1f}, {r['ci_high']:.1f}]  {r['votes']} votes"
                      for r in board) or "no votes"
     emit(board, args.json, text)

@@ -14,9 +14,9 @@ from ..schemas.jobs import Job, JobStatus
 from ..schemas.models import ModelEntry
 from ..schemas.training import TrainConfig
 from ..settings import Settings
-from ..storage import create_unique, write_json_if_changed
+from ..storage import atomic_write_text, write_json_if_changed
 from .models import ModelRegistry
-from .prefs import PrefsStore, export_dpo
+from .prefs import PrefsStore, dpo_pairs, pairs_digest
 from .training import SavedConfig, TrainingService
 
 DPO_ENTRY = {"ranking": True, "formatting": "alpaca",
@@ -47,19 +47,19 @@ class LoopService:
         return self.settings.work_dir / "loop.json"
 
     def export(self, only_model: str | None = None, source: str | None = None) -> tuple[str, Path, int]:
-        """Write decisive votes to data/llmops/dpo_prefs_<ts>.jsonl and register it as a ranking dataset."""
+        """Write decisive votes to data/llmops/dpo_prefs_<hash>.jsonl and register it as a ranking dataset."""
         self.settings.ensure_dirs()
-        votes = self.prefs.read().votes
-        target = self.settings.work_dir / f"dpo_prefs_{time.strftime('%Y%m%d_%H%M%S')}.jsonl"
-        path = create_unique(target, "")  # claims the name; export_dpo then replaces it atomically
-        try:
-            pairs = export_dpo(votes, path, only_models=only_model, source=source)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        # Named by content: reviewing a round again over the same votes reuses the file and its registration.
+        lines = dpo_pairs(self.prefs.read().votes, only_models=only_model, source=source)
+        path = self.settings.work_dir / f"dpo_prefs_{pairs_digest(lines)}.jsonl"
+        content = "".join(lines)
+        if not _holds(path, content):
+            atomic_write_text(path, content)
         entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **DPO_ENTRY}
-        dataset_info.register(dataset_info.ensure(self.settings), path.stem, entry)
-        return path.stem, path, pairs
+        info_path = dataset_info.ensure(self.settings)
+        if dataset_info.read(info_path).entries.get(path.stem) != entry:
+            dataset_info.register(info_path, path.stem, entry, replace=True)
+        return path.stem, path, len(lines)
 
     def prepare(self, base_id: str, only_current: bool = False, source: str | None = None,
                 **overrides) -> DpoRound:
@@ -116,3 +116,11 @@ class LoopService:
         # Files from before completions were tracked name only their last round.
         state["applied"] = applied if isinstance(applied, list) else [j for j in [state.get("job_id")] if j]
         return state
+
+
+def _holds(path: Path, content: str) -> bool:
+    """True when `path` already holds exactly `content`."""
+    try:
+        return path.stat().st_size == len(content.encode("utf-8")) and path.read_text(encoding="utf-8") == content
+    except (OSError, UnicodeDecodeError):
+        return False

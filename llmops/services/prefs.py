@@ -1,78 +1,99 @@
 """The preference log: one JSON line per arena vote, appended under a lock and fsynced; DPO pairs derive from it."""
 
+# Every reader counts a vote_id once, the first valid line winning, whoever wrote the file. Counts for the
+# leaderboard and stats come from an incremental index (prefs_index.py) kept in memory and beside the log
+# (prefs.jsonl.agg), so a refresh reads only what was appended since.
+
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import uuid
-from collections import Counter
+import threading
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..errors import ValidationError, pydantic_details
+from ..schemas.votes import SCHEMA_VERSION, WINNERS, Vote, now_iso
 from ..storage import atomic_write_text, file_lock
+from . import prefs_index as index
+from . import ratings
 
-SCHEMA_VERSION = 1
-WINNERS = ("a", "b", "tie", "both_bad")
+__all__ = ["SCHEMA_VERSION", "WINNERS", "Aggregates", "PrefsStore", "ReadResult", "TornTail", "Vote",
+           "dpo_pairs", "export_dpo", "pairs_digest", "stats"]
+
 _TAIL_CHUNK = 64 * 1024
-# Bytes of the last indexed line remembered to prove the file was only appended to since (they hold its vote_id).
-_SIG_BYTES = 160
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-class Vote(BaseModel):
-    """One arena vote; keys other tools add are kept as extras and written back unchanged."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-    schema_version: int = Field(SCHEMA_VERSION, alias="schema", ge=1)
-    vote_id: str = Field(default_factory=lambda: uuid.uuid4().hex, min_length=1)
-    ts: str = Field(default_factory=_now)
-    session: str = ""
-    prompt: str
-    system: str = ""
-    model_a: str = Field(min_length=1)
-    model_b: str = Field(min_length=1)
-    response_a: str
-    response_b: str
-    left: Literal["a", "b"] = "a"
-    winner: Literal["a", "b", "tie", "both_bad"]
-    edited: str | None = None
-    params: dict = Field(default_factory=dict)
-    latency_ms: dict[str, float] | float | None = None
-    source: Literal["human", "synthetic"] = "human"
-
-    @field_validator("ts")
-    @classmethod
-    def _iso_ts(cls, value: str) -> str:
-        datetime.fromisoformat(value)  # raises ValueError, which pydantic reports
-        return value
-
-    @field_validator("edited")
-    @classmethod
-    def _blank_is_none(cls, value: str | None) -> str | None:
-        return value if value and value.strip() else None
-
-    def to_line(self) -> bytes:
-        """The vote as one UTF-8 JSON line, Chinese kept as text."""
-        return (json.dumps(self.model_dump(by_alias=True, mode="json"), ensure_ascii=False) + "\n").encode("utf-8")
+_SAVE_MAX_LAG = 16 << 20  # bytes counted but not yet in the .agg file before it is rewritten
 
 
 @dataclass
 class ReadResult:
-    """Votes that parsed, and one `file:line: reason` string per line that did not."""
+    """Votes that parsed (each vote_id once, first line first), and one `file:line: reason` per line that did not."""
 
     votes: list[Vote] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    duplicates: int = 0
+
+
+@dataclass(frozen=True)
+class Aggregates:
+    """Vote counts of the whole log: per (source, model_a, model_b, winner) and per (source, UTC day)."""
+
+    pairs: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
+    days: dict[tuple[str, str], int] = field(default_factory=dict)
+    duplicates: int = 0
+    problems: tuple[str, ...] = ()
+    problem_count: int = 0
+    generation: int = 0
+
+    @classmethod
+    def of(cls, votes: Iterable[Vote]) -> Aggregates:
+        """Aggregates of votes already in memory (each vote_id once)."""
+        tally = index.Tally()
+        for vote in votes:
+            tally.add(index.vote_row(vote))
+        return cls(tally.pairs, tally.days, tally.duplicates)
+
+    def outcomes(self, source: str | None = None) -> dict[tuple[str, str, str], int]:
+        """{(model_a, model_b, winner): votes} for one source, or all."""
+        out: dict[tuple[str, str, str], int] = {}
+        for (src, a, b, winner), n in self.pairs.items():
+            if source is None or src == source:
+                out[(a, b, winner)] = out.get((a, b, winner), 0) + n
+        return out
+
+    def pair_counts(self, source: str | None = None) -> ratings.PairCounts:
+        """The ratings' input for one source, or all."""
+        return ratings.from_tally(self.outcomes(source))
+
+    def total(self, source: str | None = None) -> int:
+        """Votes counted (each vote_id once)."""
+        return sum(n for (src, *_), n in self.pairs.items() if source is None or src == source)
+
+    def stats(self, source: str | None = None) -> dict:
+        """Vote counts in total, by winner, by source, by model pair (sorted 'x vs y') and by UTC day."""
+        by_winner = {w: 0 for w in WINNERS}
+        by_source: dict[str, int] = {}
+        by_pair: dict[str, int] = {}
+        for (src, a, b, winner), n in self.pairs.items():
+            if source is not None and src != source:
+                continue
+            by_winner[winner] += n
+            by_source[src] = by_source.get(src, 0) + n
+            pair = " vs ".join(sorted((a, b)))
+            by_pair[pair] = by_pair.get(pair, 0) + n
+        by_day: dict[str, int] = {}
+        for (src, day), n in self.days.items():
+            if source is None or src == source:
+                by_day[day] = by_day.get(day, 0) + n
+        return {"total": sum(by_winner.values()), "by_winner": by_winner, "by_source": by_source,
+                "by_pair": dict(sorted(by_pair.items(), key=lambda kv: (-kv[1], kv[0]))),
+                "by_day": dict(sorted(by_day.items()))}
 
 
 class TornTail(NamedTuple):
@@ -83,26 +104,19 @@ class TornTail(NamedTuple):
     size: int
 
 
-def _json_object(raw: bytes) -> dict | None:
-    """The JSON object on a line, or None when the line holds anything else."""
-    try:
-        obj = json.loads(raw)
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    return obj if isinstance(obj, dict) else None
-
-
 class PrefsStore:
-    """Append-only prefs.jsonl shared by any number of processes."""
+    """Append-only prefs.jsonl shared by any number of processes (and threads)."""
 
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.torn_path = Path(str(self.path) + ".torn")
-        self._ids: set[str] = set()
-        # (inode, size, mtime_ns) when the index was last brought up to date.
-        self._stat: tuple[int, int, int] | None = None
-        self._offset = 0  # end of the last complete line in the index
-        self._sig: tuple[int, bytes] = (0, b"")  # (start, first bytes) of the last indexed line
+        self.cache_path = Path(str(self.path) + ".agg")
+        self._tally = index.Tally()
+        self._saved: tuple[weakref.ref | None, int] = (None, 0)  # (tally, offset) the .agg file holds
+        self._loaded = False  # the .agg file is tried once, before the first count
+        self._snapshot: tuple[tuple, Aggregates] | None = None
+        # Gradio serves events on threads that share this store; file_lock orders processes, this orders threads.
+        self._mutex = threading.RLock()
 
     def append(self, vote: Vote | dict) -> bool:
         """Store `vote` durably; False when its vote_id is already stored."""
@@ -113,11 +127,12 @@ class PrefsStore:
                 raise ValidationError("err.prefs_invalid_vote", reason=pydantic_details(exc, "vote", limit=3)) from exc
         line = vote.to_line()
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(self.path):
+        with file_lock(self.path), self._mutex:
             fd = self._open()
             try:
-                self._sync_locked(fd)
-                if vote.vote_id in self._ids:
+                self._repair_locked(fd)
+                self._refresh(fd)
+                if vote.vote_id in self._tally.seen:
                     return False
                 before = os.fstat(fd).st_size
                 try:
@@ -130,10 +145,8 @@ class PrefsStore:
                 except OSError as exc:
                     self._truncate_back(fd, before)
                     raise ValidationError("err.prefs_write_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
-                self._ids.add(vote.vote_id)
-                self._sig = (before, line[:_SIG_BYTES])
-                self._offset = before + len(line)
-                self._stat = _stat_key(fd)
+                self._count_own(fd, before, line, vote)
+                self._maybe_save()
                 return True
             finally:
                 os.close(fd)
@@ -150,48 +163,88 @@ class PrefsStore:
                 os.close(fd)
 
     def read(self) -> ReadResult:
-        """Every readable vote in file order; bad lines become problems, never exceptions."""
-        result = ReadResult()
+        """Every readable vote in file order, each vote_id once; bad lines become problems, never exceptions."""
+        result, seen = ReadResult(), set()
         try:
             with open(self.path, "rb") as handle:
                 for number, raw in enumerate(handle, start=1):
-                    problem = _parse_line(raw, result.votes)
+                    vote, problem = _parse_line(raw)
                     if problem:
                         result.problems.append(f"{self.path}:{number}: {problem}")
+                    elif vote is not None and vote.vote_id in seen:
+                        result.duplicates += 1
+                    elif vote is not None:
+                        seen.add(vote.vote_id)
+                        result.votes.append(vote)
         except FileNotFoundError:
             return result
         except OSError as exc:
             raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
         return result
 
+    def aggregates(self) -> Aggregates:
+        """Counts over the whole log, reading only what was appended since the last call (or since the .agg file)."""
+        with self._mutex:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                self._tally = index.Tally(generation=self._tally.generation + 1)
+                return Aggregates(generation=self._tally.generation)
+            except OSError as exc:
+                raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+            try:
+                self._refresh(fd)
+                self._maybe_save()
+                return self._snapshot_of(index.torn_tail(self._tally, fd, str(self.path)))
+            except OSError as exc:
+                raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+            finally:
+                os.close(fd)
+
+    def _snapshot_of(self, tail: str | None) -> Aggregates:
+        """An immutable copy of the counts, reused while nothing changed."""
+        tally = self._tally
+        key = (tally.generation, tail)  # generation only grows, across resets too
+        if self._snapshot is None or self._snapshot[0] != key:
+            problems = tuple(tally.problems) + ((tail,) if tail else ())
+            self._snapshot = (key, Aggregates(dict(tally.pairs), dict(tally.days), tally.duplicates, problems,
+                                              tally.problem_count + bool(tail), tally.generation))
+        return self._snapshot[1]
+
+    def _refresh(self, fd: int) -> None:
+        if not self._loaded:
+            self._loaded = True
+            cached = index.load(self.cache_path, fd)
+            if cached is not None:
+                cached.generation = self._tally.generation + 1
+                self._tally, self._saved = cached, (weakref.ref(cached), cached.offset)
+        self._tally = index.refresh(self._tally, fd, str(self.path))
+
+    def _maybe_save(self) -> None:
+        """Rewrite the .agg file once the part it lacks is worth more than rewriting it (amortised, geometric)."""
+        tally = self._tally
+        saved_ref, saved_offset = self._saved
+        lag = tally.offset - saved_offset if saved_ref is not None and saved_ref() is tally else tally.offset
+        if lag <= 0 or lag < min(tally.offset // 8, _SAVE_MAX_LAG):
+            return
+        try:
+            index.save(tally, self.cache_path)
+        except OSError:
+            return  # a read-only folder: the counts stay correct, only the next process counts from the start
+        self._saved = (weakref.ref(tally), tally.offset)
+
+    def _count_own(self, fd: int, before: int, line: bytes, vote: Vote) -> None:
+        """Count the line just written without reading it back (it is ours and whole)."""
+        tally = self._tally
+        if before != tally.offset:
+            return  # bytes we have not counted sit before it; the next refresh reads both
+        tally.add(index.vote_row(vote))
+        tally.offset, tally.lines = before + len(line), tally.lines + 1
+        tally.fingerprint = index.fingerprint(fd, tally.offset)
+        tally.generation += 1
+
     def _open(self) -> int:
         return os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-
-    def _sync_locked(self, fd: int) -> None:
-        """Under the lock: repair a torn tail and catch the id index up with what other processes wrote."""
-        if self._stat is not None and _stat_key(fd) == self._stat and self._offset == self._stat[1]:
-            return  # nothing written or truncated since we last indexed every line
-        self._repair_locked(fd)
-        st = os.fstat(fd)
-        start, prefix = self._sig
-        # Append-only since we last looked, unless the file shrank or the last line we indexed is no longer there.
-        if self._stat is None or st.st_ino != self._stat[0] or st.st_size < self._offset or (
-            self._offset and os.pread(fd, len(prefix), start) != prefix
-        ):
-            self._ids, self._offset, self._sig = set(), 0, (0, b"")
-        carry, end = b"", self._offset
-        for pos, chunk in _chunks(fd, self._offset, st.st_size):  # the log may be far larger than memory we want to use
-            buf, start, end = carry + chunk, pos - len(carry), pos + len(chunk)
-            *lines, carry = buf.split(b"\n")
-            for raw in lines:
-                vote_id = (_json_object(raw) or {}).get("vote_id")
-                if isinstance(vote_id, str):
-                    self._ids.add(vote_id)
-                self._sig = (start, raw[:_SIG_BYTES])
-                start += len(raw) + 1
-        # A racing writer that skips the lock could leave a partial line (carry); it is re-read next time.
-        self._offset = end - len(carry)
-        self._stat = _stat_key(fd)
 
     def _repair_locked(self, fd: int) -> TornTail | None:
         size = os.fstat(fd).st_size
@@ -199,10 +252,10 @@ class PrefsStore:
             return None
         start = _last_line_start(fd, size)
         tail = os.pread(fd, size - start, start)
-        if tail.endswith(b"\n") and _json_object(tail) is not None:
+        if tail.endswith(b"\n") and index.decode(tail)[0] is not None:
             return None
         torn = TornTail(offset=start, line=sum(c.count(b"\n") for _, c in _chunks(fd, 0, start)) + 1, size=len(tail))
-        record = {"ts": _now(), "file": str(self.path), "offset": torn.offset, "line": torn.line, "size": torn.size,
+        record = {"ts": now_iso(), "file": str(self.path), "offset": torn.offset, "line": torn.line, "size": torn.size,
                   "text": tail.decode("utf-8", "replace")}
         # The tail is copied and fsynced before the truncate, so a crash in between loses nothing.
         tfd = os.open(self.torn_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
@@ -222,12 +275,7 @@ class PrefsStore:
             os.fsync(fd)
         except OSError:
             # Can't shrink it now; the partial line is a torn tail that the next append or repair() moves aside.
-            self._stat = None
-
-
-def _stat_key(fd: int) -> tuple[int, int, int]:
-    st = os.fstat(fd)
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
+            return
 
 
 def _last_line_start(fd: int, size: int) -> int:
@@ -252,33 +300,25 @@ def _chunks(fd: int, start: int, end: int) -> Iterator[tuple[int, bytes]]:
         start += len(chunk)
 
 
-def _parse_line(raw: bytes, votes: list[Vote]) -> str | None:
-    """Append the vote on `raw` to `votes`, or say why the line is unreadable."""
-    if not raw.strip():
-        return None
-    if not raw.endswith(b"\n"):
-        return "incomplete last line (torn write, or a write in progress)"
-    try:
-        obj = json.loads(raw)
-    except UnicodeDecodeError:
-        return "not UTF-8"
-    except ValueError as exc:
-        return f"invalid JSON ({exc})"
-    if not isinstance(obj, dict):
-        return f"expected a JSON object, got {type(obj).__name__}"
-    try:
-        votes.append(Vote.model_validate(obj))
-    except pydantic.ValidationError as exc:
-        return f"invalid vote ({pydantic_details(exc, 'vote', limit=3)})"
-    return None
+def _parse_line(raw: bytes) -> tuple[Vote | None, str | None]:
+    """The vote on `raw`, or why the line is unreadable; (None, None) for a blank line."""
+    if raw.strip() and not raw.endswith(b"\n"):
+        return None, "incomplete last line (torn write, or a write in progress)"
+    obj, problem = index.decode(raw[:-1] if raw.endswith(b"\n") else raw)  # as the index sees it, so messages match
+    if obj is None:
+        return None, problem
+    return index.parse_vote(obj)
 
 
-def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | Iterable[str] | None = None,
-               source: str | None = None) -> int:
-    """Write one DPO pair per decisive vote (edited answer preferred as chosen); returns the number written."""
+def dpo_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = None,
+              source: str | None = None) -> list[str]:
+    """One DPO pair (a JSON line) per decisive vote, each vote_id once; the edited answer is preferred as chosen."""
     models = {only_models} if isinstance(only_models, str) else (set(only_models) if only_models is not None else None)
-    lines = []
+    lines, seen = [], set()
     for vote in votes:
+        if vote.vote_id in seen:
+            continue
+        seen.add(vote.vote_id)
         if vote.winner not in ("a", "b") or (source and vote.source != source):
             continue
         if models is not None and not models & {vote.model_a, vote.model_b}:
@@ -292,24 +332,22 @@ def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | I
     if not lines:
         # An empty dataset would only fail later inside LLaMA-Factory, far from the cause.
         raise ValidationError("err.prefs_export_empty")
+    return lines
+
+
+def pairs_digest(lines: list[str]) -> str:
+    """A short content hash of exported pairs: the same pairs always get the same file name."""
+    return hashlib.sha256("".join(lines).encode("utf-8")).hexdigest()[:16]
+
+
+def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | Iterable[str] | None = None,
+               source: str | None = None) -> int:
+    """Write one DPO pair per decisive vote (see dpo_pairs); returns the number written."""
+    lines = dpo_pairs(votes, only_models, source)
     atomic_write_text(Path(out_path), "".join(lines))
     return len(lines)
 
 
 def stats(votes: Iterable[Vote]) -> dict:
-    """Vote counts in total, by winner, by source, by model pair (sorted 'x vs y') and by UTC day."""
-    by_winner, by_source, by_pair, by_day = Counter({w: 0 for w in WINNERS}), Counter(), Counter(), Counter()
-    for vote in votes:
-        by_winner[vote.winner] += 1
-        by_source[vote.source] += 1
-        by_pair[" vs ".join(sorted((vote.model_a, vote.model_b)))] += 1
-        by_day[_day(vote.ts)] += 1
-    return {"total": sum(by_winner.values()), "by_winner": dict(by_winner), "by_source": dict(by_source),
-            "by_pair": dict(by_pair.most_common()), "by_day": dict(sorted(by_day.items()))}
-
-
-def _day(ts: str) -> str:
-    stamp = datetime.fromisoformat(ts)
-    if stamp.tzinfo is not None:
-        stamp = stamp.astimezone(UTC)  # naive stamps from other tools are taken as UTC already
-    return stamp.date().isoformat()
+    """Vote counts in total, by winner, by source, by model pair (sorted 'x vs y') and by UTC day; each vote_id once."""
+    return Aggregates.of(votes).stats()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,12 +76,19 @@ def aggregate(votes: Iterable | PairCounts, source: str | None = None) -> PairCo
     """Count outcomes per ordered pair; everything after this step is independent of the number of votes."""
     if isinstance(votes, PairCounts):
         return votes
-    tally = Counter(_triples(votes, source))
-    models = sorted({m for a, b, _ in tally for m in (a, b)})
+    return from_tally(Counter(_triples(votes, source)))
+
+
+def from_tally(tally: Mapping[tuple[str, str, str], float]) -> PairCounts:
+    """PairCounts from {(model_a, model_b, winner): votes}; self-play is dropped, pairs are in sorted order."""
+    models = sorted({m for a, b, _ in tally for m in (a, b) if a != b})
     index = {m: i for i, m in enumerate(models)}
     pairs: dict[tuple[int, int], int] = {}
     rows: list[list[float]] = []
-    for (a, b, winner), n in tally.items():
+    # Sorted, so the same counts give the same bootstrap draws however they were accumulated.
+    for (a, b, winner), n in sorted(tally.items()):
+        if a == b:
+            continue
         if winner not in _OUTCOME_INDEX:
             raise ValueError(f"unknown winner {winner!r}; expected one of {OUTCOMES}")
         key = (index[a], index[b])

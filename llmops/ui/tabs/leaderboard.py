@@ -1,86 +1,147 @@
-"""Leaderboard tab: Bradley–Terry ratings with intervals, win-rate heatmap, votes over time, separation."""
+"""Leaderboard tab: Bradley–Terry ratings with intervals, win-rate heatmap, votes per day, separation."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+from datetime import date
+
 import gradio as gr
+import pandas as pd
 import plotly.graph_objects as go
 
 from ...errors import LLMOpsError
 from ...i18n import t
-from ...services import prefs as prefs_service
 from ...services import ratings
 from ...services.container import Services
 from ..i18n import Labels, user_error
 
-SOURCES = ("all", "human", "synthetic")
+SOURCES = ("human", "synthetic", "all")
+DEFAULT_SOURCE = "human"  # synthetic pseudo-models (reference@synthetic) only when asked for
+COLUMNS = ("ui.lb.col_model", "ui.lb.col_rating", "ui.lb.col_low", "ui.lb.col_high", "ui.lb.col_votes")
+_DAY_MS = 86_400_000
 
 
-def _votes(services: Services, source: str):
-    votes = services.prefs.read().votes
-    return [v for v in votes if source == "all" or v.source == source]
+@dataclass
+class LeaderboardTab:
+    """What the page needs to refill the tab: `view(services, *inputs)` returns values for `outputs`."""
+
+    source: gr.Radio
+    inputs: list
+    outputs: list
 
 
-def heatmap(models: list[str], matrix) -> go.Figure:
+def code(model_id: str) -> str:
+    """A model id as a Markdown code span, so `demo@v1.0` is never auto-linked as an e-mail address."""
+    fence = "``" if "`" in model_id else "`"
+    return f"{fence}{model_id}{fence}"
+
+
+def heatmap(models: list[str], matrix, lang: str = "en") -> go.Figure:
     """Row model's win rate against the column model."""
     fig = go.Figure(go.Heatmap(z=matrix, x=models, y=models, zmin=0, zmax=1, colorscale="RdBu",
                                hovertemplate="%{y} vs %{x}: %{z:.2f}<extra></extra>"))
-    fig.update_layout(height=420, margin={"l": 40, "r": 20, "t": 30, "b": 40}, title="win rate (row beats column)")
+    fig.update_layout(height=420, margin={"l": 40, "r": 20, "t": 40, "b": 40}, title=t("ui.lb.heatmap_title", lang))
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(type="category")
     return fig
 
 
-def timeline(by_day: dict) -> go.Figure:
-    """Votes per day."""
+def timeline(by_day: dict[str, int], lang: str = "en") -> go.Figure:
+    """Votes per UTC day; ticks fall on whole days, never on hours."""
     days = sorted(by_day)
-    fig = go.Figure(go.Bar(x=days, y=[by_day[d] for d in days]))
-    fig.update_layout(height=280, margin={"l": 40, "r": 20, "t": 30, "b": 40}, title="votes per day")
+    fig = go.Figure(go.Bar(x=days, y=[by_day[d] for d in days], hovertemplate="%{x|%Y-%m-%d}: %{y}<extra></extra>"))
+    span = (date.fromisoformat(days[-1]) - date.fromisoformat(days[0])).days + 1 if days else 1
+    fig.update_layout(height=280, margin={"l": 40, "r": 20, "t": 40, "b": 40}, title=t("ui.lb.timeline_title", lang),
+                      bargap=0.1)
+    fig.update_xaxes(type="date", tickformat="%Y-%m-%d", tick0=days[0] if days else None,
+                     dtick=_DAY_MS * max(1, math.ceil(span / 10)), title=t("ui.lb.axis_day", lang))
+    fig.update_yaxes(title=t("ui.lb.axis_votes", lang), rangemode="tozero")
     return fig
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State) -> None:
-    """Draw the tab and wire refresh and the separation estimate."""
+def _source_filter(source: str) -> str | None:
+    return None if source == "all" else source
+
+
+def view(services: Services, source: str, lang: str) -> list:
+    """The tab's outputs (summary, table, heatmap, timeline, both pickers) for one vote source, in `lang`."""
+    # From the incremental counts: cheap enough for page load, tab select and every change of the votes.
+    counts = services.prefs.aggregates()
+    picked = _source_filter(source if source in SOURCES else DEFAULT_SOURCE)
+    pair_counts = counts.pair_counts(picked)
+    every = counts.stats()
+    notes = [t("ui.lb.summary", lang, total=every["total"], human=every["by_source"].get("human", 0),
+               synthetic=every["by_source"].get("synthetic", 0))]
+    if counts.duplicates:
+        notes.append(t("ui.lb.duplicates", lang, n=counts.duplicates))
+    if counts.problem_count:
+        notes.append(t("ui.lb.problems", lang, n=counts.problem_count))
+    columns = [t(key, lang) for key in COLUMNS]
+    if not pair_counts.models:
+        notes.insert(0, t("ui.lb.empty", lang))
+        empty = gr.update(choices=[], value=None)
+        return ["\n\n".join(notes), pd.DataFrame(columns=columns), None, None, empty, empty]
+    board = ratings.leaderboard(pair_counts, rounds=100)
+    rows = [[r["model"], round(r["rating"], 1), round(r["ci_low"], 1), round(r["ci_high"], 1), r["votes"]]
+            for r in board]
+    ids = [r["model"] for r in board]
+    models, matrix = ratings.win_matrix(pair_counts, order=ids)
+    shown = counts.stats(picked)
+    notes.insert(1, t("ui.lb.shown", lang, source=t(f"ui.lb.src_{source if source in SOURCES else DEFAULT_SOURCE}",
+                                                     lang), n=shown["total"]))
+    return ["\n\n".join(notes), pd.DataFrame(rows, columns=columns), heatmap(models, matrix, lang),
+            timeline(shown["by_day"], lang), gr.update(choices=ids, value=ids[0]),
+            gr.update(choices=ids, value=ids[min(1, len(ids) - 1)])]
+
+
+def separation(services: Services, a: str, b: str, source: str, lang: str) -> str:
+    """How many more votes between `a` and `b` would separate their intervals, as a sentence."""
+    counts = services.prefs.aggregates().pair_counts(_source_filter(source))
+    needed = ratings.votes_to_separate(a, b, counts)
+    if needed is None:
+        return t("prefs.inseparable", lang, a=code(a), b=code(b))
+    if needed == 0:
+        return t("prefs.separated", lang, a=code(a), b=code(b))
+    return t("prefs.votes_to_separate", lang, n=needed, a=code(a), b=code(b))
+
+
+def build(services: Services, labels: Labels, lang_state: gr.State) -> LeaderboardTab:
+    """Draw the tab; the source filter applies on change, Refresh re-reads the log's new votes."""
     lang = labels.lang
     with gr.Row():
-        source = labels(gr.Radio(list(SOURCES), value="all", label=t("ui.lb.source", lang)), "ui.lb.source")
+        source = labels(gr.Radio([(t(f"ui.lb.src_{s}", lang), s) for s in SOURCES], value=DEFAULT_SOURCE,
+                                 label=t("ui.lb.source", lang)), "ui.lb.source")
         refresh = labels(gr.Button(t("ui.lb.refresh", lang), variant="primary", scale=0), "ui.lb.refresh",
                          attr="value")
     summary = gr.Markdown()
-    table = labels(gr.Dataframe(headers=["model", "rating", "ci_low", "ci_high", "votes"], interactive=False,
+    # Plain-text cells: a markdown cell would turn an id like demo@v1.0 into a mailto link.
+    table = labels(gr.Dataframe(headers=[t(key, lang) for key in COLUMNS], interactive=False,
+                                datatype=["str", "number", "number", "number", "number"],
                                 label=t("ui.lb.table", lang)), "ui.lb.table")
     with gr.Row():
-        matrix_plot = gr.Plot()
-        time_plot = gr.Plot()
+        matrix_plot = labels(gr.Plot(label=t("ui.lb.heatmap", lang)), "ui.lb.heatmap")
+        time_plot = labels(gr.Plot(label=t("ui.lb.timeline", lang)), "ui.lb.timeline")
     with gr.Row():
         first = labels(gr.Dropdown([], label=t("ui.lb.first", lang), allow_custom_value=True), "ui.lb.first")
         second = labels(gr.Dropdown([], label=t("ui.lb.second", lang), allow_custom_value=True), "ui.lb.second")
         separate = labels(gr.Button(t("ui.lb.separate", lang), scale=0), "ui.lb.separate", attr="value")
-    separation = gr.Markdown()
+    separation_text = gr.Markdown()
+    outputs = [summary, table, matrix_plot, time_plot, first, second]
 
-    def on_refresh(src, lang_now):
-        votes = _votes(services, src)
-        stats = prefs_service.stats(votes)
-        if not votes:
-            return t("ui.lb.empty", lang_now), [], None, None, gr.update(choices=[]), gr.update(choices=[])
-        board = ratings.leaderboard(votes, rounds=100)
-        rows = [[r["model"], round(r["rating"], 1), round(r["ci_low"], 1), round(r["ci_high"], 1), r["votes"]]
-                for r in board]
-        models, matrix = ratings.win_matrix(votes)
-        ids = [r["model"] for r in board]
-        text = t("ui.lb.summary", lang_now, total=stats["total"], human=stats["by_source"].get("human", 0),
-                 synthetic=stats["by_source"].get("synthetic", 0))
-        return (text, rows, heatmap(models, matrix), timeline(stats["by_day"]),
-                gr.update(choices=ids, value=ids[0]), gr.update(choices=ids, value=ids[min(1, len(ids) - 1)]))
+    def on_view(src, lang_now):
+        try:
+            return view(services, src, lang_now)
+        except LLMOpsError as exc:
+            raise user_error(exc, lang_now) from exc
 
     def on_separate(a, b, src, lang_now):
         try:
-            needed = ratings.votes_to_separate(a, b, _votes(services, src))
+            return separation(services, a, b, src, lang_now)
         except LLMOpsError as exc:
             raise user_error(exc, lang_now) from exc
-        if needed is None:
-            return t("prefs.inseparable", lang_now, a=a, b=b)
-        if needed == 0:
-            return t("prefs.separated", lang_now, a=a, b=b)
-        return t("prefs.votes_to_separate", lang_now, n=needed, a=a, b=b)
 
-    refresh.click(on_refresh, [source, lang_state], [summary, table, matrix_plot, time_plot, first, second],
-                  api_name="leaderboard")
-    separate.click(on_separate, [first, second, source, lang_state], separation, api_name="votes_to_separate")
+    refresh.click(on_view, [source, lang_state], outputs, api_name="leaderboard")
+    source.change(on_view, [source, lang_state], outputs, api_name="leaderboard_source")
+    separate.click(on_separate, [first, second, source, lang_state], separation_text, api_name="votes_to_separate")
+    return LeaderboardTab(source=source, inputs=[source, lang_state], outputs=outputs)
