@@ -30,6 +30,18 @@ def _arena_live(services: Services, live: Live, tab: arena.ArenaTab) -> None:
              inputs=[tab.model_a, tab.model_b, seen_pair])
 
 
+def _leaderboard_live(services: Services, live: Live, tab: leaderboard.LeaderboardTab) -> None:
+    """The board follows new votes (read incrementally); the two comparison pickers keep the user's pair."""
+    first, second = tab.outputs[-2:]
+
+    def refresh(source, first_now, second_now, lang):
+        *rest, first_update, second_update = leaderboard.view(services, source, lang)
+        return [*rest, picker_update(first_update["choices"], first_now, default=first_update["value"]),
+                picker_update(second_update["choices"], second_now, default=second_update["value"])]
+
+    live.add(tab.outputs, refresh, topics=("prefs",), inputs=[tab.source, first, second])
+
+
 def build_app(services: Services) -> gr.Blocks:
     """Create the Blocks app; nothing heavy (torch, transformers) is imported here."""
     lang = services.settings.lang
@@ -54,7 +66,7 @@ def build_app(services: Services) -> gr.Blocks:
                 live.picker(chat_tab.model, lambda lang_now: services.chat.model_ids(), topics=("models",),
                             follow=services.chat.default_model)
             with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard") as live.current_tab:
-                leaderboard.build(services, labels, lang_state)
+                _leaderboard_live(services, live, leaderboard.build(services, labels, lang_state))
             with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models") as live.current_tab:
                 models.build(services, labels, lang_state, live)
         live.current_tab = None
