@@ -12,9 +12,10 @@ from .prefs import PREFS
 from .ui import UI
 from .ui_data import UI_DATA
 from .ui_loop import UI_LOOP
+from .upload_limits import UPLOAD_LIMITS
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**CLI, **ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP}
+_TABLE: dict[str, dict[str, str]] = {**CLI, **ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP, **UPLOAD_LIMITS}
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
