@@ -354,14 +354,17 @@ def _check_rows(source, fmt: str, report: ValidationReport, label: str, lang: st
         error = ValidationError("err.ds_empty", path=label)
         report.errors, report.error_count = [error.message(lang)], 1
         return None, error
+    # Each issue of the parser stands for a row it could not read, except the one that stopped it.
+    _fill(report, shape, valid, rows + parse_issues - source.fatal, issues, label, source.unit, lang)
+    return shape, None
+
+
+def _fill(report: ValidationReport, shape: formats.Shape | None, valid: int, total: int, issues: _Issues,
+          label: str, unit: str, lang: str) -> None:
     if shape is not None:
         report.format, report.layout = shape.format, shape.layout
         report.entry = formats.entry_for(shape, "")
-    report.valid_rows = valid
-    # Each issue of the parser stands for a row it could not read, except the one that stopped it.
-    report.total_rows = rows + parse_issues - source.fatal
-    report.error_count = issues.count
-    report.errors = [render(i, label, source.unit, lang) for i in issues.first()]
+    report.valid_rows, report.total_rows, report.error_count = valid, total, issues.count
+    report.errors = [render(i, label, unit, lang) for i in issues.first()]
     if issues.count > MAX_REPORTED:
         report.errors.append(t("ds.more_errors", lang, count=issues.count - MAX_REPORTED))
-    return shape, None
