@@ -19,7 +19,7 @@ from tests.apphelpers import ROOT
 MISSING = "no-such-thing-zz9"
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _RANGE_TYPES = {cli_types.positive_int, cli_types.non_negative_int, cli_types.non_negative_float,
-                cli_types.positive_float, cli_types.unit_float}
+                cli_types.positive_float, cli_types.unit_float, cli_types.devices}
 
 
 def run_cli(argv: list[str]) -> tuple[int, str, str]:

@@ -9,7 +9,7 @@ from ..runner.runner import JobRunner
 from ..schemas.jobs import JobStatus
 from ..schemas.training import STAGES, field_names
 from ..services.training import TrainingService
-from .types import text
+from .types import devices, text
 
 
 def register(sub) -> None:
@@ -28,7 +28,7 @@ def register(sub) -> None:
     launch = tsub.add_parser("launch", help="queue a saved config as a job")
     launch.add_argument("file", type=text)
     launch.add_argument("--wait", action="store_true", help="block until it ends; exit 0 only if it COMPLETED")
-    launch.add_argument("--devices", help="'cpu', 'all' or GPU ids like 0,1")
+    launch.add_argument("--devices", type=devices, help="'cpu', 'all' or GPU ids like 0,1")
     launch.set_defaults(handler=_launch)
 
 

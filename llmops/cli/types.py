@@ -57,3 +57,14 @@ def text(value: str) -> str:
     if not value.strip():
         raise ValueError(value)
     return value
+
+
+def devices(value: str) -> str:
+    """'cpu', 'all', or GPU ids like '0,1'."""
+    value = value.strip().lower()
+    if value in ("cpu", "all"):
+        return value
+    ids = value.split(",")
+    if not all(part.strip().isdigit() for part in ids):
+        raise ValueError(value)
+    return ",".join(part.strip() for part in ids)

@@ -17,7 +17,7 @@ CLI: dict[str, dict[str, str]] = {
     },
     "cli.arg_type": {
         "en": "argument {arg}: invalid {type} value: {value}",
-        "zh": "参数 {arg}：{value} 不是有效的{type}值",
+        "zh": "参数 {arg}：{value} 不是有效的{type}",
     },
     "cli.arg_expected": {
         "en": "argument {arg}: expected {count}",
@@ -51,6 +51,7 @@ CLI: dict[str, dict[str, str]] = {
     "cli.type_positive_float": {"en": "positive number", "zh": "正数"},
     "cli.type_unit_float": {"en": "number between 0 and 1", "zh": "0 到 1 之间的数"},
     "cli.type_text": {"en": "non-empty text", "zh": "非空文本"},
+    "cli.type_devices": {"en": "device list ('cpu', 'all' or GPU ids like 0,1)", "zh": "设备列表（cpu、all 或 0,1 这样的 GPU 编号）"},
     "cli.os_error": {
         "en": "cannot use '{path}': {reason}.",
         "zh": "无法使用“{path}”：{reason}。",
