@@ -267,6 +267,7 @@ class _Buffer:
 
     def value(self) -> object:
         """The JSON value at pos (pos moves past it), or an Issue when it is invalid or too large."""
+        ahead = 1  # chunks to read before the next try; doubled, so a big element is re-parsed only a few times
         while True:
             try:
                 value, end = self.decoder.raw_decode(self.text, self.pos)
@@ -276,6 +277,10 @@ class _Buffer:
                 if cut and len(self.text) - self.pos > self.max_chars:
                     return Issue(self.line_at(self.pos), "ds.r_too_long", {"limit_mb": _mb(self.max_chars)})
                 if cut and self.more():
+                    for _ in range(ahead - 1):
+                        if len(self.text) - self.pos > self.max_chars or not self.more():
+                            break
+                    ahead *= 2
                     continue
                 if exc.lineno == 1:  # the buffer's first line may have begun in an earlier chunk
                     exc.colno += self.column
