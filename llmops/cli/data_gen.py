@@ -8,18 +8,19 @@ from ..errors import ValidationError
 from ..i18n import t
 from ..services.datagen.common import parse_options
 from .output import emit
+from .types import non_negative_int, positive_float, positive_int, text, unit_float
 
 
 def register(dsub) -> None:
     """Add the generation subcommands."""
     corpus = dsub.add_parser("corpus", help="build a pre-training corpus from documents and register it")
-    corpus.add_argument("--source", nargs="+", action="extend", required=True, metavar="PATH",
+    corpus.add_argument("--source", nargs="+", action="extend", required=True, type=text, metavar="PATH",
                         help="files or folders (repeatable); the word 'preset' means the shipped sample documents")
     corpus.add_argument("--out", help="write the JSONL here (must not exist) instead of data/llmops/")
-    corpus.add_argument("--max-tokens", type=int, help="token budget per chunk (default 512)")
-    corpus.add_argument("--near-threshold", type=float, help="MinHash near-duplicate threshold (default 0.8)")
+    corpus.add_argument("--max-tokens", type=positive_int, help="token budget per chunk (default 512)")
+    corpus.add_argument("--near-threshold", type=unit_float, help="MinHash near-duplicate threshold (default 0.8)")
     corpus.add_argument("--tokenizer", help="model folder whose tokenizer measures chunks (default: estimate)")
-    corpus.add_argument("--min-chars", type=int, help="drop chunks shorter than this (default 20)")
+    corpus.add_argument("--min-chars", type=non_negative_int, help="drop chunks shorter than this (default 20)")
     corpus.add_argument("--languages", nargs="+", choices=("zh", "en", "other"), help="languages to keep")
     corpus.add_argument("--text-field", help="JSON/JSONL field holding the text (default text)")
     corpus.add_argument("--csv-column", help="CSV column holding the text (default text)")
@@ -27,7 +28,7 @@ def register(dsub) -> None:
     corpus.set_defaults(handler=_corpus)
 
     gen = dsub.add_parser("sft-gen", help="generate instruction data (alpaca) from a corpus and register it")
-    gen.add_argument("--corpus", required=True,
+    gen.add_argument("--corpus", required=True, type=text,
                      help="corpus JSONL, registered corpus dataset, document folder/file, or 'preset'")
     gen.add_argument("--mode", choices=("rules", "llm"), default="rules")
     gen.add_argument("--out", help="write the JSON here (must not exist) instead of data/llmops/")
@@ -37,18 +38,18 @@ def register(dsub) -> None:
     gen.add_argument("--model", help="llm mode: model name served by the endpoint")
     gen.add_argument("--api-key-env", metavar="VAR",
                      help="llm mode: environment variable holding the API key (omit for keyless local servers)")
-    gen.add_argument("--pairs-per-chunk", type=int, help="llm mode (default 3)")
-    gen.add_argument("--concurrency", type=int, help="llm mode: parallel requests (default 4)")
-    gen.add_argument("--timeout", type=float, help="llm mode: seconds per request (default 60)")
-    gen.add_argument("--max-retries", type=int, help="llm mode: retries on timeouts, 429 and 5xx (default 3)")
-    gen.add_argument("--max-chunks", type=int, help="llm mode: use only the first N chunks")
-    gen.add_argument("--max-tokens", type=int, help="llm mode: answer length limit (default 1024)")
+    gen.add_argument("--pairs-per-chunk", type=positive_int, help="llm mode (default 3)")
+    gen.add_argument("--concurrency", type=positive_int, help="llm mode: parallel requests (default 4)")
+    gen.add_argument("--timeout", type=positive_float, help="llm mode: seconds per request (default 60)")
+    gen.add_argument("--max-retries", type=non_negative_int, help="llm mode: retries on timeouts, 429 and 5xx (default 3)")
+    gen.add_argument("--max-chunks", type=positive_int, help="llm mode: use only the first N chunks")
+    gen.add_argument("--max-tokens", type=positive_int, help="llm mode: answer length limit (default 1024)")
     gen.add_argument("--json", action="store_true")
     gen.set_defaults(handler=_sft_gen)
 
     mock = dsub.add_parser("mock-prefs", help="append synthetic preference votes derived from SFT data")
-    mock.add_argument("--sft", required=True, help="registered SFT dataset name or an alpaca .json/.jsonl file")
-    mock.add_argument("--limit", type=int, help="use only the first N pairs")
+    mock.add_argument("--sft", required=True, type=text, help="registered SFT dataset name or an alpaca .json/.jsonl file")
+    mock.add_argument("--limit", type=positive_int, help="use only the first N pairs")
     mock.add_argument("--seed", type=int, default=0)
     mock.add_argument("--json", action="store_true")
     mock.set_defaults(handler=_mock_prefs)

@@ -6,8 +6,10 @@ import json
 import sys
 
 from ..errors import ValidationError
+from ..i18n import t
 from ..services.datasets.results import human_size
 from .output import emit
+from .types import positive_float, positive_int, text, unit_float
 
 _FORMATS = ("auto", "pt", "alpaca", "sharegpt", "messages", "preference")
 
@@ -15,9 +17,9 @@ _FORMATS = ("auto", "pt", "alpaca", "sharegpt", "messages", "preference")
 def register(dsub) -> None:
     """Add the registry subcommands."""
     cmd = dsub.add_parser("validate", help="check a dataset file; exit 0 when valid, 1 when not")
-    cmd.add_argument("file")
+    cmd.add_argument("file", type=text)
     cmd.add_argument("--format", choices=_FORMATS, default="auto")
-    cmd.add_argument("--max-mb", type=float, default=None, help="refuse files larger than this (default 512)")
+    cmd.add_argument("--max-mb", type=positive_float, default=None, help="refuse files larger than this (default 512)")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_validate)
 
@@ -26,51 +28,51 @@ def register(dsub) -> None:
     cmd.set_defaults(handler=_list)
 
     cmd = dsub.add_parser("stats", help="samples, token lengths, duplicates and empty fields of a dataset")
-    cmd.add_argument("name")
+    cmd.add_argument("name", type=text)
     cmd.add_argument("--version", default=None)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_stats)
 
     cmd = dsub.add_parser("register", help="copy a file into the registry and register it for LLaMA-Factory")
-    cmd.add_argument("file")
-    cmd.add_argument("--name", required=True)
+    cmd.add_argument("file", type=text)
+    cmd.add_argument("--name", type=text, required=True)
     cmd.add_argument("--format", choices=_FORMATS, default="auto")
     cmd.add_argument("--note", default="")
     cmd.add_argument("--confirm-conversion", action="store_true", help="convert a GBK/GB18030 file to UTF-8")
-    cmd.add_argument("--max-mb", type=float, default=None)
+    cmd.add_argument("--max-mb", type=positive_float, default=None)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_register)
 
     cmd = dsub.add_parser("versions", help="the versions of a dataset")
-    cmd.add_argument("name")
+    cmd.add_argument("name", type=text)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_versions)
 
     cmd = dsub.add_parser("preview", help="one page of a dataset's rows")
-    cmd.add_argument("name")
-    cmd.add_argument("--page", type=int, default=1)
-    cmd.add_argument("--page-size", type=int, default=20)
+    cmd.add_argument("name", type=text)
+    cmd.add_argument("--page", type=positive_int, default=1)
+    cmd.add_argument("--page-size", type=positive_int, default=20)
     cmd.add_argument("--version", default=None)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_preview)
 
     cmd = dsub.add_parser("dedup", help="remove duplicates into a new version")
-    cmd.add_argument("name")
+    cmd.add_argument("name", type=text)
     cmd.add_argument("--exact-only", action="store_true")
-    cmd.add_argument("--threshold", type=float, default=0.8)
+    cmd.add_argument("--threshold", type=unit_float, default=0.8)
     cmd.add_argument("--note", default="")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_dedup)
 
     cmd = dsub.add_parser("delete", help="unregister a dataset (its files stay unless --files)")
-    cmd.add_argument("name")
+    cmd.add_argument("name", type=text)
     cmd.add_argument("--files", action="store_true", help="also delete the files the studio wrote")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_delete)
 
     cmd = dsub.add_parser("export-csv", help="write a dataset as formula-safe CSV")
-    cmd.add_argument("name")
-    cmd.add_argument("out")
+    cmd.add_argument("name", type=text)
+    cmd.add_argument("out", type=text)
     cmd.add_argument("--version", default=None)
     cmd.set_defaults(handler=_export)
 
@@ -116,7 +118,8 @@ def _register(settings, args) -> int:
                                                confirm_conversion=args.confirm_conversion, note=args.note)
     except ValidationError as exc:
         if exc.key == "err.ds_needs_conversion":
-            print(f"error: {exc.message(settings.lang)} (--confirm-conversion)", file=sys.stderr)
+            print(t("cli.error", settings.lang, message=f"{exc.message(settings.lang)} (--confirm-conversion)"),
+                  file=sys.stderr)
             return 2
         raise
     emit(row.to_dict(), args.json, f"{row.name}: {row.samples} samples ({row.format}, {row.kind}) -> {row.file}")

@@ -6,6 +6,7 @@ import time
 
 from ..runner.runner import JobRunner
 from .output import emit
+from .types import non_negative_float, positive_int, text
 
 
 def register(sub) -> None:
@@ -16,12 +17,12 @@ def register(sub) -> None:
                                     ("stop", _stop, True)):
         cmd = jsub.add_parser(name)
         if needs_id:
-            cmd.add_argument("id")
+            cmd.add_argument("id", type=text)
         cmd.add_argument("--json", action="store_true")
         if name == "logs":
-            cmd.add_argument("--lines", type=int, default=200)
+            cmd.add_argument("--lines", type=positive_int, default=200)
         if name == "stop":
-            cmd.add_argument("--wait", type=float, default=0.0, help="seconds to wait for the job to end")
+            cmd.add_argument("--wait", type=non_negative_float, default=0.0, help="seconds to wait for the job to end")
         cmd.set_defaults(handler=handler)
 
 

@@ -9,6 +9,7 @@ from ..services import prefs as prefs_service
 from ..services import ratings
 from .output import emit
 from .train import parse_sets
+from .types import positive_int, text
 
 
 def register(sub) -> None:
@@ -22,14 +23,14 @@ def register(sub) -> None:
         cmd.add_argument("--json", action="store_true")
         cmd.set_defaults(handler=handler)
         if name == "leaderboard":
-            cmd.add_argument("--rounds", type=int, default=100)
+            cmd.add_argument("--rounds", type=positive_int, default=100)
         if name == "export-dpo":
             cmd.add_argument("--out", help="output .jsonl (default: data/llmops/dpo_prefs_<ts>.jsonl, registered)")
             cmd.add_argument("--only-model", help="only votes involving this model id")
     loop = sub.add_parser("loop", help="the online loop")
     lsub = loop.add_subparsers(dest="loop_command", required=True)
     round_cmd = lsub.add_parser("dpo-round", help="votes -> DPO on VERSION -> the next version")
-    round_cmd.add_argument("--base", required=True, help="registered version, e.g. demo@v1.0")
+    round_cmd.add_argument("--base", required=True, type=text, help="registered version, e.g. demo@v1.0")
     round_cmd.add_argument("--only-current", action="store_true", help="only votes involving --base")
     round_cmd.add_argument("--source", choices=("human", "synthetic"))
     round_cmd.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")

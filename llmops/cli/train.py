@@ -9,6 +9,7 @@ from ..runner.runner import JobRunner
 from ..schemas.jobs import JobStatus
 from ..schemas.training import STAGES, field_names
 from ..services.training import TrainingService
+from .types import devices, text
 
 
 def register(sub) -> None:
@@ -17,17 +18,17 @@ def register(sub) -> None:
     tsub = train.add_subparsers(dest="train_command", required=True)
     config = tsub.add_parser("config", help="write a YAML config and print the command that runs it")
     config.add_argument("--stage", choices=STAGES, required=True)
-    config.add_argument("--model", required=True, help="local path, hub id, or 'demo' for the tiny local model")
-    config.add_argument("--dataset", action="append", required=True, help="registered dataset name (repeatable)")
+    config.add_argument("--model", required=True, type=text, help="local path, hub id, or 'demo' for the tiny local model")
+    config.add_argument("--dataset", action="append", required=True, type=text, help="registered dataset name (repeatable)")
     config.add_argument("--dataset-dir", help="import the dataset(s) from this folder's dataset_info.json")
     config.add_argument("--finetuning", choices=("lora", "full", "freeze"))
     config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     config.add_argument("--out", help="write the YAML here instead of configs/llmops/")
     config.set_defaults(handler=_config)
     launch = tsub.add_parser("launch", help="queue a saved config as a job")
-    launch.add_argument("file")
+    launch.add_argument("file", type=text)
     launch.add_argument("--wait", action="store_true", help="block until it ends; exit 0 only if it COMPLETED")
-    launch.add_argument("--devices", help="'cpu', 'all' or GPU ids like 0,1")
+    launch.add_argument("--devices", type=devices, help="'cpu', 'all' or GPU ids like 0,1")
     launch.set_defaults(handler=_launch)
 
 
@@ -42,7 +43,11 @@ def parse_sets(items: list[str]) -> dict:
         key = key.strip()
         if key not in known:
             raise ValidationError("err.set_unknown_key", key=key, known=", ".join(sorted(known)))
-        values[key] = yaml.safe_load(raw) if raw.strip() else None
+        try:
+            values[key] = yaml.safe_load(raw) if raw.strip() else None
+        except yaml.YAMLError as exc:
+            reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
+            raise ValidationError("cli.set_yaml", item=item, reason=reason) from None
     return values
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .chat import CHAT
+from .cli import CLI
 from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
@@ -15,6 +16,7 @@ from .ui import UI
 from .ui_data import UI_DATA
 from .ui_live import UI_LIVE
 from .ui_loop import UI_LOOP
+from .upload_limits import UPLOAD_LIMITS
 
 LANGS = ("en", "zh")
 
@@ -31,7 +33,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
-                SECURITY, LEADERBOARD)
+                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +130,7 @@ def _eval_args(config: TrainConfig) -> dict:
 
 def to_yaml(args: dict, header: str = "") -> str:
     """Render the dict in LLaMA-Factory's sectioned style; every key appears exactly once."""
-    lines = [f"# {line}" for line in header.splitlines()] if header else []
+    lines = [f"# {_printable(line)}" for line in header.splitlines()] if header else []
     placed: set[str] = set()
     for section, keys in _SECTIONS:
         chunk = {key: args[key] for key in keys if key in args}
@@ -145,6 +146,28 @@ def to_yaml(args: dict, header: str = "") -> str:
     return "\n".join(lines) + "\n"
 
 
+# Characters a YAML stream may not hold raw (a comment cannot escape them).
+_NOT_PRINTABLE = re.compile("[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Breaks PyYAML writes raw inside single quotes, where reading folds them into a space.
+_UNICODE_BREAKS = re.compile("[\x85\u2028\u2029]")
+
+
+def _printable(line: str) -> str:
+    return _NOT_PRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), line)
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes (and so escapes) strings holding Unicode line breaks."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if _UNICODE_BREAKS.search(value) else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 def _dump(chunk: dict) -> str:
     # default_style=None keeps `eval_strategy: 'no'` quoted, so YAML never reads it as False.
-    return yaml.safe_dump(chunk, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")
+    return yaml.dump(chunk, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=1000).rstrip("\n")

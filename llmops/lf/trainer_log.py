@@ -80,3 +80,26 @@ def _parse(path: Path) -> Progress:
                 progress.eval_steps.append(step)
                 progress.eval_loss.append(entry["eval_loss"])
     return progress
+
+
+# What LLaMA-Factory writes once training is over: the final metrics, after the weights were saved.
+FINAL_RESULTS = ("train_results.json", "all_results.json")
+WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors", "model.safetensors.index.json",
+           "pytorch_model.bin", "pytorch_model.bin.index.json")
+
+
+def final_results(run_dir: Path) -> dict | None:
+    """The final train metrics when the trainer finished and saved its weights; None when it did not get there."""
+    run_dir = Path(run_dir)
+    if not any((run_dir / name).is_file() for name in WEIGHTS):
+        return None
+    results: dict = {}
+    for name in FINAL_RESULTS:
+        try:
+            data = json.loads((run_dir / name).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+            return None  # absent, or cut short while being written
+        if not isinstance(data, dict):
+            return None
+        results.update(data)
+    return results

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ..schemas.jobs import Job, JobSpec, JobStatus
-from . import procs
+from . import evidence, procs
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -157,7 +157,7 @@ class JobStore:
             return True
 
     def reconcile(self) -> None:
-        """Mark jobs whose processes vanished as LOST (a live trainer is re-attached, not lost)."""
+        """Settle jobs whose processes vanished from their run folder's evidence (a live trainer is re-attached)."""
         # Every poll of every open page lands here: look first, and take the write lock only to change rows.
         with self._connect() as conn:
             if not _vanished(_active_rows(conn)):
@@ -171,8 +171,8 @@ def _active_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
                         (JobStatus.PENDING.value, JobStatus.RUNNING.value)).fetchall()
 
 
-def _vanished(rows: list[sqlite3.Row]) -> list[str]:
-    """Ids of queued or running jobs whose supervisor and trainer are both gone."""
+def _vanished(rows: list[sqlite3.Row]) -> list[sqlite3.Row]:
+    """Queued or running jobs whose supervisor and trainer are both gone."""
     now, gone = time.time(), []
     for row in rows:
         if procs.is_alive(row["sup_pid"], row["sup_start"]):
@@ -181,15 +181,21 @@ def _vanished(rows: list[sqlite3.Row]) -> list[str]:
             continue  # the supervisor is still starting up
         if row["status"] == JobStatus.RUNNING.value and procs.is_alive(row["pid"], row["pid_start"]):
             continue  # supervisor gone but the trainer itself still runs: keep showing it
-        gone.append(row["id"])
+        gone.append(row)
     return gone
 
 
 def _reconcile(conn: sqlite3.Connection) -> None:
-    for job_id in _vanished(_active_rows(conn)):
+    """Give each vanished job the status its run folder proves (see runner/evidence.py), LOST by default."""
+    for row in _vanished(_active_rows(conn)):
+        if row["status"] == JobStatus.RUNNING.value:
+            verdict = evidence.judge(row["kind"], row["run_dir"], bool(row["stop_requested"]))
+        else:
+            verdict = evidence.Verdict(JobStatus.LOST, evidence.GONE)  # never started: nothing to judge
         conn.execute(
-            "UPDATE jobs SET status=?, finished_at=?, message=? WHERE id=?",
-            (JobStatus.LOST.value, time.time(), "process gone while nobody was watching it", job_id),
+            "UPDATE jobs SET status=?, finished_at=?, message=? WHERE id=? AND status IN (?,?)",
+            (verdict.status.value, time.time(), verdict.message, row["id"], JobStatus.PENDING.value,
+             JobStatus.RUNNING.value),
         )
 
 

@@ -208,7 +208,7 @@ class TrainingService:
             raise ValidationError("err.yaml_missing", path=str(yaml_path))
         try:
             args = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
             raise ValidationError("err.yaml_invalid", path=str(path), reason=str(exc)) from exc
         if not isinstance(args, dict) or "output_dir" not in args or "stage" not in args:
             raise ValidationError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")

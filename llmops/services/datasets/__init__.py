@@ -1,6 +1,6 @@
 """The dataset registry of the Data studio: validate, register, version, dedup, preview and export datasets."""
 
-from .encoding import Decoded, decode, looks_chinese
+from .encoding import looks_chinese
 from .export import safe_cell, to_csv_text, write_csv
 from .formats import (
     FORMAT_CHOICES,
@@ -28,12 +28,10 @@ __all__ = [
     "DatasetRow",
     "DatasetStats",
     "DatasetVersion",
-    "Decoded",
     "DedupResult",
     "Preview",
     "Shape",
     "ValidationReport",
-    "decode",
     "detect",
     "entry_for",
     "inspect",

@@ -11,7 +11,7 @@ FORMATS = ("pt", "alpaca", "sharegpt", "messages", "preference")
 FORMAT_CHOICES = ("auto", *FORMATS)
 SUFFIXES = (".json", ".jsonl", ".csv", ".txt", ".parquet")
 # How many rows auto-detection looks at before giving up.
-_DETECT_ROWS = 50
+DETECT_ROWS = 50
 
 SHAREGPT_TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
                  "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
@@ -120,7 +120,7 @@ def detect(rows: Iterable[object], fmt: str = "auto") -> Shape | None:
     sample = []
     for row in rows:
         sample.append(row)
-        if len(sample) >= _DETECT_ROWS:
+        if len(sample) >= DETECT_ROWS:
             break
     if fmt != "auto":
         return forced_shape(fmt, next((r for r in sample if isinstance(r, dict)), {}))
@@ -131,12 +131,17 @@ def detect(rows: Iterable[object], fmt: str = "auto") -> Shape | None:
     return None
 
 
-def with_optional_columns(shape: Shape, rows: Iterable[object]) -> Shape:
-    """Map optional fields (input, system, history, tools) that at least one row carries."""
+def optional_fields(shape: Shape) -> dict[str, str]:
+    """Optional LF columns (-> row field) this shape could still map; empty once all are mapped."""
     optional = _OPTIONAL.get(shape.layout, {})
     if shape.format == "preference" and shape.layout == "alpaca":
         optional = {"query": "input", "system": "system"}
-    wanted = {lf: name for lf, name in optional.items() if lf not in shape.columns}
+    return {lf: name for lf, name in optional.items() if lf not in shape.columns}
+
+
+def with_optional_columns(shape: Shape, rows: Iterable[object]) -> Shape:
+    """Map optional fields (input, system, history, tools) that at least one row carries."""
+    wanted = optional_fields(shape)
     found: dict[str, str] = {}
     for row in rows:
         if isinstance(row, dict):

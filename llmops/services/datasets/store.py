@@ -13,7 +13,8 @@ from ...lf import dataset_info
 from ...settings import Settings
 from ...storage import atomic_write_bytes
 from . import versions as manifests
-from .validate import Inspection
+from .records import Issue
+from .validate import Inspection, stamp_of
 from .versions import DatasetVersion, Manifest
 
 
@@ -28,28 +29,46 @@ def rel(settings: Settings, path: Path) -> str:
 
 def first_version(found: Inspection, file_name: str, note: str, source: str) -> DatasetVersion:
     """The manifest record of version v1."""
-    return DatasetVersion("v1", file_name, None, note, len(found.rows), manifests.now(), found.shape.format,
+    return DatasetVersion("v1", file_name, None, note, found.report.valid_rows, manifests.now(), found.shape.format,
                           manifests.shape_dict(found.shape), source, found.report.encoding)
 
 
-def stored_bytes(src: Path, found: Inspection) -> tuple[str, bytes]:
-    """The suffix and UTF-8 bytes a file is kept as: JSON Lines and text become clean .jsonl rows."""
+def stored_suffix(src: Path) -> str:
+    """JSON Lines and text are kept as clean .jsonl rows; other files keep their type."""
+    suffix = src.suffix.lower()
+    return ".jsonl" if suffix in (".jsonl", ".txt") else suffix
+
+
+def write_stored(src: Path, found: Inspection, dest: Path) -> None:
+    """Stream the checked file to `dest` as UTF-8, and refuse it if it changed since it was checked."""
     suffix = src.suffix.lower()
     if suffix == ".parquet":
-        return suffix, src.read_bytes()
-    if suffix in (".jsonl", ".txt"):  # rows re-serialised: blank lines, CRLF and BOM gone, paragraphs as rows
-        return ".jsonl", "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in found.rows).encode("utf-8")
-    return suffix, found.decoded.text.encode("utf-8")  # .json / .csv: the text as is, now UTF-8 without BOM
+        shutil.copyfile(src, dest)
+    else:
+        # newline="" writes the text as read: a .json or .csv keeps its line ends, only the encoding changes.
+        with open(dest, "w", encoding="utf-8", newline="") as out:
+            if suffix in (".jsonl", ".txt"):  # rows re-serialised: blank lines, CRLF and BOM gone, paragraphs as rows
+                for item in found.source:
+                    if isinstance(item, Issue):
+                        raise ValidationError("err.ds_changed", path=found.report.path)
+                    out.write(json.dumps(item[1], ensure_ascii=False) + "\n")
+            else:
+                for chunk in found.source.chunks():
+                    out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    if stamp_of(src) != found.stamp:
+        raise ValidationError("err.ds_changed", path=found.report.path)
 
 
 def store_copy(settings: Settings, src: Path, folder: Path, found: Inspection, note: str) -> str:
     """Write v1 and the manifest into a private folder, then give it its real name in one rename."""
-    suffix, data = stored_bytes(src, found)
+    suffix = stored_suffix(src)
     file_name = rel(settings, folder / f"v1{suffix}")
     tmp = folder.parent / f".tmp-{folder.name}-{uuid.uuid4().hex[:12]}"
     try:
         tmp.mkdir(parents=True)
-        atomic_write_bytes(tmp / f"v1{suffix}", data)
+        write_stored(src, found, tmp / f"v1{suffix}")
         manifests.write(tmp, Manifest(folder.name, [first_version(found, file_name, note, src.name)], "v1"))
         os.rename(tmp, folder)
     except OSError as exc:

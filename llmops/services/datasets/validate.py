@@ -7,16 +7,17 @@ from pathlib import Path
 
 from ...errors import LLMOpsError, NotFoundError, ValidationError
 from ...i18n import t
+from . import encoding as encodings
 from . import formats
-from .encoding import Decoded, decode
 from .records import (
     DEFAULT_CSV_FIELD_LIMIT,
+    DEFAULT_MAX_CHARS,
     Issue,
+    ParquetRows,
     Parsed,
-    parse_parquet,
-    parse_text,
     type_name,
 )
+from .streams import RowStream
 
 DEFAULT_MAX_BYTES = 512 * 2**20
 # Problems kept in a report; the rest are counted.
@@ -48,13 +49,37 @@ class ValidationReport:
 
 @dataclass
 class Inspection:
-    """A validated file: the report plus what registering it needs (rows, shape, decoded text)."""
+    """A validated file: the report plus what registering it needs (its shape and a way to read it again)."""
 
     report: ValidationReport
-    rows: list[dict]
     shape: formats.Shape | None
-    decoded: Decoded | None
+    source: RowStream | ParquetRows | None  # iterate it again to stream the rows (or .chunks() for the text)
+    stamp: tuple[int, int] | None  # size and mtime when read: what is stored must be what was checked
     error: LLMOpsError | None = None  # the file-level problem, kept so callers can raise it with its own key
+
+
+def stamp_of(path: Path) -> tuple[int, int]:
+    """Size and modification time of a file."""
+    info = Path(path).stat()
+    return info.st_size, info.st_mtime_ns
+
+
+class _Issues:
+    """The first MAX_REPORTED problems by line, and how many there were in all."""
+
+    def __init__(self):
+        self.kept: list[Issue] = []
+        self.count = 0
+
+    def add(self, issue: Issue) -> None:
+        self.count += 1
+        self.kept.append(issue)
+        if len(self.kept) > 2 * MAX_REPORTED:  # keeping the smallest lines at any time keeps them overall
+            self.kept.sort(key=lambda i: i.line)
+            del self.kept[MAX_REPORTED:]
+
+    def first(self) -> list[Issue]:
+        return sorted(self.kept, key=lambda i: i.line)[:MAX_REPORTED]
 
 
 def _is_text(value: object) -> bool:
@@ -219,9 +244,10 @@ def render(issue: Issue, label: str, unit: str, lang: str) -> str:
     return f"{where}: {t(issue.key, lang, **params)}"
 
 
-def read_file(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
-              csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT) -> tuple[Parsed, Decoded | None]:
-    """Parse a dataset file; file-level problems (missing, type, size, encoding, empty) raise."""
+def open_source(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
+                csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT,
+                max_chars: int = DEFAULT_MAX_CHARS) -> tuple[RowStream | ParquetRows, str | None]:
+    """A file's rows, to be read as a stream, and its encoding; file-level problems (missing, type, size) raise."""
     path = Path(path)
     if not path.is_file():
         raise NotFoundError("err.ds_source_missing", path=label)
@@ -236,61 +262,109 @@ def read_file(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
     if size == 0:
         raise ValidationError("err.ds_empty", path=label)
     if suffix == ".parquet":
-        parsed, decoded = parse_parquet(path, label), None
-    else:
-        decoded = decode(path.read_bytes(), label)
-        if not decoded.text.strip():
-            raise ValidationError("err.ds_empty", path=label)
-        parsed = parse_text(decoded.text, suffix, csv_field_limit)
+        return ParquetRows(path, label), None
+    encoding = encodings.detect(path, label)
+    return RowStream(lambda: encodings.chunks(path, label, encoding), suffix, csv_field_limit=csv_field_limit,
+                     max_chars=max_chars), encoding
+
+
+def read_file(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
+              csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT) -> tuple[Parsed, str | None]:
+    """Every row of a dataset file in memory (for previews and stats) and its encoding; file problems raise."""
+    source, encoding = open_source(Path(path), label, max_bytes, csv_field_limit)
+    parsed = Parsed(unit=source.unit)
+    for item in source:
+        if isinstance(item, Issue):
+            parsed.issues.append(item)
+        else:
+            parsed.rows.append(item)
+    parsed.fatal = source.fatal
     if not parsed.rows and not parsed.issues:
         raise ValidationError("err.ds_empty", path=label)
-    return parsed, decoded
+    return parsed, encoding
 
 
 def inspect(path: Path, fmt: str = "auto", *, lang: str = "en", label: str | None = None,
-            max_bytes: int = DEFAULT_MAX_BYTES, csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT) -> Inspection:
-    """Read, detect and check a file; file-level problems become the report's single error."""
+            max_bytes: int = DEFAULT_MAX_BYTES, csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT,
+            max_chars: int = DEFAULT_MAX_CHARS) -> Inspection:
+    """Read, detect and check a file as a stream; file-level problems become the report's single error."""
     fmt = formats.check_format_name(fmt)
     label = label or str(path)
     report = ValidationReport(path=label, format=None if fmt == "auto" else fmt)
     try:
-        parsed, decoded = read_file(Path(path), label, max_bytes, csv_field_limit)
+        source, encoding = open_source(Path(path), label, max_bytes, csv_field_limit, max_chars)
+        stamp = stamp_of(path)
+        if encoding is not None:
+            report.encoding, report.needs_conversion = encoding, encoding not in encodings.UTF8
+        shape, error = _check_rows(source, fmt, report, label, lang, Path(path).suffix.lower() == ".csv")
     except NotFoundError:
         raise
-    except LLMOpsError as exc:
-        report.errors, report.error_count = [exc.message(lang)], 1
-        return Inspection(report, [], None, None, exc)
-    if decoded is not None:
-        report.encoding, report.needs_conversion = decoded.encoding, decoded.needs_conversion
-    issues = list(parsed.issues)
-    shape = formats.detect((row for _, row in parsed.rows), fmt)
-    rows: list[dict] = []
-    if shape is None and parsed.rows:
-        fields = sorted({key for _, row in parsed.rows[:50] if isinstance(row, dict) for key in row})[:12]
-        error = ValidationError("err.ds_format_unknown", path=label, fields=", ".join(fields) or "-",
+    except LLMOpsError as exc:  # found before reading rows, or mid-way (a bad byte, a NUL)
+        failed = ValidationReport(path=label, format=None if fmt == "auto" else fmt)
+        failed.errors, failed.error_count = [exc.message(lang)], 1
+        return Inspection(failed, None, None, None, exc)
+    return Inspection(report, shape, source, stamp, error)
+
+
+def _check_rows(source, fmt: str, report: ValidationReport, label: str, lang: str,
+                is_csv: bool) -> tuple[formats.Shape | None, LLMOpsError | None]:
+    """One pass: detect the shape on the first rows, then check each row as it is read; fills `report`."""
+    issues = _Issues()
+    pending: list[tuple[int, object]] = []  # rows read before the shape is known (at most _DETECT_ROWS)
+    fields: set[str] = set()
+    shape, wanted = None, {}
+    rows = parse_issues = valid = 0
+    undetectable = False
+    for item in source:
+        if isinstance(item, Issue):
+            parse_issues += 1
+            issues.add(item)
+            continue
+        rows += 1
+        if undetectable:
+            continue
+        if shape is None:
+            row = item[1]
+            shape = formats.detect_row(row) if fmt == "auto" else formats.forced_shape(fmt, row)
+            if shape is None:
+                if isinstance(row, dict):
+                    fields.update(row)
+                pending.append(item)
+                undetectable = len(pending) >= formats.DETECT_ROWS
+                continue
+            wanted = formats.optional_fields(shape)
+            batch, pending = [*pending, item], []
+        else:
+            batch = [item]
+        for line, row in batch:
+            if wanted and isinstance(row, dict) and any(name in row for name in wanted.values()):
+                shape = formats.with_optional_columns(shape, (row,))
+                wanted = formats.optional_fields(shape)
+            found = check_row(row, shape, is_csv)
+            for issue in found:
+                issues.add(Issue(line, issue.key, issue.params))
+            valid += not found
+    if shape is None and rows:
+        error = ValidationError("err.ds_format_unknown", path=label, fields=", ".join(sorted(fields)[:12]) or "-",
                                 formats=", ".join(formats.FORMATS))
         report.errors, report.error_count = [error.message(lang)], 1
-        report.total_rows = len(parsed.rows) + len(parsed.issues)
-        return Inspection(report, [], None, decoded, error)
+        report.total_rows = rows + parse_issues
+        return None, error
+    if not rows and not issues.count:
+        error = ValidationError("err.ds_empty", path=label)
+        report.errors, report.error_count = [error.message(lang)], 1
+        return None, error
+    # Each issue of the parser stands for a row it could not read, except the one that stopped it.
+    _fill(report, shape, valid, rows + parse_issues - source.fatal, issues, label, source.unit, lang)
+    return shape, None
+
+
+def _fill(report: ValidationReport, shape: formats.Shape | None, valid: int, total: int, issues: _Issues,
+          label: str, unit: str, lang: str) -> None:
     if shape is not None:
-        shape = formats.with_optional_columns(shape, (row for _, row in parsed.rows))
-        is_csv = Path(path).suffix.lower() == ".csv"
-        for line, row in parsed.rows:
-            found = check_row(row, shape, is_csv)
-            if found:
-                issues.extend(Issue(line, i.key, i.params) for i in found)
-            else:
-                rows.append(row)
         report.format, report.layout = shape.format, shape.layout
         report.entry = formats.entry_for(shape, "")
-    issues.sort(key=lambda i: i.line)
-    report.valid_rows = len(rows)
-    # Each issue of the parser stands for a row it could not read, except the one that stopped it.
-    report.total_rows = len(parsed.rows) + len(parsed.issues) - parsed.fatal
-    report.error_count = len(issues)
-    report.errors = [render(i, label, parsed.unit, lang) for i in issues[:MAX_REPORTED]]
-    if len(issues) > MAX_REPORTED:
-        report.errors.append(t("ds.more_errors", lang, count=len(issues) - MAX_REPORTED))
-    if not rows and not issues:
-        report.errors, report.error_count = [t("err.ds_empty", lang, path=label)], 1
-    return Inspection(report, rows, shape, decoded)
+    report.valid_rows, report.total_rows, report.error_count = valid, total, issues.count
+    report.errors = [render(i, label, unit, lang) for i in issues.first()]
+    if issues.count > MAX_REPORTED:
+        report.errors.append(t("ds.more_errors", lang, count=issues.count - MAX_REPORTED))

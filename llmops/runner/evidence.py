@@ -1,0 +1,79 @@
+"""How a job ended while nobody watched it, told by the evidence its run folder holds; one entry per job kind.
+
+A job whose supervisor and process are both gone is judged once, by the entry of its kind: training knows
+what LLaMA-Factory leaves behind when it finishes; a kind with no entry (or no evidence) is LOST.
+Evaluation, merge or serve jobs add their own entry with `register`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..lf import trainer_log
+from ..schemas.jobs import JobStatus
+
+GONE = "process gone while nobody was watching it"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The status a vanished job gets and why (the message shown with the job)."""
+
+    status: JobStatus
+    message: str
+
+
+@dataclass(frozen=True)
+class KindEvidence:
+    """What proves, for one job kind, that an unwatched run finished: a description and the judge that reads it."""
+
+    kind: str
+    proves_completion: str
+    judge: Callable[[Path, bool], Verdict]  # (run folder, stop was requested) -> verdict
+
+
+_REGISTRY: dict[str, KindEvidence] = {}
+
+
+def register(entry: KindEvidence) -> KindEvidence:
+    """Add (or replace) the evidence rule of a job kind."""
+    _REGISTRY[entry.kind] = entry
+    return entry
+
+
+def entries() -> list[KindEvidence]:
+    """Every registered rule, by kind."""
+    return [_REGISTRY[kind] for kind in sorted(_REGISTRY)]
+
+
+def judge(kind: str, run_dir: str | Path, stop_requested: bool) -> Verdict:
+    """The verdict on a job whose processes vanished; LOST when its kind has no rule or its folder is unreadable."""
+    entry = _REGISTRY.get(kind)
+    if entry is None:
+        return Verdict(JobStatus.LOST, GONE)
+    try:
+        return entry.judge(Path(run_dir), stop_requested)
+    except OSError as exc:
+        return Verdict(JobStatus.LOST, f"{GONE}; its run folder could not be read ({exc.strerror or exc})")
+
+
+def _train(run_dir: Path, stop_requested: bool) -> Verdict:
+    progress = trainer_log.read_progress(run_dir)
+    step = (f"last logged step {progress.current_steps}/{progress.total_steps}" if progress.current_steps
+            else "no step logged")
+    if trainer_log.final_results(run_dir) is None:
+        return Verdict(JobStatus.LOST, f"{GONE}; {step}")
+    # LLaMA-Factory also saves and writes its results when it stops early on request.
+    status = JobStatus.STOPPED if stop_requested else JobStatus.COMPLETED
+    return Verdict(status, f"ended while nobody was watching it: the trainer saved its weights and wrote "
+                           f"{' and '.join(trainer_log.FINAL_RESULTS)} ({step}); exit code unknown")
+
+
+register(KindEvidence(
+    kind="train",
+    proves_completion=f"weights ({', '.join(trainer_log.WEIGHTS[:3])}, …) and {', '.join(trainer_log.FINAL_RESULTS)}"
+                      f" in the run folder; the last step comes from {trainer_log.TRAINER_LOG}",
+    judge=_train,
+))
