@@ -87,7 +87,10 @@ def test_saved_yaml_is_complete_and_atomic(service, demo_model_dir, settings):
     assert "FORCE_TORCHRUN=1 NPROC_PER_NODE=" in saved.commands.multi_gpu
     assert all(k in saved.commands.multi_node for k in ("NNODES=", "NODE_RANK=", "MASTER_ADDR=", "MASTER_PORT="))
     second = service.save(config)
-    assert second.path != saved.path, "a second save must never overwrite the first"
+    assert second.path == saved.path and second.reused, "identical settings name the file already saved"
+    third = service.save(config.model_copy(update={"seed": 7}))
+    assert third.path != saved.path and not third.reused, "different settings never overwrite the first"
+    assert yaml.safe_load(saved.path.read_text(encoding="utf-8"))["seed"] == 42
     assert not list(settings.generated_configs_dir.glob(".*.tmp"))
     sidecar = json.loads(saved.path.with_suffix(".llmops.json").read_text(encoding="utf-8"))
     assert sidecar["pref_loss"] == "simpo"

@@ -8,12 +8,13 @@ from .datagen import DATAGEN
 from .errors import ERRORS
 from .models import MODELS
 from .prefs import PREFS
+from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
 from .ui_loop import UI_LOOP
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP}
+_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP, **TRAINING}
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
