@@ -136,6 +136,8 @@ TRAINING.update({
               "或在确认来源可信后在“模型”页为该模型允许 pickle。"},
     "err.train.config_missing": {"en": "Saved config '{path}' was not found under configs/llmops/.",
                                  "zh": "在 configs/llmops/ 下找不到已保存的配置“{path}”。"},
+    "err.train.config_other_stage": {"en": "'{path}' is a {stage} config; load it in the {stage} form.",
+                                     "zh": "“{path}”是 {stage} 阶段的配置，请在 {stage} 表单中载入。"},
     "err.train.config_unknown_keys": {"en": "'{path}' has keys this studio does not write: {keys}.",
                                       "zh": "“{path}”包含本工作台不会生成的键：{keys}。"},
     "err.train.config_bad_value": {"en": "'{path}': {key} = {value} cannot be read back ({reason}).",

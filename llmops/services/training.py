@@ -235,10 +235,11 @@ class TrainingService:
 
     # --- launching --------------------------------------------------------------------------------
 
-    def launch_config(self, config: TrainConfig, meta: dict | None = None) -> tuple[SavedConfig, Job]:
+    def launch_config(self, config: TrainConfig, meta: dict | None = None,
+                      target: Target | None = None) -> tuple[SavedConfig, Job]:
         """Save then queue; the job runs exactly the file that was saved. `meta` travels with the job."""
         self.validate(config, for_launch=True)
-        saved = self.save(config)
+        saved = self.save(config, target)
         return saved, self.launch_file(saved.path, meta=meta)
 
     def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None) -> Job:
