@@ -135,3 +135,7 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
     table, shown = client.predict(["sample_sft"], api_name="/sft_dataset_preview")
     rows = table["value"]["data"]
     assert table["headers"] and len(rows) == 5 and "sample_sft" in shown, table
+    client.predict("tiny", str(demo_model_dir), api_name="/models_add_local")
+    client.predict("tiny@v1.0", True, False, api_name="/models_set_load_options")
+    yaml_text, _, _ = client.predict(*inputs, api_name="/sft_preview")
+    assert "\ntrust_remote_code: true" in yaml_text and "# trust_remote_code: ON for" in yaml_text

@@ -39,7 +39,7 @@ def service(settings):
 
 def test_continue_from_a_checkpoint_of_a_finished_run(service, settings, demo_model_dir, first_run):
     shutil.copytree(first_run, settings.checkpoints_dir / "first")
-    sources = dict((label, path) for label, path in service.continue_sources())
+    sources = dict(service.continue_sources())
     assert list(sources)[:2] == ["first/checkpoint-2", "first/checkpoint-4"]
     config = service.build("sft", str(demo_model_dir), ["sample_sft"], adapter_name_or_path=sources["first/checkpoint-2"],
                            run_name="second", max_steps=2, save_steps=1000, **QUICK)

@@ -149,6 +149,7 @@ TRAINING.update({
     # Model registry: loading options.
     "ui.models.load_opts": {"en": "Loading options for a model (applies to training and local chat)",
                             "zh": "模型加载选项（作用于训练与本地对话）"},
+    "ui.models.load_opts_model": {"en": "Model version", "zh": "模型版本"},
     "ui.models.trust_remote_code": {"en": "Trust remote code", "zh": "信任远程代码"},
     "ui.models.trust_remote_code.info": {
         "en": "Runs the Python files shipped with this model (modeling_*.py) on this machine. Only for models "

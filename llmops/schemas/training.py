@@ -129,7 +129,7 @@ class TrainConfig(BaseModel):
         return value.strip()
 
     @model_validator(mode="after")
-    def _cross_field(self) -> "TrainConfig":
+    def _cross_field(self) -> TrainConfig:
         if self.quantization_bit is not None and self.finetuning_type != "lora":
             raise ValueError("quantization (QLoRA) requires finetuning_type lora")
         if self.quantization_bit is not None and self.deepspeed in ("z3", "z3_offload"):
@@ -161,10 +161,9 @@ class TrainConfig(BaseModel):
         layerwise = (self.use_galore and self.galore_layerwise) or (self.use_apollo and self.apollo_layerwise)
         if layerwise and self.gradient_accumulation_steps != 1:
             raise _rule("err.train.layerwise_accumulation")
-        if self.use_badam and self.deepspeed != "none":
-            # DeepSpeed means distributed: LF then allows only layer-wise BAdam, and only under ZeRO-3.
-            if self.badam_mode == "ratio" or self.deepspeed not in ZERO3:
-                raise _rule("err.train.badam_deepspeed")
+        # DeepSpeed means distributed: LF then allows only layer-wise BAdam, and only under ZeRO-3.
+        if self.use_badam and self.deepspeed != "none" and (self.badam_mode == "ratio" or self.deepspeed not in ZERO3):
+            raise _rule("err.train.badam_deepspeed")
 
     @property
     def memory_optimizer(self) -> str | None:

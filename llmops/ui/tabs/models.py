@@ -59,23 +59,6 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) ->
             add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
                                   attr="value")
 
-    with gr.Accordion(t("ui.models.load_opts", lang), open=False):
-        with gr.Row():
-            opts_id = labels(gr.Dropdown(model_choices(services)[1:], label=t("ui.models.default", lang),
-                                         allow_custom_value=True), "ui.models.default")
-            trust = labels(gr.Checkbox(label=t("ui.models.trust_remote_code", lang),
-                                       info=t("ui.models.trust_remote_code.info", lang)),
-                           "ui.models.trust_remote_code", "ui.models.trust_remote_code.info")
-            pickle_ok = labels(gr.Checkbox(label=t("ui.models.allow_pickle", lang),
-                                           info=t("ui.models.allow_pickle.info", lang)),
-                               "ui.models.allow_pickle", "ui.models.allow_pickle.info")
-            apply_opts = labels(gr.Button(t("ui.models.apply_load_opts", lang), scale=0),
-                                "ui.models.apply_load_opts", attr="value")
-
-    def do_load_opts(model_id, trust_on, pickle_on, lang_now):
-        services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
-        return registry_rows(services)
-
     def do_default(model_id, lang_now):
         services.models.set_default(model_id)
         return registry_rows(services)
@@ -90,12 +73,34 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State) ->
         return registry_rows(services)
 
     set_default.click(_guard(do_default), [default_id, lang_state], table, api_name="models_set_default")
-    apply_opts.click(_guard(do_load_opts), [opts_id, trust, pickle_ok, lang_state], table,
-                     api_name="models_set_load_options")
     add_local.click(_guard(do_local), [name, path, lang_state], table, api_name="models_add_local")
     add_endpoint.click(_guard(do_endpoint), [name, url, served, key_env, lang_state], table,
                        api_name="models_add_endpoint")
+    _load_options_panel(services, labels, lang_state, table)
     return table
+
+
+def _load_options_panel(services: Services, labels: Labels, lang_state: gr.State, table: gr.Dataframe) -> None:
+    """Per-model opt-ins to running the model's own code and to pickle weights (both off by default)."""
+    lang = labels.lang
+    with gr.Accordion(t("ui.models.load_opts", lang), open=False), gr.Row():
+        opts_id = labels(gr.Dropdown(model_choices(services)[1:], label=t("ui.models.load_opts_model", lang),
+                                     allow_custom_value=True), "ui.models.load_opts_model")
+        trust = labels(gr.Checkbox(label=t("ui.models.trust_remote_code", lang),
+                                   info=t("ui.models.trust_remote_code.info", lang)),
+                       "ui.models.trust_remote_code", "ui.models.trust_remote_code.info")
+        pickle_ok = labels(gr.Checkbox(label=t("ui.models.allow_pickle", lang),
+                                       info=t("ui.models.allow_pickle.info", lang)),
+                           "ui.models.allow_pickle", "ui.models.allow_pickle.info")
+        apply_opts = labels(gr.Button(t("ui.models.apply_load_opts", lang), scale=0),
+                            "ui.models.apply_load_opts", attr="value")
+
+    def do_load_opts(model_id, trust_on, pickle_on, lang_now):
+        services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
+        return registry_rows(services)
+
+    apply_opts.click(_guard(do_load_opts), [opts_id, trust, pickle_ok, lang_state], table,
+                     api_name="models_set_load_options")
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab) -> None:

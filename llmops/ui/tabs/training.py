@@ -18,8 +18,8 @@ from ...schemas.training import (
     FINETUNING_TYPES,
     FLASH_ATTN,
     GALORE_PROJ_TYPES,
-    PREF_LOSSES,
     PRECISIONS,
+    PREF_LOSSES,
     REPORT_TO,
     ROPE_SCALINGS,
     SCHEDULERS,
@@ -297,13 +297,12 @@ def _initial_preview(services: Services, datasets: list[str]):
 
 def _saved_panel(labels: Labels, services: Services):
     lang = labels.lang
-    with labels(gr.Accordion(t("ui.section.saved", lang), open=False), "ui.section.saved"):
-        with gr.Row():
-            saved = labels(gr.Dropdown(saved_config_choices(services), label=t("ui.field.saved_config", lang),
-                                       allow_custom_value=True, scale=3), "ui.field.saved_config")
-            load = labels(gr.Button(t("ui.btn.load_config", lang), scale=1), "ui.btn.load_config", attr="value")
-            refresh = labels(gr.Button(t("ui.btn.refresh_sources", lang), scale=1), "ui.btn.refresh_sources",
-                             attr="value")
+    with labels(gr.Accordion(t("ui.section.saved", lang), open=False), "ui.section.saved"), gr.Row():
+        saved = labels(gr.Dropdown(saved_config_choices(services), label=t("ui.field.saved_config", lang),
+                                   allow_custom_value=True, scale=3), "ui.field.saved_config")
+        load = labels(gr.Button(t("ui.btn.load_config", lang), scale=1), "ui.btn.load_config", attr="value")
+        refresh = labels(gr.Button(t("ui.btn.refresh_sources", lang), scale=1), "ui.btn.refresh_sources",
+                         attr="value")
     return saved, load, refresh
 
 
