@@ -130,13 +130,13 @@ def saved_config_choices(services: Services) -> list[str]:
     return services.training.saved_configs()
 
 
-def preview_table(services: Services, datasets: list[str] | None, rows: int = 5) -> tuple[list[list], list[str]]:
-    """The first rows of the first chosen dataset as (rows, headers); long cells are cut."""
+def preview_table(services: Services, datasets: list[str] | None, rows: int = 5) -> tuple[list[list], list[str], int]:
+    """The first rows of the first chosen dataset as (rows, headers, total rows); long cells are cut."""
     if not datasets:
-        return [], []
+        return [], [], 0
     page = services.datasets.preview(datasets[0], page=1, page_size=rows)
     cells = [[_cell(row.get(column)) for column in page.columns] for row in page.rows]
-    return cells, list(page.columns)
+    return cells, list(page.columns), page.total
 
 
 def _cell(value) -> str:
@@ -259,11 +259,10 @@ class _StageHandlers:
 
     def dataset_preview(self, dataset_values, lang):
         try:
-            cells, headers = preview_table(self.services, dataset_values)
+            cells, headers, total = preview_table(self.services, dataset_values)
         except LLMOpsError as exc:
             return gr.update(value=None), exc.message(lang)
-        shown = t("ui.status.preview_rows", lang, name=dataset_values[0], shown=len(cells),
-                  total=self.services.datasets.preview(dataset_values[0], page_size=1).total) if cells else ""
+        shown = t("ui.status.preview_rows", lang, name=dataset_values[0], shown=len(cells), total=total) if cells else ""
         return gr.update(value=cells, headers=headers or None), shown
 
 
@@ -278,8 +277,7 @@ def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
     return [gpus, gpu_mem, params_b], button, gr.Markdown()
 
 
-def _fields_row(fields, services, defaults, lang, labels, comps, stage):
-    sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
+def _fields_row(fields, sources, defaults, lang, labels, comps, stage):
     with gr.Row():
         for name, kind, choices in fields:
             # Neat packing is SFT-only in LF; hidden elsewhere but kept in place for the positional API.
@@ -289,7 +287,7 @@ def _fields_row(fields, services, defaults, lang, labels, comps, stage):
 
 def _initial_preview(services: Services, datasets: list[str]):
     try:
-        cells, headers = preview_table(services, datasets)
+        cells, headers, _ = preview_table(services, datasets)
     except LLMOpsError:
         return None  # the form still opens; choosing a dataset shows why it cannot be read
     return {"data": cells, "headers": headers} if cells else None
@@ -310,6 +308,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     lang = labels.lang
     defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
     first = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
+    sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
     with gr.Row():
         with gr.Column(scale=3):
             saved, load, refresh = _saved_panel(labels, services)
@@ -321,12 +320,12 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
                                        max_height=300)
             comps: dict = {}
-            _fields_row(first[:8], services, defaults, lang, labels, comps, stage)
+            _fields_row(first[:8], sources, defaults, lang, labels, comps, stage)
             with labels(gr.Accordion(t("ui.section.advanced", lang), open=False), "ui.section.advanced"):
-                _fields_row(first[8:], services, defaults, lang, labels, comps, stage)
+                _fields_row(first[8:], sources, defaults, lang, labels, comps, stage)
             for title_key, fields in (*EXTRA_SECTIONS, ("ui.section.target_box", TARGET_FIELDS)):
                 with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
-                    _fields_row(fields, services, defaults, lang, labels, comps, stage)
+                    _fields_row(fields, sources, defaults, lang, labels, comps, stage)
             with gr.Row():
                 buttons = {key: labels(gr.Button(t(f"ui.btn.{key}", lang), variant=variant), f"ui.btn.{key}",
                                        attr="value")
