@@ -139,6 +139,14 @@ def preview_table(services: Services, datasets: list[str] | None, rows: int = 5)
     return cells, list(page.columns), page.total
 
 
+def _initial_preview(services: Services, datasets: list[str]):
+    try:
+        cells, headers, _ = preview_table(services, datasets)
+    except LLMOpsError:
+        return None  # the form still opens; choosing a dataset shows why it cannot be read
+    return {"data": cells, "headers": headers} if cells else None
+
+
 def _cell(value) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= 300 else text[:300] + "…"
@@ -278,19 +286,14 @@ def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
 
 
 def _fields_row(fields, sources, defaults, lang, labels, comps, stage):
-    with gr.Row():
-        for name, kind, choices in fields:
-            # Neat packing is SFT-only in LF; hidden elsewhere but kept in place for the positional API.
-            comps[name] = _field(name, kind, sources.get(choices, choices) if kind == "source" else choices,
-                                 defaults.get(name), lang, labels, visible=name != "neat_packing" or stage == "sft")
-
-
-def _initial_preview(services: Services, datasets: list[str]):
-    try:
-        cells, headers, _ = preview_table(services, datasets)
-    except LLMOpsError:
-        return None  # the form still opens; choosing a dataset shows why it cannot be read
-    return {"data": cells, "headers": headers} if cells else None
+    # Each memory-saving optimizer starts its own row, so its keys sit together.
+    starts = [i for i, (name, _, _) in enumerate(fields) if i == 0 or name in ("use_apollo", "use_badam")]
+    for begin, end in zip(starts, [*starts[1:], len(fields)], strict=True):
+        with gr.Row():
+            for name, kind, choices in fields[begin:end]:
+                # Neat packing is SFT-only in LF; hidden elsewhere but kept in place for the positional API.
+                comps[name] = _field(name, kind, sources.get(choices, choices) if kind == "source" else choices,
+                                     defaults.get(name), lang, labels, visible=name != "neat_packing" or stage == "sft")
 
 
 def _saved_panel(labels: Labels, services: Services):
