@@ -112,3 +112,30 @@ def test_job_killed_while_app_was_down_shows_lost(app, settings, demo_model_dir)
     app.start()
     rows, *_ = Client(app.url, verbose=False).predict(job_id, api_name="/refresh_jobs")
     assert {row[0]: row[3] for row in rows["data"]}[job_id] == "LOST"
+
+
+def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, demo_model_dir):
+    from llmops.ui.tabs.training import form_fields
+
+    client = Client(app.url, verbose=False)
+    inputs = form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=3e-4)
+    _, first, _ = client.predict(*inputs, api_name="/sft_command")
+    _, second, status = client.predict(*inputs, api_name="/sft_command")
+    assert first == second and "reusing" in status
+    saved = list(settings.generated_configs_dir.glob("sft_config_*.yaml"))
+    text = saved[0].read_text(encoding="utf-8")
+    assert len(saved) == 1 and "\ntrust_remote_code" not in text and "# trust_remote_code: off" in text
+    loaded = client.predict(saved[0].name, api_name="/sft_load_config")
+    assert loaded[0] == str(demo_model_dir) and loaded[2] == ["sample_sft"] and len(loaded) == 4 + len(
+        form_fields("sft"))
+    names = [name for name, _, _ in form_fields("sft")]
+    assert loaded[3 + names.index("learning_rate")] == 3e-4
+    with pytest.raises(Exception, match="sft"):
+        client.predict(saved[0].name, api_name="/dpo_load_config")
+    table, shown = client.predict(["sample_sft"], api_name="/sft_dataset_preview")
+    rows = table["value"]["data"]
+    assert table["headers"] and len(rows) == 5 and "sample_sft" in shown, table
+    client.predict("tiny", str(demo_model_dir), api_name="/models_add_local")
+    client.predict("tiny@v1.0", True, False, api_name="/models_set_load_options")
+    yaml_text, _, _ = client.predict(*inputs, api_name="/sft_preview")
+    assert "\ntrust_remote_code: true" in yaml_text and "# trust_remote_code: ON for" in yaml_text

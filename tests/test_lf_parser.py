@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 
+import pytest
+
+from llmops.errors import LLMOpsError
 from llmops.runner.runner import JobRunner
 from llmops.schemas.training import FINETUNING_TYPES, PREF_LOSSES, STAGES
 from llmops.services.device import DeviceInfo
@@ -41,9 +44,79 @@ def test_lf_parser_accepts_every_offered_combination(settings, demo_model_dir, t
     args_file = tmp_path / "combos.json"
     args_file.write_text(json.dumps(combos), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
-                          text=True, timeout=240)
+                          check=False, text=True, timeout=240)
     line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
     results = json.loads(line[len("RESULTS"):])
     assert len(results) == len(combos) == 23
     failures = {name: msg for name, msg in results.items() if msg != "ok"}
     assert not failures, failures
+
+
+def _fake_adapter(settings):
+    """An adapter folder our validation accepts (the parser never opens it)."""
+    folder = settings.checkpoints_dir / "earlier" / "checkpoint-2"
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}", encoding="utf-8")
+    (folder / "trainer_state.json").write_text("{}", encoding="utf-8")
+    return folder
+
+
+# (name, stage, overrides, the package LF itself must ask for, or None when it must accept the config)
+NEW_OPTIONS = (
+    ("pt-lora-options", "pt", {"lr_scheduler_type": "cosine_with_restarts", "warmup_ratio": 0.0, "warmup_steps": 5,
+                               "max_grad_norm": 0.5, "max_samples": 10, "packing": True, "neftune_noise_alpha": 5.0,
+                               "rope_scaling": "linear", "flash_attn": "sdpa", "continue": True}, None),
+    ("sft-lora-options", "sft", {"lr_scheduler_type": "polynomial", "neat_packing": True, "rope_scaling": "dynamic",
+                                 "flash_attn": "disabled", "max_samples": 3, "resume": True}, None),
+    ("dpo-lora-options", "dpo", {"lr_scheduler_type": "inverse_sqrt", "max_grad_norm": 2.0, "max_samples": 5,
+                                 "rope_scaling": "yarn", "flash_attn": "fa2", "neftune_noise_alpha": 1.0}, None),
+    ("pt-full-galore", "pt", {"finetuning_type": "full", "use_galore": True, "galore_rank": 4,
+                              "galore_layerwise": True, "gradient_accumulation_steps": 1}, "galore_torch"),
+    ("sft-freeze-apollo", "sft", {"finetuning_type": "freeze", "use_apollo": True, "apollo_rank": 4}, "apollo_torch"),
+    ("dpo-full-badam", "dpo", {"finetuning_type": "full", "use_badam": True, "badam_mode": "ratio",
+                               "badam_update_ratio": 0.1}, "badam"),
+    ("sft-lora-unsloth", "sft", {"use_unsloth": True}, "unsloth"),
+    ("pt-lora-liger", "pt", {"enable_liger_kernel": True, "rope_scaling": "llama3"}, "liger-kernel"),
+)
+
+
+def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, tmp_path):
+    service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    checkpoint = _fake_adapter(settings)
+    datasets = {"pt": "sample_pt", "sft": "sample_sft", "dpo": "sample_dpo"}
+    combos, refused = {}, {}
+    for name, stage, overrides, package in NEW_OPTIONS:
+        overrides = dict(overrides)
+        if overrides.pop("continue", False):
+            overrides["adapter_name_or_path"] = str(checkpoint)
+        if overrides.pop("resume", False):
+            overrides["resume_from_checkpoint"] = str(checkpoint)
+            (checkpoint.parent / "trainer_log.jsonl").write_text("", encoding="utf-8")
+        config = service.build(stage, str(demo_model_dir), [datasets[stage]], **overrides)
+        combos[name] = service.render(config).args
+        assert "trust_remote_code" not in combos[name]
+        if package or config.flash_attn == "fa2":
+            with pytest.raises(LLMOpsError) as info:
+                service.launch_config(config)
+            refused[name] = info.value
+    assert combos["sft-lora-options"]["resume_from_checkpoint"] == "checkpoints/earlier/checkpoint-2"
+    assert combos["sft-lora-options"]["output_dir"] == "checkpoints/earlier"
+    assert combos["pt-lora-options"]["adapter_name_or_path"] == "checkpoints/earlier/checkpoint-2"
+    assert combos["pt-full-galore"]["use_galore"] is True and "use_badam" not in combos["pt-full-galore"]
+    args_file = tmp_path / "combos.json"
+    args_file.write_text(json.dumps(combos), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
+                          check=False, text=True, timeout=240)
+    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
+    results = json.loads(line[len("RESULTS"):])
+    assert len(results) == len(NEW_OPTIONS) == 8
+    for name, _stage, _overrides, package in NEW_OPTIONS:
+        if package is None:
+            assert results[name] == "ok", (name, results[name])
+        else:
+            # LF got past every name and cross-field check and stopped only at the missing package.
+            assert f"pip install {package}" in results[name], (name, results[name])
+            assert refused[name].key == "err.train.package_missing"
+            assert package.replace("_", "-") in refused[name].message("zh").replace("_", "-")
+    assert refused["dpo-lora-options"].key == "err.train.package_missing"
+    assert "flash-attn" in refused["dpo-lora-options"].message("en")

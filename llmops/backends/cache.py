@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..schemas.models import pickle_only_weights
 from .base import BackendError
 
 _GB = 1024**3
@@ -108,6 +109,8 @@ class LocalModelCache:
         self._lock = threading.Lock()
         self.loads = 0
         self.evictions = 0
+        # Weights key -> (trust_remote_code, allow_pickle), set from the registry entry; both off when absent.
+        self.opt_ins: dict[str, tuple[bool, bool]] = {}
 
     def __repr__(self) -> str:
         return f"LocalModelCache(budget={self.budget_bytes / _GB:g} GB, loaded={self.loaded()})"
@@ -134,7 +137,7 @@ class LocalModelCache:
                     return self._entries[key]
                 self._shrink(extra=estimate_bytes(key, self.placement.bytes_per_param), keep=None)
             try:
-                loaded = _load(key, path, self.placement)
+                loaded = _load(key, path, self.placement, *self.opt_ins.get(key, (False, False)))
                 size = loaded.size_bytes()
             finally:
                 with self._lock:
@@ -230,16 +233,20 @@ def _product(shape: list[int]) -> int:
     return result
 
 
-def _load(key: str, path: str, placement: Placement) -> LoadedBase:
-    """Tokenizer and model from `path`, on the cache's device, in eval mode."""
+def _load(key: str, path: str, placement: Placement, trust: bool = False, allow_pickle: bool = False) -> LoadedBase:
+    """Tokenizer and model from `path`, on the cache's device, in eval mode; safetensors and no remote code
+    unless the registry entry opted in."""
+    if not allow_pickle and pickle_only_weights(key):
+        raise BackendError("err.train.pickle_only", path=path)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dtype = getattr(torch, placement.dtype_name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(key)
+        tokenizer = AutoTokenizer.from_pretrained(key, trust_remote_code=trust)
         extra = {"device_map": placement.device} if placement.device != "cpu" else {}
-        model = AutoModelForCausalLM.from_pretrained(key, dtype=dtype, **extra)
+        model = AutoModelForCausalLM.from_pretrained(key, dtype=dtype, trust_remote_code=trust,
+                                                     use_safetensors=None if allow_pickle else True, **extra)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, ImportError) as exc:
         raise BackendError("err.backend_load_failed", path=path, reason=str(exc)) from exc
     model.eval()

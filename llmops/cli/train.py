@@ -24,6 +24,11 @@ def register(sub) -> None:
     config.add_argument("--finetuning", choices=("lora", "full", "freeze"))
     config.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config field")
     config.add_argument("--out", help="write the YAML here instead of configs/llmops/")
+    config.add_argument("--nproc-per-node", type=int, default=0, help="GPUs per node in the printed commands "
+                        "(default: the GPUs detected here)")
+    config.add_argument("--nnodes", type=int, default=2, help="nodes in the printed multi-node command")
+    config.add_argument("--master-addr", default="", help="node 0's address for the multi-node command")
+    config.add_argument("--master-port", type=int, default=29500)
     config.set_defaults(handler=_config)
     launch = tsub.add_parser("launch", help="queue a saved config as a job")
     launch.add_argument("file", type=text)
@@ -70,7 +75,9 @@ def _config(settings, args) -> int:
         print(path)
         print(f"llamafactory-cli train {path}")
         return 0
-    saved = service.save(config)
+    from ..lf.command import Target
+
+    saved = service.save(config, Target(args.nproc_per_node, args.nnodes, args.master_addr, args.master_port))
     print(saved.path)
     print(saved.commands.as_text(str(settings.home)))
     return 0

@@ -12,6 +12,7 @@ from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .prefs import PREFS
 from .security import SECURITY
+from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
 from .ui_live import UI_LIVE
@@ -33,7 +34,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
-                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS)
+                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -18,19 +18,34 @@ DEEPSPEED_FILES = {
     "z3_offload": "ds_z3_offload.json",
 }
 
+# GaLore / APOLLO / BAdam keys, written only when that optimizer is on (names as in LF's FinetuningArguments).
+_OPTIMIZER_GROUPS = {
+    "galore": ("use_galore", "galore_target", "galore_rank", "galore_update_interval", "galore_scale",
+               "galore_proj_type", "galore_layerwise"),
+    "apollo": ("use_apollo", "apollo_target", "apollo_rank", "apollo_update_interval", "apollo_scale",
+               "apollo_layerwise"),
+    "badam": ("use_badam", "badam_mode", "badam_switch_mode", "badam_switch_interval", "badam_update_ratio"),
+}
+OPTIMIZER_KEYS: tuple[str, ...] = tuple(key for keys in _OPTIMIZER_GROUPS.values() for key in keys)
+# Keys the studio writes with a fixed value (or derives); reading a YAML back skips them.
+FIXED_KEYS = ("do_train", "dataset_dir", "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers",
+              "output_dir", "plot_loss", "save_only_model", "quantization_method", "freeze_trainable_modules",
+              "per_device_eval_batch_size", "eval_strategy", "trust_remote_code")
+
 # Section order mirrors LLaMA-Factory's example configs so users recognise the file.
 _SECTIONS = (
     ("model", ("model_name_or_path", "adapter_name_or_path", "trust_remote_code", "quantization_bit",
-               "quantization_method")),
+               "quantization_method", "rope_scaling", "flash_attn", "enable_liger_kernel", "use_unsloth")),
     ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
                 "freeze_trainable_layers", "freeze_trainable_modules", "pref_beta", "pref_loss", "ref_model",
-                "ref_model_adapters", "deepspeed")),
-    ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "max_samples", "overwrite_cache",
-                 "preprocessing_num_workers", "dataloader_num_workers")),
+                "ref_model_adapters", "deepspeed", *OPTIMIZER_KEYS)),
+    ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "max_samples", "packing", "neat_packing",
+                 "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers")),
     ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss", "save_only_model",
                 "report_to", "run_name")),
     ("train", ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "num_train_epochs",
-               "max_steps", "lr_scheduler_type", "warmup_ratio", "bf16", "fp16", "seed")),
+               "max_steps", "lr_scheduler_type", "warmup_ratio", "warmup_steps", "max_grad_norm",
+               "neftune_noise_alpha", "resume_from_checkpoint", "bf16", "fp16", "seed")),
     ("eval", ("val_size", "per_device_eval_batch_size", "eval_strategy", "eval_steps")),
 )
 
@@ -60,12 +75,12 @@ def home_relative(settings: Settings, path: Path) -> str:
     return str(path.relative_to(home)) if home in path.parents or path == home else str(path)
 
 
-def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placement: Placement) -> dict:
+def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placement: Placement,
+               trust_remote_code: bool = False) -> dict:
     """The argument dict LLaMA-Factory's parser receives; paths relative to the home."""
     precision = resolve_precision(config, placement)
     args: dict = {
         "model_name_or_path": config.model,
-        "trust_remote_code": True,
         "stage": config.stage,
         "do_train": True,
         "finetuning_type": config.finetuning_type,
@@ -88,15 +103,30 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
         "learning_rate": config.learning_rate,
         "num_train_epochs": config.num_train_epochs,
         "lr_scheduler_type": config.lr_scheduler_type,
-        "warmup_ratio": config.warmup_ratio,
+        "max_grad_norm": config.max_grad_norm,
+        "packing": config.packing or config.neat_packing,
         "bf16": precision == "bf16",
         "fp16": precision == "fp16",
         "seed": config.seed,
     }
+    if trust_remote_code:
+        # Off unless the model's registry entry opts in: a hub model's own Python code would run here.
+        args["trust_remote_code"] = True
     optional = {"run_name": config.run_name, "max_steps": config.max_steps, "max_samples": config.max_samples,
-                "adapter_name_or_path": config.adapter_name_or_path}
+                "warmup_ratio": config.warmup_ratio, "warmup_steps": config.warmup_steps,
+                "neftune_noise_alpha": config.neftune_noise_alpha, "neat_packing": config.neat_packing,
+                "enable_liger_kernel": config.enable_liger_kernel, "use_unsloth": config.use_unsloth,
+                "rope_scaling": None if config.rope_scaling == "none" else config.rope_scaling,
+                "flash_attn": None if config.flash_attn == "auto" else config.flash_attn}
     args.update({key: value for key, value in optional.items() if value})
+    for key in ("adapter_name_or_path", "resume_from_checkpoint"):
+        value = getattr(config, key)
+        if value:
+            local = Path(value).expanduser()
+            args[key] = home_relative(settings, local) if local.exists() else value
     args.update(_method_args(config))
+    if config.memory_optimizer:
+        args.update({key: getattr(config, key) for key in _OPTIMIZER_GROUPS[config.memory_optimizer]})
     if config.deepspeed != "none":
         args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
     args.update(_eval_args(config))
@@ -126,6 +156,27 @@ def _eval_args(config: TrainConfig) -> dict:
         return {"eval_strategy": "no"}
     return {"val_size": config.val_size, "per_device_eval_batch_size": config.per_device_train_batch_size,
             "eval_strategy": "steps", "eval_steps": config.eval_steps}
+
+
+def from_lf_args(args: dict) -> tuple[dict, list[str]]:
+    """A rendered argument dict back to TrainConfig values; also returns the keys the studio never writes."""
+    known = set(TrainConfig.model_fields) | set(FIXED_KEYS) | {"model_name_or_path", "dataset", "bf16", "fp16"}
+    unknown = sorted(key for key in args if key not in known)
+    values = {key: value for key, value in args.items() if key in TrainConfig.model_fields}
+    values["model"] = args.get("model_name_or_path")
+    datasets = args.get("dataset")
+    values["datasets"] = [part.strip() for part in datasets.split(",")] if isinstance(datasets, str) else datasets
+    values["precision"] = "bf16" if args.get("bf16") else "fp16" if args.get("fp16") else "auto"
+    if args.get("deepspeed"):
+        by_file = {name: mode for mode, name in DEEPSPEED_FILES.items()}
+        values["deepspeed"] = by_file.get(Path(str(args["deepspeed"])).name, str(args["deepspeed"]))
+    if args.get("eval_strategy", "no") == "no":
+        values.pop("val_size", None)
+    if isinstance(values.get("warmup_steps"), float) and values["warmup_steps"] < 1:
+        values["warmup_ratio"], values["warmup_steps"] = values["warmup_steps"], 0  # transformers' ratio form
+    if values.get("packing") and values.get("neat_packing"):
+        values["packing"] = False  # neat packing implies packing; the form keeps the two apart
+    return values, unknown
 
 
 def to_yaml(args: dict, header: str = "") -> str:

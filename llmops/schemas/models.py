@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -16,6 +17,16 @@ NAME_PATTERN = r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]{0,99}$"
 VERSION_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$"
 ENV_NAME_PATTERN = r"^[A-Z_][A-Z0-9_]*$"
 _ENV_NAME = re.compile(ENV_NAME_PATTERN)
+
+
+def pickle_only_weights(path: str | Path) -> bool:
+    """True for a local model folder whose weights exist only as pickle files (loading them can run code)."""
+    folder = Path(path).expanduser()
+    if not folder.is_dir():
+        return False
+    names = [p.name for p in folder.iterdir() if p.is_file()]
+    pickled = any(n.endswith(".pt") or (n.startswith("pytorch_model") and n.endswith(".bin")) for n in names)
+    return pickled and not any(n.endswith(".safetensors") for n in names)
 
 
 class SamplingParams(BaseModel):
@@ -106,6 +117,9 @@ class ModelEntry(BaseModel):
     created: str = ""
     # Built from the demo model: answers prove the pipeline, not quality.
     demo: bool = False
+    # Opt-ins, off by default: run the model's own Python code; load pickle (.bin/.pt) weights.
+    trust_remote_code: bool = False
+    allow_pickle: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelEntry:

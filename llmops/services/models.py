@@ -253,6 +253,22 @@ class ModelRegistry:
             # New versions, plus any base a job trained on that had not been registered yet.
             return [entry for model_id, entry in state.models.items() if model_id not in before]
 
+    def set_load_options(self, model_id: str, trust_remote_code: bool, allow_pickle: bool) -> ModelEntry:
+        """Opt one entry in (or out) of running its own code and of pickle weights."""
+        with self._editing() as state:
+            entry = state.models.get(model_id)
+            if entry is None:
+                raise NotFoundError("err.model_unknown", model_id=model_id)
+            state.models[model_id] = entry.model_copy(update={"trust_remote_code": bool(trust_remote_code),
+                                                               "allow_pickle": bool(allow_pickle)})
+            return state.models[model_id]
+
+    def load_options(self, path: str) -> tuple[bool, bool]:
+        """(trust_remote_code, allow_pickle) for the weights at `path`: on only if an entry loading them opts in."""
+        wanted = _norm(path)
+        entries = [e for e in self._read().models.values() if e.path and _norm(e.path) == wanted]
+        return any(e.trust_remote_code for e in entries), any(e.allow_pickle for e in entries)
+
     # --- storage ----------------------------------------------------------------------------------
 
     def _read(self) -> _State:

@@ -13,17 +13,21 @@ from pathlib import Path
 import pydantic
 import yaml
 
-from ..errors import ValidationError, pydantic_details
+from ..errors import ValidationError
+from ..i18n import t
 from ..lf import dataset_check, dataset_info, render, templates
-from ..lf.command import Commands, commands_for, train_argv
+from ..lf.command import Commands, Target, commands_for, train_argv
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobSpec
+from ..schemas.models import pickle_only_weights
 from ..schemas.training import TrainConfig
 from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from . import demo_model
+from . import training_sources as sources
 from .device import DeviceInfo, probe
+from .models import ModelRegistry
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 DEMO_ALIAS = "demo"
@@ -48,6 +52,7 @@ class SavedConfig:
     rel_path: str
     commands: Commands
     output_dir: Path
+    reused: bool = False
 
 
 class TrainingService:
@@ -57,6 +62,7 @@ class TrainingService:
         self.settings = settings
         self.runner = runner
         self._device = device
+        self.models = ModelRegistry(settings)
 
     @property
     def device(self) -> DeviceInfo:
@@ -86,7 +92,7 @@ class TrainingService:
         try:
             return TrainConfig(stage=stage, model=model, datasets=datasets, **values)
         except pydantic.ValidationError as exc:
-            raise ValidationError("err.config_invalid", details=pydantic_details(exc, "config")) from exc
+            raise sources.config_error(exc) from exc
 
     def resolve_model(self, model: str) -> str:
         """'demo' means the tiny local model (built on first use); other strings pass through."""
@@ -129,6 +135,10 @@ class TrainingService:
                                       "adapter_name_or_path": config.adapter_name_or_path,
                                       "ref_model_adapters": config.ref_model_adapters}, entries, config.datasets)
         self._check_model(config.model)
+        if pickle_only_weights(config.model) and not self.models.load_options(config.model)[1]:
+            raise ValidationError("err.train.pickle_only", path=config.model)
+        if config.resume_from_checkpoint:
+            sources.check_resume(self.settings, config.resume_from_checkpoint, self.output_dir_for(config))
         for extra in (config.adapter_name_or_path, config.ref_model_adapters):
             if extra and not (Path(extra) / "adapter_config.json").exists():
                 raise ValidationError("err.adapter_missing", path=extra)
@@ -145,6 +155,9 @@ class TrainingService:
                 raise ValidationError("err.needs_gpu", feature="DeepSpeed")
             if config.precision in ("bf16", "fp16"):
                 raise ValidationError("err.needs_gpu", feature=config.precision)
+        if for_launch:
+            for feature, package in sources.missing_packages(config):
+                raise ValidationError("err.train.package_missing", feature=feature, package=package)
 
     def _check_model(self, model: str) -> None:
         path = Path(model).expanduser()
@@ -159,7 +172,10 @@ class TrainingService:
     # --- rendering and saving ---------------------------------------------------------------------
 
     def output_dir_for(self, config: TrainConfig) -> Path:
-        """checkpoints/<run name>; the name defaults to stage, model and time."""
+        """checkpoints/<run name>; the name defaults to stage, model and time; a resumed run keeps its folder."""
+        if config.resume_from_checkpoint and not config.run_name:
+            checkpoint = Path(config.resume_from_checkpoint).expanduser()
+            return (checkpoint if checkpoint.is_absolute() else self.settings.home / checkpoint).resolve().parent
         if config.run_name:
             return inside(self.settings.checkpoints_dir, safe_name(config.run_name, "run name"), "output folder")
         base = f"{config.stage}-{_slug(Path(config.model).name)}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -173,29 +189,61 @@ class TrainingService:
         """Validated YAML for preview; writes nothing."""
         self.validate(config)
         output_dir = output_dir or self.output_dir_for(config)
-        args = render.to_lf_args(config, self.settings, output_dir, self.device.placement)
-        header = f"LLaMA-Factory {config.stage} config written by llmops; run from {self.settings.home}"
-        return Rendered(config, args, render.to_yaml(args, header), output_dir)
+        trust = self.models.load_options(config.model)[0]
+        args = render.to_lf_args(config, self.settings, output_dir, self.device.placement, trust_remote_code=trust)
+        lines = [f"LLaMA-Factory {config.stage} config written by llmops; run from {self.settings.home}",
+                 t("train.trust.on", "en", model=config.model) if trust else t("train.trust.off", "en")]
+        lines += [f"needs {package} (pip install {package}), not installed here"
+                  for _, package in sources.missing_packages(config)]
+        return Rendered(config, args, render.to_yaml(args, "\n".join(lines)), output_dir)
 
-    def save(self, config: TrainConfig) -> SavedConfig:
-        """Write configs/llmops/<stage>_config_<ts>.yaml atomically (never overwriting) with a sidecar."""
+    def save(self, config: TrainConfig, target: Target | None = None) -> SavedConfig:
+        """Write configs/llmops/<stage>_config_<ts>.yaml atomically with a sidecar, unless identical settings
+        are already saved with an unused output folder: then that file is named again (content-addressed)."""
         self.settings.ensure_dirs()
         rendered = self.render(config)
-        _require_empty(rendered.output_dir)
-        target = self.settings.generated_configs_dir / f"{config.stage}_config_{time.strftime('%Y%m%d_%H%M%S')}.yaml"
-        path = create_unique(target, rendered.yaml_text)
-        # The typed config travels beside the YAML so a launch from the file keeps its meaning.
-        atomic_write_json(path.with_suffix(".llmops.json"), config.model_dump(mode="json"))
+        if not config.resume_from_checkpoint:
+            _require_empty(rendered.output_dir)
+        path = sources.find_identical(self.settings, rendered.args)
+        reused = path is not None
+        if path is None:
+            name = f"{config.stage}_config_{time.strftime('%Y%m%d_%H%M%S')}.yaml"
+            path = create_unique(self.settings.generated_configs_dir / name, rendered.yaml_text)
+            # The typed config travels beside the YAML so a launch from the file keeps its meaning.
+            atomic_write_json(path.with_suffix(sources.SIDECAR), config.model_dump(mode="json"))
+        output_dir = self.settings.home / yaml.safe_load(path.read_text(encoding="utf-8"))["output_dir"]
         rel = render.home_relative(self.settings, path)
-        return SavedConfig(path, rel, commands_for(rel, max(1, self.device.count) if self.device.cuda else 8),
-                           rendered.output_dir)
+        return SavedConfig(path, rel, self.commands(rel, target), output_dir, reused)
+
+    def commands(self, yaml_rel: str, target: Target | None = None) -> Commands:
+        """The hand-run commands for a saved YAML, sized by `target` or else by the GPUs detected here."""
+        return commands_for(yaml_rel, (target or Target()).with_detected(self.device.count if self.device.cuda else 0))
+
+    # --- sources and saved configs ---------------------------------------------------------------
+
+    def continue_sources(self) -> list[tuple[str, str]]:
+        """Adapter versions and checkpoint-N folders of finished runs a LoRA run can continue from."""
+        return sources.continue_sources(self.settings, self.models)
+
+    def resume_sources(self) -> list[tuple[str, str]]:
+        """Checkpoints of interrupted runs."""
+        return sources.resume_sources(self.settings)
+
+    def saved_configs(self) -> list[str]:
+        """Saved configs under configs/llmops/, newest first."""
+        return sources.saved_configs(self.settings)
+
+    def load_config(self, path: str | Path) -> TrainConfig:
+        """A saved config read back (sidecar first, else the YAML), unknown keys and bad values refused."""
+        return sources.load_config(self.settings, path)
 
     # --- launching --------------------------------------------------------------------------------
 
-    def launch_config(self, config: TrainConfig, meta: dict | None = None) -> tuple[SavedConfig, Job]:
+    def launch_config(self, config: TrainConfig, meta: dict | None = None,
+                      target: Target | None = None) -> tuple[SavedConfig, Job]:
         """Save then queue; the job runs exactly the file that was saved. `meta` travels with the job."""
         self.validate(config, for_launch=True)
-        saved = self.save(config)
+        saved = self.save(config, target)
         return saved, self.launch_file(saved.path, meta=meta)
 
     def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None) -> Job:
@@ -214,9 +262,15 @@ class TrainingService:
             raise ValidationError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")
         _contain_args(self.settings, {**args, "dataset_dir": self.settings.home / str(args.get("dataset_dir", "."))})
         output_dir = inside(self.settings.checkpoints_dir, self.settings.home / args["output_dir"], "output_dir")
-        _require_empty(output_dir)
+        resume = args.get("resume_from_checkpoint")
+        if resume:
+            sources.check_resume(self.settings, str(resume), output_dir)
+        else:
+            _require_empty(output_dir)
         output_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, output_dir / "train_config.yaml")
+        # A resumed run keeps the YAML it first ran with beside the one that continues it.
+        copy_name = f"train_config_resume_{time.strftime('%Y%m%d_%H%M%S')}.yaml" if resume else "train_config.yaml"
+        shutil.copyfile(path, output_dir / copy_name)
         sidecar = path.with_suffix(".llmops.json")
         typed = json.loads(sidecar.read_text(encoding="utf-8")) if sidecar.exists() else {}
         devices = devices or (self._visible_devices() if self.device.cuda else "cpu")

@@ -80,7 +80,32 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
                        api_name="models_add_endpoint")
     live.add(outputs, lambda default_now, lang_now: _registry_outputs(services, default_now), topics=("models",),
              inputs=[default_id])
+    _load_options_panel(services, labels, lang_state, outputs[0], live)
     return outputs
+
+
+def _load_options_panel(services: Services, labels: Labels, lang_state: gr.State, table: gr.Dataframe,
+                        live: Live) -> None:
+    """Per-model opt-ins to running the model's own code and to pickle weights (both off by default)."""
+    lang = labels.lang
+    with gr.Accordion(t("ui.models.load_opts", lang), open=False), gr.Row():
+        opts_id = labels(Picker(label=t("ui.models.load_opts_model", lang)), "ui.models.load_opts_model")
+        trust = labels(gr.Checkbox(label=t("ui.models.trust_remote_code", lang),
+                                   info=t("ui.models.trust_remote_code.info", lang)),
+                       "ui.models.trust_remote_code", "ui.models.trust_remote_code.info")
+        pickle_ok = labels(gr.Checkbox(label=t("ui.models.allow_pickle", lang),
+                                       info=t("ui.models.allow_pickle.info", lang)),
+                           "ui.models.allow_pickle", "ui.models.allow_pickle.info")
+        apply_opts = labels(gr.Button(t("ui.models.apply_load_opts", lang), scale=0),
+                            "ui.models.apply_load_opts", attr="value")
+
+    def do_load_opts(model_id, trust_on, pickle_on, lang_now):
+        with guard(lang_now):
+            services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
+            return registry_rows(services)
+
+    apply_opts.click(do_load_opts, [opts_id, trust, pickle_ok, lang_state], table, api_name="models_set_load_options")
+    live.picker(opts_id, lambda lang_now: version_ids(services), topics=("models",))
 
 
 def _round_status(services: Services, job_id: str | None, lang: str) -> str:

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError
-from ...i18n import t
+from ...errors import LLMOpsError, ValidationError
+from ...i18n import has, t
 from ...lf import templates
-from ...schemas.training import DEEPSPEED_MODES, FINETUNING_TYPES, PREF_LOSSES, PRECISIONS, REPORT_TO
+from ...lf.command import Target
+from ...schemas.training import (
+    BADAM_MODES,
+    BADAM_SWITCH_MODES,
+    DEEPSPEED_MODES,
+    FINETUNING_TYPES,
+    FLASH_ATTN,
+    GALORE_PROJ_TYPES,
+    PRECISIONS,
+    PREF_LOSSES,
+    REPORT_TO,
+    ROPE_SCALINGS,
+    SCHEDULERS,
+    TrainConfig,
+)
 from ...services.container import Services
 from ...services.planning import plan_config
 from ..i18n import Labels, user_error
@@ -18,7 +33,8 @@ from ..widgets import jobs_panel
 HUB_PRESETS = ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-8B",
                "meta-llama/Llama-3.1-8B-Instruct", "THUDM/glm-4-9b-chat")
 STAGE_TITLES = (("pt", "ui.stage.pt"), ("sft", "ui.stage.sft"), ("dpo", "ui.stage.dpo"))
-# (field, kind, choices); kinds: int, float, text, choice.
+# (field, kind, choices); kinds: int, float, text, choice, radio, bool, source (a path picker).
+# API order: model, template, datasets, FORM_FIELDS, DPO_FIELDS (dpo only), then EXTRA_FIELDS, then TARGET_FIELDS.
 FORM_FIELDS = (
     ("finetuning_type", "radio", FINETUNING_TYPES), ("quantization_bit", "choice", ("none", "8", "4")),
     ("learning_rate", "float", None), ("num_train_epochs", "float", None), ("max_steps", "int", None),
@@ -30,6 +46,39 @@ FORM_FIELDS = (
     ("report_to", "choice", REPORT_TO), ("run_name", "text", None),
 )
 DPO_FIELDS = (("pref_beta", "float", None), ("pref_loss", "choice", PREF_LOSSES))
+# Added later, so they follow every earlier input and existing positional callers keep working.
+EXTRA_SECTIONS = (
+    ("ui.section.continue", (("adapter_name_or_path", "source", "continue"),
+                             ("resume_from_checkpoint", "source", "resume"))),
+    ("ui.section.optim", (("lr_scheduler_type", "choice", SCHEDULERS), ("warmup_ratio", "float", None),
+                          ("warmup_steps", "int", None), ("max_grad_norm", "float", None),
+                          ("max_samples", "int", None), ("packing", "bool", None), ("neat_packing", "bool", None),
+                          ("neftune_noise_alpha", "float", None))),
+    ("ui.section.speed", (("rope_scaling", "choice", ROPE_SCALINGS), ("flash_attn", "choice", FLASH_ATTN),
+                          ("enable_liger_kernel", "bool", None), ("use_unsloth", "bool", None))),
+    ("ui.section.memory_optim", (
+        ("use_galore", "bool", None), ("galore_target", "text", None), ("galore_rank", "int", None),
+        ("galore_update_interval", "int", None), ("galore_scale", "float", None),
+        ("galore_proj_type", "choice", GALORE_PROJ_TYPES), ("galore_layerwise", "bool", None),
+        ("use_apollo", "bool", None), ("apollo_target", "text", None), ("apollo_rank", "int", None),
+        ("apollo_update_interval", "int", None), ("apollo_scale", "float", None), ("apollo_layerwise", "bool", None),
+        ("use_badam", "bool", None), ("badam_mode", "choice", BADAM_MODES),
+        ("badam_switch_mode", "choice", BADAM_SWITCH_MODES), ("badam_switch_interval", "int", None),
+        ("badam_update_ratio", "float", None))),
+)
+EXTRA_FIELDS = tuple(field for _, fields in EXTRA_SECTIONS for field in fields)
+# Where the printed commands will run; not training settings, so they never reach the YAML.
+TARGET_FIELDS = (("nproc_per_node", "int", None), ("nnodes", "int", None), ("master_addr", "text", None),
+                 ("master_port", "int", None))
+TARGET_DEFAULTS = {"nproc_per_node": 0, "nnodes": 2, "master_addr": "", "master_port": 29500}
+_NONE_WHEN_EMPTY = ("max_steps", "lora_alpha", "max_samples", "run_name", "adapter_name_or_path",
+                    "resume_from_checkpoint")
+_FLOATS = {name for name, field in TrainConfig.model_fields.items() if field.annotation is float}
+
+
+def form_fields(stage: str) -> tuple:
+    """Every config field of a stage form, in API order (the target-machine fields follow these)."""
+    return FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ()) + EXTRA_FIELDS
 
 
 def model_choices(services: Services) -> list[tuple[str, str]]:
@@ -45,18 +94,62 @@ def overrides_from(names: list[str], values: tuple) -> dict:
     """Form values -> TrainConfig overrides (blank or 0 where 'not set' is meant)."""
     result = {}
     for name, value in zip(names, values, strict=True):
+        if isinstance(value, str):
+            value = value.strip()
         if name == "quantization_bit":
             value = None if value in (None, "none") else int(value)
-        elif name in ("max_steps", "lora_alpha") and not value:
+        elif name in _NONE_WHEN_EMPTY and not value:
             value = None
-        elif name == "run_name":
-            value = (value or "").strip() or None
-        elif isinstance(value, float) and value.is_integer() and name not in ("learning_rate", "lora_dropout",
-                                                                               "val_size", "num_train_epochs",
-                                                                               "pref_beta"):
+        elif isinstance(value, float) and value.is_integer() and name not in _FLOATS:
             value = int(value)
         result[name] = value
     return result
+
+
+def form_values(config: TrainConfig, stage: str) -> list:
+    """A config back as the stage form's values, in form_fields order (the inverse of overrides_from)."""
+    values = []
+    for name, kind, _ in form_fields(stage):
+        value = config.effective_lora_alpha if name == "lora_alpha" else getattr(config, name)
+        if name == "quantization_bit":
+            value = "none" if value is None else str(value)
+        elif value is None:
+            value = "" if kind in ("text", "source") else 0
+        values.append(value)
+    return values
+
+
+def target_from(values: tuple) -> Target:
+    """The target-machine fields -> the command target (0 GPUs: use what this machine has)."""
+    gpus, nodes, addr, port = values
+    return Target(int(gpus or 0), int(nodes or 1), (addr or "").strip(), int(port or 29500))
+
+
+def saved_config_choices(services: Services) -> list[str]:
+    """Saved configs under configs/llmops/, newest first (for the load dropdown)."""
+    return services.training.saved_configs()
+
+
+def preview_table(services: Services, datasets: list[str] | None, rows: int = 5) -> tuple[list[list], list[str], int]:
+    """The first rows of the first chosen dataset as (rows, headers, total rows); long cells are cut."""
+    if not datasets:
+        return [], [], 0
+    page = services.datasets.preview(datasets[0], page=1, page_size=rows)
+    cells = [[_cell(row.get(column)) for column in page.columns] for row in page.rows]
+    return cells, list(page.columns), page.total
+
+
+def _initial_preview(services: Services, datasets: list[str]):
+    try:
+        cells, headers, _ = preview_table(services, datasets)
+    except LLMOpsError:
+        return None  # the form still opens; choosing a dataset shows why it cannot be read
+    return {"data": cells, "headers": headers} if cells else None
+
+
+def _cell(value) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 300 else text[:300] + "…"
 
 
 def plan_markdown(plan, lang: str) -> str:
@@ -72,20 +165,30 @@ def plan_markdown(plan, lang: str) -> str:
     return f"| | |\n|---|---|\n{table}\n\n{verdict}\n\n{advice}"
 
 
-def _field(name: str, kind: str, choices, default, lang: str, labels: Labels):
+def _field(name: str, kind: str, choices, default, lang: str, labels: Labels, visible: bool = True):
     key = f"ui.field.{name}"
-    label = t(key, lang)
+    label, info = t(key, lang), (t(f"{key}.info", lang) if has(f"{key}.info") else None)
+    comp = _component(name, kind, choices, default, label, info)
+    comp.visible = visible
+    return labels(comp, key, f"{key}.info")
+
+
+def _component(name: str, kind: str, choices, default, label: str, info: str | None):
     if kind == "radio":
-        comp = gr.Radio(list(choices), value=default, label=label)
+        comp = gr.Radio(list(choices), value=default, label=label, info=info)
     elif kind == "choice":
         value = "none" if name == "quantization_bit" and default is None else default
-        comp = gr.Dropdown([str(c) for c in choices], value=str(value), label=label)
+        comp = gr.Dropdown([str(c) for c in choices], value=str(value), label=label, info=info)
+    elif kind == "source":
+        comp = gr.Dropdown([("", ""), *choices], value=default or "", allow_custom_value=True, label=label, info=info)
+    elif kind == "bool":
+        comp = gr.Checkbox(value=bool(default), label=label, info=info)
     elif kind == "text":
-        comp = gr.Textbox(value=default or "", label=label)
+        comp = gr.Textbox(value=default or "", label=label, info=info)
     else:
-        comp = gr.Number(value=default if default is not None else 0, label=label,
+        comp = gr.Number(value=default if default is not None else 0, label=label, info=info,
                          precision=0 if kind == "int" else None)
-    return labels(comp, key, f"{key}.info")
+    return comp
 
 
 class _StageHandlers:
@@ -102,39 +205,73 @@ class _StageHandlers:
             raise user_error(exc, lang) from exc
 
     def guarded(self, action):
-        """Wrap `action(config, lang)` so every user error becomes a message in the user's language."""
+        """Wrap `action(config, target, lang)` so every user error becomes a message in the user's language."""
         def handler(model_value, template_value, dataset_values, *rest):
             *values, lang = rest
-            config = self._config(model_value, template_value, dataset_values, values, lang)
+            count = len(self.names)
             try:
-                return action(config, lang)
+                target = target_from(tuple(values[count:]))
+            except LLMOpsError as exc:
+                raise user_error(exc, lang) from exc
+            config = self._config(model_value, template_value, dataset_values, values[:count], lang)
+            try:
+                return action(config, target, lang)
             except LLMOpsError as exc:
                 raise user_error(exc, lang) from exc
         return handler
 
-    def preview(self, config, lang):
+    def preview(self, config, target, lang):
         rendered = self.services.training.render(config)
         return rendered.yaml_text, gr.update(), t("ui.status.preview", lang, path=rendered.output_dir)
 
-    def save(self, config, lang):
-        saved = self.services.training.save(config)
+    def save(self, config, target, lang):
+        saved = self.services.training.save(config, target)
         text = saved.commands.as_text(str(self.services.settings.home))
-        return saved.path.read_text(encoding="utf-8"), text, t("ui.status.saved", lang, path=saved.rel_path)
+        status = t("ui.status.reused" if saved.reused else "ui.status.saved", lang, path=saved.rel_path)
+        return saved.path.read_text(encoding="utf-8"), text, status
 
-    def launch(self, config, lang):
-        saved, job = self.services.training.launch_config(config)
+    def launch(self, config, target, lang):
+        saved, job = self.services.training.launch_config(config, target=target)
         text = saved.commands.as_text(str(self.services.settings.home))
         return (saved.path.read_text(encoding="utf-8"), text,
                 t("ui.status.launched", lang, job=job.id, path=saved.rel_path), job.id)
 
     def plan(self, model_value, template_value, dataset_values, *rest):
-        *values, count, memory, size, lang = rest
-        config = self._config(model_value, template_value, dataset_values, values, lang)
+        # Planner inputs sit between the first form fields and the later ones (positional API stays stable).
+        *values, lang = rest
+        first = len(FORM_FIELDS) + (len(DPO_FIELDS) if self.stage == "dpo" else 0)
+        count, memory, size = values[first:first + 3]
+        fields = values[:first] + values[first + 3:first + 3 + len(EXTRA_FIELDS)]
+        config = self._config(model_value, template_value, dataset_values, fields, lang)
         try:
             result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
         except LLMOpsError as exc:
             raise user_error(exc, lang) from exc
         return plan_markdown(result, lang)
+
+    def load(self, path, lang):
+        try:
+            config = self.services.training.load_config(path)
+            if config.stage != self.stage:
+                raise ValidationError("err.train.config_other_stage", path=path, stage=config.stage)
+        except LLMOpsError as exc:
+            raise user_error(exc, lang) from exc
+        return (config.model, config.template, config.datasets, *form_values(config, self.stage),
+                t("ui.status.loaded", lang, path=path))
+
+    def sources(self):
+        training = self.services.training
+        return (gr.update(choices=saved_config_choices(self.services)),
+                gr.update(choices=[("", ""), *training.continue_sources()]),
+                gr.update(choices=[("", ""), *training.resume_sources()]))
+
+    def dataset_preview(self, dataset_values, lang):
+        try:
+            cells, headers, total = preview_table(self.services, dataset_values)
+        except LLMOpsError as exc:
+            return gr.update(value=None), exc.message(lang)
+        shown = t("ui.status.preview_rows", lang, name=dataset_values[0], shown=len(cells), total=total) if cells else ""
+        return gr.update(value=cells, headers=headers or None), shown
 
 
 def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
@@ -148,23 +285,50 @@ def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
     return [gpus, gpu_mem, params_b], button, gr.Markdown()
 
 
+def _fields_row(fields, sources, defaults, lang, labels, comps, stage):
+    # Each memory-saving optimizer starts its own row, so its keys sit together.
+    starts = [i for i, (name, _, _) in enumerate(fields) if i == 0 or name in ("use_apollo", "use_badam")]
+    for begin, end in zip(starts, [*starts[1:], len(fields)], strict=True):
+        with gr.Row():
+            for name, kind, choices in fields[begin:end]:
+                # Neat packing is SFT-only in LF; hidden elsewhere but kept in place for the positional API.
+                comps[name] = _field(name, kind, sources.get(choices, choices) if kind == "source" else choices,
+                                     defaults.get(name), lang, labels, visible=name != "neat_packing" or stage == "sft")
+
+
+def _saved_panel(labels: Labels, services: Services):
+    lang = labels.lang
+    with labels(gr.Accordion(t("ui.section.saved", lang), open=False), "ui.section.saved"), gr.Row():
+        saved = labels(gr.Dropdown(saved_config_choices(services), label=t("ui.field.saved_config", lang),
+                                   allow_custom_value=True, scale=3), "ui.field.saved_config")
+        load = labels(gr.Button(t("ui.btn.load_config", lang), scale=1), "ui.btn.load_config", attr="value")
+        refresh = labels(gr.Button(t("ui.btn.refresh_sources", lang), scale=1), "ui.btn.refresh_sources",
+                         attr="value")
+    return saved, load, refresh
+
+
 def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched):
     lang = labels.lang
-    defaults = services.training.form_defaults(stage)
-    fields = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
+    defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
+    first = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
+    sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
     with gr.Row():
         with gr.Column(scale=3):
+            saved, load, refresh = _saved_panel(labels, services)
             available = services.training.datasets_for_stage(stage)
             datasets = labels(gr.Dropdown(available, value=available[:1], multiselect=True, allow_custom_value=True,
                                           label=t("ui.field.datasets", lang)), "ui.field.datasets")
-            comps = {}
-            with gr.Row():
-                for name, kind, choices in fields[:8]:
-                    comps[name] = _field(name, kind, choices, defaults.get(name), lang, labels)
-            with gr.Accordion(t("ui.section.advanced", lang), open=False):
-                with gr.Row():
-                    for name, kind, choices in fields[8:]:
-                        comps[name] = _field(name, kind, choices, defaults.get(name), lang, labels)
+            with labels(gr.Accordion(t("ui.field.dataset_preview", lang), open=False), "ui.field.dataset_preview"):
+                preview_status = gr.Markdown()
+                preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
+                                       max_height=300)
+            comps: dict = {}
+            _fields_row(first[:8], sources, defaults, lang, labels, comps, stage)
+            with labels(gr.Accordion(t("ui.section.advanced", lang), open=False), "ui.section.advanced"):
+                _fields_row(first[8:], sources, defaults, lang, labels, comps, stage)
+            for title_key, fields in (*EXTRA_SECTIONS, ("ui.section.target_box", TARGET_FIELDS)):
+                with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
+                    _fields_row(fields, sources, defaults, lang, labels, comps, stage)
             with gr.Row():
                 buttons = {key: labels(gr.Button(t(f"ui.btn.{key}", lang), variant=variant), f"ui.btn.{key}",
                                        attr="value")
@@ -177,16 +341,27 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
         with gr.Column(scale=2):
             planner_inputs, plan_btn, plan_out = _planner_column(labels)
 
-    h = _StageHandlers(services, stage, list(comps))
-    inputs = [model, template, datasets, *comps.values(), lang_state]
+    names = [name for name, _, _ in form_fields(stage)]
+    h = _StageHandlers(services, stage, names)
+    config_comps = [comps[name] for name in names]
+    target_comps = [comps[name] for name, _, _ in TARGET_FIELDS]
+    inputs = [model, template, datasets, *config_comps, *target_comps, lang_state]
     outputs = [yaml_box, command, status]
     buttons["preview"].click(h.guarded(h.preview), inputs, outputs, api_name=f"{stage}_preview")
     buttons["save"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_save")
+    # Saving is content-addressed, so repeated clicks name the same file instead of writing new ones.
     buttons["command"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
     buttons["launch"].click(h.guarded(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
-    plan_btn.click(h.plan, [model, template, datasets, *comps.values(), *planner_inputs, lang_state], plan_out,
-                   api_name=f"{stage}_plan")
+    plan_inputs = [model, template, datasets, *config_comps[:len(first)], *planner_inputs,
+                   *config_comps[len(first):], lang_state]
+    plan_btn.click(h.plan, plan_inputs, plan_out, api_name=f"{stage}_plan")
+    load.click(h.load, [saved, lang_state], [model, template, datasets, *config_comps, status],
+               api_name=f"{stage}_load_config")
+    refresh.click(h.sources, None, [saved, comps["adapter_name_or_path"], comps["resume_from_checkpoint"]],
+                  api_name=f"{stage}_sources", queue=False)
+    datasets.change(h.dataset_preview, [datasets, lang_state], [preview, preview_status],
+                    api_name=f"{stage}_dataset_preview", queue=False)
 
 
 @dataclass
