@@ -57,7 +57,7 @@ def build_app(services: Services) -> gr.Blocks:
             with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data") as live.current_tab:
                 data.build(services, labels, lang_state, live)
             with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training") as live.current_tab:
-                train_tab = training.build(services, labels, lang_state)
+                train_tab = training.build(services, labels, lang_state, live)
             with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab") as live.current_tab:
                 arena_tab = arena.build(services, labels, lang_state)
                 _arena_live(services, live, arena_tab)

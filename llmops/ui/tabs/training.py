@@ -27,7 +27,9 @@ from ...schemas.training import (
 )
 from ...services.container import Services
 from ...services.planning import plan_config
+from ..components import Picker
 from ..i18n import Labels, user_error
+from ..live import Live
 from ..widgets import jobs_panel
 
 HUB_PRESETS = ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-8B",
@@ -299,15 +301,31 @@ def _fields_row(fields, sources, defaults, lang, labels, comps, stage):
 def _saved_panel(labels: Labels, services: Services):
     lang = labels.lang
     with labels(gr.Accordion(t("ui.section.saved", lang), open=False), "ui.section.saved"), gr.Row():
-        saved = labels(gr.Dropdown(saved_config_choices(services), label=t("ui.field.saved_config", lang),
-                                   allow_custom_value=True, scale=3), "ui.field.saved_config")
+        saved = labels(Picker(saved_config_choices(services), label=t("ui.field.saved_config", lang), scale=3),
+                       "ui.field.saved_config")
         load = labels(gr.Button(t("ui.btn.load_config", lang), scale=1), "ui.btn.load_config", attr="value")
         refresh = labels(gr.Button(t("ui.btn.refresh_sources", lang), scale=1), "ui.btn.refresh_sources",
                          attr="value")
     return saved, load, refresh
 
 
-def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched):
+def _stage_live(live: Live, services: Services, stage: str, datasets, saved, comps: dict) -> None:
+    """The stage form's pickers follow the workspace: datasets, saved configs, adapters and checkpoints."""
+    live.picker(datasets, lambda lang: services.training.datasets_for_stage(stage), topics=("datasets",),
+                default=lambda names: names[:1])
+    live.picker(saved, lambda lang: saved_config_choices(services), topics=("configs",))
+    continue_box, resume_box = comps["adapter_name_or_path"], comps["resume_from_checkpoint"]
+
+    def sources(continue_now, resume_now, lang):
+        # These also take a typed path, so only the offered choices change; what was typed stays.
+        return [gr.update(choices=[("", ""), *services.training.continue_sources()]),
+                gr.update(choices=[("", ""), *services.training.resume_sources()])]
+
+    live.add([continue_box, resume_box], sources, topics=("jobs", "models"), inputs=[continue_box, resume_box])
+
+
+def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched,
+                live: Live):
     lang = labels.lang
     defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
     first = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
@@ -316,8 +334,8 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
         with gr.Column(scale=3):
             saved, load, refresh = _saved_panel(labels, services)
             available = services.training.datasets_for_stage(stage)
-            datasets = labels(gr.Dropdown(available, value=available[:1], multiselect=True, allow_custom_value=True,
-                                          label=t("ui.field.datasets", lang)), "ui.field.datasets")
+            datasets = labels(Picker(available, value=available[:1], multiselect=True,
+                                     label=t("ui.field.datasets", lang)), "ui.field.datasets")
             with labels(gr.Accordion(t("ui.field.dataset_preview", lang), open=False), "ui.field.dataset_preview"):
                 preview_status = gr.Markdown()
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
@@ -362,6 +380,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                   api_name=f"{stage}_sources", queue=False)
     datasets.change(h.dataset_preview, [datasets, lang_state], [preview, preview_status],
                     api_name=f"{stage}_dataset_preview", queue=False)
+    _stage_live(live, services, stage, datasets, saved, comps)
 
 
 @dataclass
@@ -374,7 +393,7 @@ class TrainingTab:
     panel: jobs_panel.JobsPanel
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State) -> TrainingTab:
+def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> TrainingTab:
     """The whole tab; call inside a gr.Tab."""
     lang = labels.lang
     with gr.Row():
@@ -387,7 +406,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> TrainingT
     with gr.Tabs():
         for stage, title_key in STAGE_TITLES:
             with labels(gr.Tab(t(title_key, lang), id=f"stage-{stage}"), title_key):
-                _stage_form(stage, services, labels, model, template, lang_state, launched)
+                _stage_form(stage, services, labels, model, template, lang_state, launched, live)
     panel = jobs_panel.build(services, labels, lang_state)
 
     def show_launched(job_id, current_lang):
@@ -398,4 +417,5 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> TrainingT
 
     launched.change(show_launched, [launched, lang_state], panel.outputs, api_name="show_launched_job", queue=False)
     model.input(guess_template, [model], [template], api_name="guess_template", queue=False)
+    live.add([model], lambda lang_now: [gr.update(choices=model_choices(services))], topics=("models",))
     return TrainingTab(model, template, device, panel)
