@@ -11,12 +11,14 @@ from llmops.i18n import _TABLE
 from llmops.services.container import build_services
 from llmops.settings import Settings
 from llmops.ui.app import build_app
-from llmops.ui.components import Picker
+from llmops.ui.components import ChoiceOrTyped, Picker
 
 # Words that are the same in both languages: names of formats, libraries and units a user types or reads as is.
 NEUTRAL = {"English", "中文", "Language / 语言", "YAML", "JSON", "CSV", "XLSX", "URL", "API", "ID"}
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 _WORD = re.compile(r"[A-Za-z]{3,}")
+# What a person types as is: URLs and environment variable names (placeholders show their shape).
+_LITERAL = re.compile(r"[a-z]+://\S+|[A-Z][A-Z0-9_]+")
 
 
 def _patterns(lang: str) -> tuple[set[str], list[re.Pattern]]:
@@ -37,14 +39,18 @@ def visible_strings(demo: gr.Blocks) -> list[tuple[str, str, str]]:
     """(component, attribute, text) for every label, help text, choice, header, button and static text."""
     found = []
     for block in demo.blocks.values():
+        if getattr(block, "visible", True) is False and isinstance(block, gr.Button):
+            continue  # a hidden button only names an API endpoint
         texts = [(attr, getattr(block, attr)) for attr in ("label", "info", "placeholder")
                  if isinstance(getattr(block, attr, None), str) and getattr(block, attr)]
         if isinstance(block, (gr.Button, gr.Markdown)) and isinstance(block.value, str) and block.value:
             texts.append(("value", block.value))
-        if isinstance(block, (gr.Radio, gr.Dropdown, gr.CheckboxGroup)) and not isinstance(block, Picker):
-            # A Picker's choices are workspace data (dataset names, model ids), not interface strings.
+        if isinstance(block, (gr.Radio, gr.Dropdown, gr.CheckboxGroup)) and not isinstance(block, (Picker,
+                                                                                              ChoiceOrTyped)):
+            # These two offer workspace data (dataset names, model ids, checkpoints), not interface strings.
             texts += [("choice", str(c[0])) for c in block.choices or []]
-        if isinstance(block, gr.Dataframe) and isinstance(block.value, dict):
+        if isinstance(block, gr.Dataframe) and isinstance(block.value, dict) and "data-grid" not in (
+                block.elem_classes or []):
             texts += [("header", str(h)) for h in block.value.get("headers") or []]
         found += [(f"{type(block).__name__}#{block._id}", attr, text) for attr, text in texts]
     return found
@@ -59,7 +65,8 @@ def test_every_visible_string_is_from_the_tables(lang, llmops_home):
     bad = []
     for where, attr, text in visible_strings(demo):
         stripped = text.strip()
-        if stripped in exact or stripped in NEUTRAL or any(p.fullmatch(stripped) for p in patterns):
+        if (stripped in exact or stripped in NEUTRAL or _LITERAL.fullmatch(stripped)
+                or any(p.fullmatch(stripped) for p in patterns)):
             continue
         if lang == "zh" and not _WORD.search(stripped):
             continue  # no English word in it: numbers, symbols or Chinese that came from data

@@ -10,6 +10,7 @@ from .datagen import DATAGEN
 from .errors import ERRORS
 from .leaderboard import LEADERBOARD
 from .models import MODELS
+from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
 from .training import TRAINING
@@ -34,7 +35,8 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
-                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING)
+                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
+                OPTIONS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

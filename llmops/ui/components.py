@@ -22,3 +22,9 @@ class Picker(gr.Dropdown):
         if payload is None or self.type == "value":
             return payload
         return super().preprocess(payload)
+
+
+class ChoiceOrTyped(gr.Dropdown):
+    """A dropdown offering workspace data (model folders, hub ids, checkpoints) that also takes a typed value."""
+
+    is_template = True

@@ -28,3 +28,14 @@ class Picker(gr.Dropdown):
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
+class ChoiceOrTyped(gr.Dropdown):
+    """A dropdown offering workspace data (model folders, hub ids, checkpoints) that also takes a typed value."""
+
+    is_template = True
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    

@@ -15,7 +15,8 @@ from ..i18n import Labels, user_error
 from ..live import Live, picker_update
 
 SOURCES = ("all", "human", "synthetic")
-TABLE_HEADERS = ["id", "kind", "path / url", "adapter", "parent", "job", "default"]
+TABLE_HEADERS = ["ui.col.id", "ui.col.kind", "ui.col.location", "ui.col.adapter", "ui.col.parent", "ui.col.job",
+                 "ui.col.default"]
 
 
 def registry_rows(services: Services) -> list[list]:
@@ -35,8 +36,7 @@ def _registry_outputs(services: Services, default_now):
 
 def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
     lang = labels.lang
-    table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, label=t("ui.models.table", lang)),
-                   "ui.models.table")
+    table = labels.make(gr.Dataframe, "ui.models.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
     with gr.Row():
         default_id = labels(Picker(label=t("ui.models.default", lang)), "ui.models.default")
         set_default = labels(gr.Button(t("ui.models.set_default", lang), scale=0), "ui.models.set_default",

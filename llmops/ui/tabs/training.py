@@ -9,6 +9,7 @@ import gradio as gr
 
 from ...errors import LLMOpsError, ValidationError
 from ...i18n import has, t
+from ...i18n.options import option_keys
 from ...lf import templates
 from ...lf.command import Target
 from ...schemas.training import (
@@ -27,8 +28,8 @@ from ...schemas.training import (
 )
 from ...services.container import Services
 from ...services.planning import plan_config
-from ..components import Picker
-from ..i18n import Labels, user_error
+from ..components import ChoiceOrTyped, Picker
+from ..i18n import Labels, translated_choices, user_error
 from ..live import Live
 from ..widgets import jobs_panel
 
@@ -170,9 +171,10 @@ def plan_markdown(plan, lang: str) -> str:
 def _field(name: str, kind: str, choices, default, lang: str, labels: Labels, visible: bool = True):
     key = f"ui.field.{name}"
     label, info = t(key, lang), (t(f"{key}.info", lang) if has(f"{key}.info") else None)
-    comp = _component(name, kind, choices, default, label, info)
+    keyed = option_keys(name, [str(c) for c in choices]) if kind in ("radio", "choice") else None
+    comp = _component(name, kind, translated_choices(keyed, lang) if keyed else choices, default, label, info)
     comp.visible = visible
-    return labels(comp, key, f"{key}.info")
+    return labels(comp, key, f"{key}.info", choices=keyed)
 
 
 def _component(name: str, kind: str, choices, default, label: str, info: str | None):
@@ -180,9 +182,9 @@ def _component(name: str, kind: str, choices, default, label: str, info: str | N
         comp = gr.Radio(list(choices), value=default, label=label, info=info)
     elif kind == "choice":
         value = "none" if name == "quantization_bit" and default is None else default
-        comp = gr.Dropdown([str(c) for c in choices], value=str(value), label=label, info=info)
+        comp = gr.Dropdown(list(choices), value=str(value), label=label, info=info)
     elif kind == "source":
-        comp = gr.Dropdown([("", ""), *choices], value=default or "", allow_custom_value=True, label=label, info=info)
+        comp = ChoiceOrTyped([("", ""), *choices], value=default or "", allow_custom_value=True, label=label, info=info)
     elif kind == "bool":
         comp = gr.Checkbox(value=bool(default), label=label, info=info)
     elif kind == "text":
@@ -338,8 +340,9 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                                      label=t("ui.field.datasets", lang)), "ui.field.datasets")
             with labels(gr.Accordion(t("ui.field.dataset_preview", lang), open=False), "ui.field.dataset_preview"):
                 preview_status = gr.Markdown()
+                # Its headers are the dataset's own columns: data, shown as they are.
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
-                                       max_height=300)
+                                       max_height=300, elem_classes=["data-grid"])
             comps: dict = {}
             _fields_row(first[:8], sources, defaults, lang, labels, comps, stage)
             with labels(gr.Accordion(t("ui.section.advanced", lang), open=False), "ui.section.advanced"):
@@ -397,9 +400,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     """The whole tab; call inside a gr.Tab."""
     lang = labels.lang
     with gr.Row():
-        model = labels(gr.Dropdown(model_choices(services), value="demo", allow_custom_value=True, scale=3,
+        model = labels(ChoiceOrTyped(model_choices(services), value="demo", allow_custom_value=True, scale=3,
                                    label=t("ui.field.model", lang)), "ui.field.model", "ui.field.model.info")
-        template = labels(gr.Dropdown(list(templates.available()), value="chatml", allow_custom_value=True, scale=1,
+        template = labels(Picker(list(templates.available()), value="chatml", scale=1,
                                       label=t("ui.field.template", lang)), "ui.field.template")
         device = gr.Markdown()
     launched = gr.Textbox(visible=False)

@@ -14,7 +14,7 @@ from ..charts import loss_figure
 from ..components import Picker
 from ..i18n import Labels, user_error
 
-TABLE_HEADERS = ["id", "name", "kind", "status", "progress", "created"]
+TABLE_HEADERS = ["ui.col.id", "ui.col.name", "ui.col.kind", "ui.col.status", "ui.col.progress", "ui.col.created"]
 
 
 @dataclass
@@ -77,8 +77,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
     lang = labels.lang
     with gr.Group():
         labels(gr.Markdown(f"### {t('ui.jobs.title', lang)}"), "ui.jobs.title_md", attr="value")
-        table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True,
-                                    label=t("ui.jobs.table", lang)), "ui.jobs.table")
+        table = labels.make(gr.Dataframe, "ui.jobs.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
         with gr.Row():
             selected = labels(Picker(scale=3, label=t("ui.jobs.select", lang)), "ui.jobs.select")
             refresh_btn = labels(gr.Button(t("ui.jobs.refresh", lang), scale=1), "ui.jobs.refresh", attr="value")
