@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     # Events run concurrently; long work happens in runner jobs, never in a request.
     demo.queue(default_concurrency_limit=None)
     uvicorn.run(asgi_app(demo, settings, auth), host=settings.host, port=settings.port, log_level="warning",
-                server_header=False)
+                # Open event streams (a browser tab, a scripted client) must not hold a stop for long.
+                server_header=False, timeout_graceful_shutdown=3)
 
 
 if __name__ == "__main__":

@@ -25,12 +25,15 @@ def test_open_page_follows_models_and_datasets(settings, demo_model_dir):
         page.get_by_role("tab", name="A/B arena", exact=True).click()
         page.wait_for_timeout(1000)
         assert "alpha@v1.0" in dropdown_options(page, "Model 1")
+        prompt = page.get_by_label("Prompt", exact=True)
+        prompt.fill("半句话，还没写完")  # half-filled form while the workspace changes underneath
         registry.add_base("gamma", str(demo_model_dir), template="chatml")  # another writer, no page action
         for _ in range(20):
             if "gamma@v1.0" in dropdown_options(page, "Model 1"):
                 break
             page.wait_for_timeout(500)
         assert "gamma@v1.0" in dropdown_options(page, "Model 1")
+        assert prompt.input_value() == "半句话，还没写完"
         page.get_by_role("tab", name="Models & loop", exact=True).click()
         page.get_by_text("gamma@v1.0").first.wait_for(timeout=5000)  # the registry table
         registry.remove("gamma@v1.0")

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from ..backends.cache import LocalModelCache
 from ..runner.runner import JobRunner
+from ..security.credentials import credential_choices
 from ..settings import Settings
 from .arena import ArenaService
 from .chat import ChatService
@@ -35,6 +36,10 @@ class Services:
     reconciler: Reconciler
     workspace: WorkspaceWatch
     chat: ChatService
+
+    def credential_choices(self) -> list[tuple[str, str]]:
+        """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
+        return credential_choices(self.settings)
 
     def sync_models(self) -> None:
         """Register the demo model and apply every finished job that has not taken effect yet."""

@@ -197,6 +197,16 @@ class TrainingService:
                   for _, package in sources.missing_packages(config)]
         return Rendered(config, args, render.to_yaml(args, "\n".join(lines)), output_dir)
 
+    @staticmethod
+    def templates() -> list[str]:
+        """LLaMA-Factory's chat template names."""
+        return list(templates.available())
+
+    @staticmethod
+    def guess_template(model: str) -> str:
+        """The template a model id or folder most likely needs ('chatml' for the demo model)."""
+        return "chatml" if model == "demo" else templates.guess(model or "")
+
     def save(self, config: TrainConfig, target: Target | None = None) -> SavedConfig:
         """Write configs/llmops/<stage>_config_<ts>.yaml atomically with a sidecar, unless identical settings
         are already saved with an unused output folder: then that file is named again (content-addressed)."""

@@ -6,7 +6,6 @@ import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
-from ...security.credentials import credential_choices
 from ...services.container import Services
 from ..choices import newest_version, version_ids
 from ..common import guard
@@ -52,7 +51,7 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
                          "ui.models.url")
             served = labels(gr.Textbox(label=t("ui.models.served", lang)), "ui.models.served")
             # Only keys the operator bound to hosts can be picked; the service re-checks the URL against the binding.
-            key_env = labels(gr.Dropdown([("—", ""), *credential_choices(services.settings)], value="",
+            key_env = labels(gr.Dropdown([("—", ""), *services.credential_choices()], value="",
                                          label=t("ui.models.key_env", lang)), "ui.models.key_env", "ui.models.key_env.info")
             add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
                                   attr="value")

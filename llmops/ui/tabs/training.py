@@ -10,8 +10,6 @@ import gradio as gr
 from ...errors import LLMOpsError, ValidationError
 from ...i18n import has, t
 from ...i18n.options import option_keys
-from ...lf import templates
-from ...lf.command import Target
 from ...schemas.training import (
     BADAM_MODES,
     BADAM_SWITCH_MODES,
@@ -28,6 +26,7 @@ from ...schemas.training import (
 )
 from ...services.container import Services
 from ...services.planning import plan_config
+from ...services.training import Target
 from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels, translated_choices, user_error
 from ..live import Live
@@ -402,7 +401,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     with gr.Row():
         model = labels(ChoiceOrTyped(model_choices(services), value="demo", allow_custom_value=True, scale=3,
                                    label=t("ui.field.model", lang)), "ui.field.model", "ui.field.model.info")
-        template = labels(Picker(list(templates.available()), value="chatml", scale=1,
+        template = labels(Picker(services.training.templates(), value="chatml", scale=1,
                                       label=t("ui.field.template", lang)), "ui.field.template")
         device = gr.Markdown()
     launched = gr.Textbox(visible=False)
@@ -416,7 +415,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         return jobs_panel.refresh(services, job_id or None, current_lang)
 
     def guess_template(value):
-        return gr.update(value="chatml" if value == "demo" else templates.guess(value or ""))
+        return gr.update(value=services.training.guess_template(value))
 
     launched.change(show_launched, [launched, lang_state], panel.outputs, api_name="show_launched_job", queue=False)
     model.input(guess_template, [model], [template], api_name="guess_template", queue=False)
