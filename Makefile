@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test browser bench clean
+.PHONY: setup run test test-fast browser bench clean
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ browser:
 
 test: setup browser
 	$(BIN)/python -m pytest -q
+
+# No training, no app process, no browser: the tier to run while editing.
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup
 	$(BIN)/python bench/startup.py

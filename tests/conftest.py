@@ -70,3 +70,20 @@ def lf_api(demo_model_dir, tmp_path_factory):
     server = LFApiServer(demo_model_dir, tmp_path_factory.mktemp("api")).start()
     yield server
     server.stop()
+
+
+# The fast tier (`make test-fast`): no training, no tiny model, no app process, no browser.
+SLOW_FIXTURES = {"demo_model_dir", "lf_api", "trained_adapter", "adapter_dir", "tiny_run"}
+SLOW_SOURCE_MARKS = ("AppProcess", "app_page(", "sync_playwright", "llamafactory-cli", "LFApiServer")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark as slow every test that trains, serves, starts the app or drives a browser."""
+    slow_modules: dict[str, bool] = {}
+    for item in items:
+        path = str(item.fspath)
+        if path not in slow_modules:
+            text = Path(path).read_text(encoding="utf-8")
+            slow_modules[path] = any(mark in text for mark in SLOW_SOURCE_MARKS)
+        if slow_modules[path] or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from .servers import QuietHTTPServer
 
 REPLY = json.dumps([{"instruction": "What is checked first?", "output": "The breaker is checked first."}])
 
@@ -33,9 +35,9 @@ class _Recorder(BaseHTTPRequestHandler):
         self.wfile.write(payload)
 
 
-def start_recorder() -> ThreadingHTTPServer:
+def start_recorder() -> QuietHTTPServer:
     """A running recorder on 127.0.0.1; `.seen` lists (path, Authorization) per request."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Recorder)
+    server = QuietHTTPServer(("127.0.0.1", 0), _Recorder)
     server.daemon_threads, server.seen = True, []
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     return server

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import yaml
@@ -56,3 +57,13 @@ class LFApiServer:
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, 9)
             self.proc.wait(10)
+
+
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A loopback test server whose handler errors (a client gone mid-reply) never reach the shared stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        """Count the error instead of printing it: another test may be capturing sys.stderr right now."""
+        self.errors = getattr(self, "errors", 0) + 1

@@ -8,7 +8,7 @@ import re
 import threading
 import time
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from gradio_client import Client, handle_file
@@ -16,6 +16,7 @@ from gradio_client import Client, handle_file
 from llmops.lf import dataset_info
 
 from .apphelpers import AppProcess
+from .servers import QuietHTTPServer
 
 KEY = "sk-test-secret-123"
 
@@ -46,7 +47,7 @@ class _SlowChat(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_llm():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowChat)
+    server = QuietHTTPServer(("127.0.0.1", 0), _SlowChat)
     server.daemon_threads, server.auth = True, set()
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield server

@@ -8,7 +8,7 @@ import shutil
 import threading
 import time
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from llmops.services.device import DeviceInfo
 from llmops.services.training import TrainingService
 from llmops.settings import Settings
 from tests.apphelpers import free_port
+from tests.servers import QuietHTTPServer
 
 SECRET = "sk-secret-123"
 ASK = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "What does LoRA train?"}]
@@ -239,7 +240,7 @@ class FakeServer:
                 outer.auth.append(self.headers.get("Authorization", ""))
                 outer.answer(self)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = QuietHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
                                        daemon=True)

@@ -144,7 +144,7 @@ def test_every_command_refuses_malformed_input_with_exit_2(lang, monkeypatch, ex
         code, _, err = run_cli(argv)
         message = err.strip().splitlines()[-1] if err.strip() else ""
         if code != 2 or "Traceback" in err or not message or (lang == "zh" and not _HAN.search(err)):
-            failures.append(f"{label}: argv={argv} exit={code} stderr={err[-400:]!r}")
+            failures.append(f"{label}: argv={argv} exit={code} stderr={err[:600]!r} … {err[-400:]!r}")
     assert not failures, "\n".join(failures)
 
 

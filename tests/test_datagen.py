@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,7 @@ from llmops.services.datagen import (
 )
 from llmops.services.prefs import PrefsStore, export_dpo
 from tests.apphelpers import ROOT, free_port
+from tests.servers import QuietHTTPServer
 
 KEY = "sk-test-5ecret-do-not-leak-4242"
 
@@ -252,7 +253,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-class FakeLLM(ThreadingHTTPServer):
+class FakeLLM(QuietHTTPServer):
     daemon_threads = True
 
     def __init__(self):
