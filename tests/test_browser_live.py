@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import re
+
 from llmops.services.container import build_services
 from llmops.services.models import ModelRegistry
 
 from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip rule
 
 
+def dropdown_input(page, label: str):
+    """The text input of the visible Gradio dropdown whose label reads `label` (multiselects have no aria-label)."""
+    labelled = page.get_by_label(label, exact=True).filter(visible=True)
+    if labelled.count():
+        return labelled.first
+    title = page.get_by_test_id("block-info").filter(has_text=re.compile(rf"^\s*{re.escape(label)}\s*$"))
+    return title.filter(visible=True).first.locator("xpath=..").locator("input").first
+
+
 def dropdown_options(page, label: str) -> list[str]:
     """Open a Gradio dropdown by its label and read the options it offers."""
-    box = page.get_by_label(label, exact=True).filter(visible=True).first
+    box = dropdown_input(page, label)
     box.click()
     options = page.get_by_role("option").all_inner_texts()
     box.blur()  # Escape would leave the list filtered by the shown value

@@ -75,3 +75,14 @@ def test_contain_names_the_setting_and_follows_the_flag(tree, tmp_path):
     assert contain(Settings(home=root, restricted=True, allowed_dirs=(outside,)), outside / "secret")
     assert contain(Settings(home=root), outside / "secret"), "the CLI (unrestricted) reads what its user can"
     assert strict.sample_docs_dir.resolve() in allowed_roots(strict)
+
+
+def test_relative_paths_are_read_from_the_workspace(tmp_path, monkeypatch):
+    """A job's working folder is the workspace, so a relative path there is inside it, wherever the app runs."""
+    home = tmp_path / "home"
+    (home / "checkpoints" / "run").mkdir(parents=True)
+    settings = Settings(home=home, restricted=True)
+    monkeypatch.chdir(tmp_path / "..")
+    assert contain(settings, "checkpoints/run") == Path("checkpoints/run")
+    with pytest.raises(PathNotAllowed):
+        contain(settings, "../elsewhere")

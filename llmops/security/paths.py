@@ -31,9 +31,15 @@ def is_within(path: Path | str, roots: tuple[Path, ...]) -> bool:
     return any(real == root or root in real.parents for root in roots)
 
 
+def in_workspace(settings: Settings, path: Path | str) -> Path:
+    """`path` as the jobs read it: a relative path is relative to the workspace (their working folder)."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else settings.home / given
+
+
 def allowed(settings: Settings, path: Path | str) -> bool:
     """True when `path` may be read: paths are not restricted, or it resolves inside an allowed root."""
-    return not settings.restricted or is_within(path, allowed_roots(settings))
+    return not settings.restricted or is_within(in_workspace(settings, path), allowed_roots(settings))
 
 
 def contain(settings: Settings, path: Path | str) -> Path:
@@ -49,7 +55,7 @@ def contain(settings: Settings, path: Path | str) -> Path:
 def contain_if_local(settings: Settings, location: str) -> str:
     """Like contain() for a model location that may also be a hub id ('org/name', no such local path)."""
     text = (location or "").strip()
-    local = Path(text).expanduser()
+    local = in_workspace(settings, text) if text else Path()
     looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") != 1 or local.exists()
     if text and looks_local:
         contain(settings, text)
