@@ -30,6 +30,7 @@ class EvalSample(BaseModel):
 class Prediction(EvalSample):
     """A sample with the model's output; `prompt` may be empty (LLaMA-Factory's files hold the rendered prompt)."""
 
+    prompt: str = ""
     output: str
     line: int = 0  # where it was read, for messages
 
