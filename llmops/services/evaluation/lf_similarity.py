@@ -7,24 +7,26 @@ The numbers are LLaMA-Factory's to the last bit; the speed comes from doing each
   go through rouge-chinese's own batch entry point (`multi_rouge_n`);
 - ROUGE-L's longest common subsequence is an integer, taken from rapidfuzz's C++ LCS over word ids instead of
   rouge-chinese's pure-Python table, then turned into the F-score by rouge-chinese's own formula function;
-- BLEU-4 is nltk's `sentence_bleu` per pair, exactly as LLaMA-Factory calls it (repeated pairs computed once).
+- BLEU-4 is nltk's `sentence_bleu` per pair, called exactly as LLaMA-Factory calls it (a repeated pair once).
+Texts are processed in chunks, so the per-text caches stay bounded on any number of predictions.
 """
 
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
 
 KEYS = ("rouge-1", "rouge-2", "rouge-l", "bleu-4")
+CHUNK = 4096  # pairs per batch
+_CACHE_LIMIT = 200_000  # entries per cache before it is emptied (a memory bound, not a correctness matter)
 
 
 class _Text:
     """What one text contributes to ROUGE: its jieba words, sentences and word ids."""
 
-    __slots__ = ("empty", "sentences", "ids", "words")
+    __slots__ = ("empty", "ids", "sentences", "words")
 
     def __init__(self, empty: bool, sentences: list[str], ids: list[int], words: int):
         self.empty, self.sentences, self.ids, self.words = empty, sentences, ids, words
@@ -37,8 +39,7 @@ class LFSimilarity:
         import jieba
         from nltk.translate.bleu_score import SmoothingFunction, sentence_bleu
         from rapidfuzz.distance import LCSseq
-        from rouge_chinese import Rouge
-        from rouge_chinese import rouge_score
+        from rouge_chinese import Rouge, rouge_score
 
         jieba.setLogLevel(logging.WARNING)  # its "Building prefix dict" banner is noise on a CLI
         jieba.initialize()
@@ -50,10 +51,12 @@ class LFSimilarity:
         self._blocks: dict[str, list[str]] = {}
         self._texts: dict[str, _Text] = {}
         self._vocab: dict[str, int] = {}
-        self._bleu: dict[tuple[str, str], float] = {}
+        self._bleu: dict[tuple[str, str], float] = {}  # a repeated (prediction, label) pair is scored once
 
     def cut(self, text: str) -> list[str]:
         """Exactly `list(jieba.cut(text))`, with each word block cut once."""
+        if len(self._blocks) >= _CACHE_LIMIT:
+            self._blocks.clear()
         out: list[str] = []
         blocks, re_han, re_skip = self._blocks, self._re_han, self._re_skip
         for block in re_han.split(text):
@@ -90,13 +93,13 @@ class LFSimilarity:
         return found
 
     def bleu4(self, pred: str, label: str) -> float:
-        """nltk character BLEU-4 with smoothing method3, ×100, rounded to 4 places (LLaMA-Factory's figure)."""
+        """nltk character BLEU-4 with smoothing method3, ×100, rounded to 4 places: LLaMA-Factory's very call."""
         key = (pred, label)
         score = self._bleu.get(key)
         if score is None:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # nltk warns about zero overlaps; LLaMA-Factory's value is the same
-                raw = self._sentence_bleu([list(label)], list(pred), smoothing_function=self._method3)
+            if len(self._bleu) >= _CACHE_LIMIT:
+                self._bleu.clear()
+            raw = self._sentence_bleu([list(label)], list(pred), smoothing_function=self._method3)
             score = self._bleu[key] = round(raw * 100, 4)
         return score
 
@@ -104,6 +107,16 @@ class LFSimilarity:
         """Per-pair rouge-1, rouge-2, rouge-l and bleu-4 (each ×100 and rounded to 4 places, as LLaMA-Factory)."""
         if len(preds) != len(labels):
             raise ValueError("preds and labels differ in length")
+        out: dict[str, list[float]] = {k: [] for k in KEYS}
+        for start in range(0, len(preds), CHUNK):
+            chunk = self._score_chunk(preds[start:start + CHUNK], labels[start:start + CHUNK])
+            for key in KEYS:
+                out[key].extend(chunk[key])
+        return out
+
+    def _score_chunk(self, preds: Sequence[str], labels: Sequence[str]) -> dict[str, list[float]]:
+        if len(self._texts) >= _CACHE_LIMIT:
+            self._texts.clear()
         hyps = [self._text(p) for p in preds]
         refs = [self._text(r) for r in labels]
         out: dict[str, list[float]] = {k: [0.0] * len(preds) for k in KEYS}
@@ -131,6 +144,7 @@ class LFSimilarity:
                 column[i] = round(fscore(hyp.words, ref.words, lcs(ref.ids, hyp.ids))["f"] * 100, 4)
         out["bleu-4"] = [self.bleu4(p, r) for p, r in zip(preds, labels)]
         return out
+
 
 
 def summarise(scores: dict[str, list[float]]) -> dict[str, float]:

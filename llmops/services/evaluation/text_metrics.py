@@ -12,7 +12,7 @@ _SPACE = re.compile(r"\s+")
 CHINESE_SHARE = 0.1
 CHOICES = "ABCD"
 _CHOICE_PATTERNS = (
-    re.compile(r"(?:answer|答案|选项|选择)\s*(?:is|是|为|應為|应为)?\s*[:：]?\s*[(（]?([A-D])(?![A-Za-z])", re.I),
+    re.compile(r"(?:answer|答案|选项|选择)\s*(?:is|是|为|應為|应为)?\s*[:：]?\s*[(（]?([A-D])(?![A-Za-z])", re.IGNORECASE),
     re.compile(r"^\s*[(（]?([A-D])(?![A-Za-z])"),
     re.compile(r"[(（]([A-D])[)）]"),
     re.compile(r"(?<![A-Za-z])([A-D])(?![A-Za-z])"),
