@@ -225,7 +225,8 @@ def test_llamafactory_do_predict_figures_match_our_scoring(demo_model_dir, tmp_p
     done = subprocess.run([cli, "train", str(cfg)], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     lf_figures = json.loads((out / "predict_results.json").read_text(encoding="utf-8"))
-    report = scorer.score(scorer.read_predictions(out / "generated_predictions.jsonl"),
-                          ["lf_bleu4", "lf_rouge1", "lf_rouge2", "lf_rougeL"])
+    predictions = scorer.read_predictions(out / "generated_predictions.jsonl")
+    assert len(predictions) == len(rows) and predictions[0].reference.startswith(rows[0]["output"])
+    report = scorer.score(predictions, ["lf_bleu4", "lf_rouge1", "lf_rouge2", "lf_rougeL"])
     for key in ("bleu-4", "rouge-1", "rouge-2", "rouge-l"):
         assert report.summary[key] == lf_figures[f"predict_{key}"], key
