@@ -104,6 +104,15 @@ class Settings:
         return self.work_dir / "prefs.jsonl"
 
     @property
+    def evals_dir(self) -> Path:
+        """Evaluation data: sets under sets/, later runs and reports beside them."""
+        return self.work_dir / "evals"
+
+    @property
+    def eval_sets_dir(self) -> Path:
+        return self.evals_dir / "sets"
+
+    @property
     def demo_model_dir(self) -> Path:
         return self.models_dir / "demo-tiny-qwen2"
 

@@ -10,6 +10,7 @@ from ..errors import LLMOpsError
 from ..i18n import t
 from ..settings import Settings
 from . import data, jobs, prefs, train, users
+from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.register(sub)
     data.register(sub)
     prefs.register(sub)
+    eval_cli.register(sub)
     users.register(sub)
     return parser
 

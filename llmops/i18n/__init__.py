@@ -8,6 +8,7 @@ from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .errors import ERRORS
+from .evaluation import EVALUATION
 from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .options import OPTIONS
@@ -36,7 +37,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS)
+                OPTIONS, EVALUATION)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

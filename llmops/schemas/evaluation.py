@@ -1,0 +1,77 @@
+"""Evaluation records: set samples, predictions to score, and what scoring returns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EvalSample(BaseModel):
+    """One line of an evaluation set: a prompt, and what a good answer is (a reference text and/or a label)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    prompt: str
+    reference: str | None = None
+    label: str | None = None
+    system: str | None = None
+    history: list[tuple[str, str]] = Field(default_factory=list)  # earlier (user, assistant) turns
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    def messages(self) -> list[dict[str, str]]:
+        """The conversation up to the prompt, as chat messages."""
+        out = [{"role": "system", "content": self.system}] if self.system else []
+        for user, assistant in self.history:
+            out += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
+        return [*out, {"role": "user", "content": self.prompt}]
+
+
+class Prediction(EvalSample):
+    """A sample with the model's output; `prompt` may be empty (LLaMA-Factory's files hold the rendered prompt)."""
+
+    prompt: str = ""
+    output: str
+    line: int = 0  # where it was read, for messages
+
+
+class EvalSetInfo(BaseModel):
+    """One evaluation set the studio can use: a file of its own, or a registered SFT dataset read as one."""
+
+    name: str
+    source: str  # "set" (a file under the evals folder) | "dataset" (converted on the fly)
+    path: str
+    samples: int | None = None
+    format: str = "eval"
+    problem: str = ""
+
+
+class SetPreview(BaseModel):
+    """One page of samples of a set."""
+
+    name: str
+    page: int
+    page_size: int
+    total: int
+    samples: list[EvalSample]
+
+
+class SplitResult(BaseModel):
+    """The two versions a held-out split wrote; the train version is the dataset's registered one."""
+
+    dataset: str
+    train_version: str
+    eval_version: str
+    train_samples: int
+    eval_samples: int
+    eval_set: str  # the name to use as an evaluation set: "<dataset>@<eval_version>"
+
+
+class ScoreReport(BaseModel):
+    """Per-sample scores (None where a sample lacked what a metric needs) and the set's figures."""
+
+    n: int
+    metrics: list[str]
+    summary: dict[str, float | int | str | None]
+    per_sample: list[dict[str, float | None]]
+    details: dict[str, Any] = Field(default_factory=dict)  # e.g. the sacrebleu signature, samples counted per metric
