@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .arena import ARENA
 from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
@@ -13,7 +14,7 @@ from .ui_data import UI_DATA
 from .ui_loop import UI_LOOP
 
 LANGS = ("en", "zh")
-_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP}
+_TABLE: dict[str, dict[str, str]] = {**ERRORS, **CORPUS, **DATA_REGISTRY, **DATAGEN, **PREFS, **MODELS, **UI, **UI_DATA, **UI_LOOP, **ARENA}
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
