@@ -48,8 +48,8 @@ def generate_rows(base: LoadedBase, rows: list[RowRequest], emit: Callable[[RowE
     import torch
     from transformers import StoppingCriteriaList
 
-    tokenizer, model = base.tokenizer, base.model
     names = adapter_names(base, rows)
+    tokenizer, model = base.tokenizer, base.model  # after the adapters loaded: the first one wraps the base in peft
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids = [encode_ids(base, row.messages) for row in rows]
     width = max(len(row) for row in ids)
