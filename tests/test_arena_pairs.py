@@ -21,21 +21,22 @@ ASK = [{"role": "user", "content": "What does LoRA train?"}]
 
 
 @pytest.fixture(scope="module")
-def lora_pair(demo_model_dir, tmp_path_factory) -> tuple[Path, Path]:
-    """Two LoRA adapters of the tiny model with different non-zero weights, saved by peft (no training needed)."""
+def lora_pair(demo_model_dir, tmp_path_factory) -> tuple[Path, Path, Path]:
+    """Three LoRA adapters of the tiny model with different non-zero weights (the third DoRA), saved by peft."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     folders = []
-    for seed in (1, 2):
+    for seed in (1, 2, 3):
         torch.manual_seed(seed)
         model = get_peft_model(AutoModelForCausalLM.from_pretrained(demo_model_dir),
-                               LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+                               LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False,
+                                          use_dora=seed == 3))
         folder = tmp_path_factory.mktemp(f"lora{seed}")
         model.save_pretrained(folder)
         folders.append(folder)
-    return folders[0], folders[1]
+    return folders[0], folders[1], folders[2]
 
 
 @pytest.fixture
@@ -44,6 +45,7 @@ def services(settings, demo_model_dir, lora_pair):
     built.models.add_base("demo", str(demo_model_dir), template="chatml")
     built.models.add_adapter("one", "demo@v1.0", str(lora_pair[0]))
     built.models.add_adapter("two", "demo@v1.0", str(lora_pair[1]))
+    built.models.add_adapter("dora", "demo@v1.0", str(lora_pair[2]))
     return built
 
 
@@ -70,12 +72,12 @@ def loaded_base(cache: LocalModelCache, base: Path, adapters: list[Path]):
 
 @pytest.mark.parametrize("pair", [("one@v1.0", "two@v1.0"), ("demo@v1.0", "one@v1.0")])
 def test_a_pair_on_one_base_is_one_batched_generate_equal_to_each_alone(services, demo_model_dir, lora_pair, pair):
-    base = loaded_base(services.arena.cache, demo_model_dir, list(lora_pair))
+    base = loaded_base(services.arena.cache, demo_model_dir, list(lora_pair[:2]))
     spy = GenerateSpy(base)
     round_ = services.arena.run(services.arena.start_round("s", ASK[0]["content"], "", GREEDY, *pair))
     assert len(spy.calls) == 1, "both sides come from one generate"
     rows, names = spy.calls[0]
-    one, two = (base.adapters[str(p.resolve())] for p in lora_pair)
+    one, two = (base.adapters[str(p.resolve())] for p in lora_pair[:2])
     assert rows == 2 and set(names) == ({one, two} if pair[0] == "one@v1.0" else {BASE_ROW, one})
     # Each row is exactly what its model alone produces greedily.
     alone = {}
@@ -114,6 +116,20 @@ def test_rows_keep_their_own_prompt_length_and_sampling(demo_model_dir, lora_pai
     assert texts[0] == one.generate(ASK, rows[0].params) != one.generate(ASK, GREEDY.model_copy(
         update={"max_new_tokens": 12}))
     assert texts[1] == LocalBackend(cache, str(demo_model_dir)).generate(long_ask, rows[1].params)
+
+
+def test_adapters_peft_cannot_mix_run_as_one_batch_each_under_one_lock(services, demo_model_dir, lora_pair):
+    base = loaded_base(services.arena.cache, demo_model_dir, list(lora_pair))
+    spy = GenerateSpy(base)
+    round_ = services.arena.run(services.arena.start_round("s", ASK[0]["content"], "", GREEDY, "dora@v1.0",
+                                                           "demo@v1.0"))
+    assert [rows for rows, _ in spy.calls] == [1, 1] and round_.done, "DoRA rows cannot share a mixed batch"
+    dora = services.models.get("dora@v1.0")
+    assert round_.response_a == LocalBackend(services.arena.cache, dora.path, dora.adapter).generate(ASK, GREEDY)
+    plain = LocalBackend(services.arena.cache, dora.path)
+    assert round_.response_b == plain.generate(ASK, GREEDY)
+    moved = LocalBackend(services.arena.cache, dora.path, dora.adapter).first_token_logits(ASK)
+    assert (moved - plain.first_token_logits(ASK)).abs().max() > 1e-3, "the DoRA row really ran its adapter"
 
 
 def test_a_closed_round_frees_the_base_at_once_for_another_session(services):

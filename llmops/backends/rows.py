@@ -36,20 +36,44 @@ def encode_ids(base: LoadedBase, messages: list[dict[str, str]]) -> list[int]:
     return list(encoded["input_ids"])
 
 
-def adapter_names(base: LoadedBase, rows: list[RowRequest]) -> list[str] | None:
-    """peft's per-row adapter names (loading adapters first), or None when the base carries no adapter at all."""
-    names = [base.ensure_adapter(row.adapter) if row.adapter else BASE_ROW for row in rows]
-    return names if base.adapters else None
-
-
 def generate_rows(base: LoadedBase, rows: list[RowRequest], emit: Callable[[RowEvent], None],
                   cancel: StopSignal) -> None:
-    """Run one `generate` over every row (left-padded), emitting each row's text as it decodes; caller holds the lock."""
+    """Generate every row, in one batch where peft can mix the rows' adapters; the caller holds the base's lock."""
+    names = [base.ensure_adapter(row.adapter) if row.adapter else BASE_ROW for row in rows]
+    if len(set(names)) == 1 or _can_mix(base, names):
+        _generate(base, rows, names, emit, cancel)
+        return
+    # peft cannot mix these adapters (DoRA) in one batch: one batch per adapter, back to back under the same lock.
+    for name in dict.fromkeys(names):
+        index = [i for i, other in enumerate(names) if other == name]
+
+        def emit_row(event: RowEvent, index: list[int] = index) -> None:
+            emit(RowEvent(index[event.row], event.text, event.done, event.error))
+        _generate(base, [rows[i] for i in index], [name] * len(index), emit_row, cancel)
+
+
+def _can_mix(base: LoadedBase, names: list[str]) -> bool:
+    configs = getattr(base.model, "peft_config", {})
+    return not any(getattr(configs.get(name), "use_dora", False) for name in set(names) - {BASE_ROW})
+
+
+def _generate(base: LoadedBase, rows: list[RowRequest], names: list[str], emit: Callable[[RowEvent], None],
+              cancel: StopSignal) -> None:
+    """One generate over `rows`: one adapter switched on for all, or peft's per-row `adapter_names`."""
+    if len(set(names)) == 1:
+        with base.using(rows[0].adapter) as model:
+            _run(base, model, rows, {}, emit, cancel)
+    else:
+        _run(base, base.model, rows, {"adapter_names": names}, emit, cancel)
+
+
+def _run(base: LoadedBase, model, rows: list[RowRequest], extra: dict, emit: Callable[[RowEvent], None],
+         cancel: StopSignal) -> None:
+    """Left-pad the rows' prompts and stream `model.generate` row by row."""
     import torch
     from transformers import StoppingCriteriaList
 
-    names = adapter_names(base, rows)
-    tokenizer, model = base.tokenizer, base.model  # after the adapters loaded: the first one wraps the base in peft
+    tokenizer = base.tokenizer
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     ids = [encode_ids(base, row.messages) for row in rows]
     width = max(len(row) for row in ids)
@@ -63,7 +87,6 @@ def generate_rows(base: LoadedBase, rows: list[RowRequest], emit: Callable[[RowE
         torch.manual_seed(seed)
         if torch.cuda.is_available():
             torch.cuda.manual_seed_all(seed)
-    extra = {"adapter_names": names} if names is not None else {}
     streamer = RowStreamer(tokenizer, limits, _eos_ids(model, tokenizer), emit)
     model.generate(input_ids=input_ids, attention_mask=mask, **_sampling(rows), **extra, max_new_tokens=max(limits),
                    streamer=streamer, stopping_criteria=StoppingCriteriaList([_row_stop(width, limits, cancel)]),
