@@ -71,8 +71,9 @@ def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
             except Exception:  # noqa: BLE001 - still generating
                 continue
         saved.wait_for(timeout=5000)
-        reveal = page.get_by_text("Left was").inner_text()
+        reveal = page.get_by_text("Left (A) was").inner_text()
         assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
+        page.get_by_text("Answer A (left): ").wait_for(timeout=5000)  # the answer boxes now name their models
         page.screenshot(path=str(tmp_path / "ab.png"), full_page=True)
     lines = settings.prefs_path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and "逆变器" in lines[0]

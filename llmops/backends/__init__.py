@@ -6,5 +6,5 @@ from .factory import backend_for, stream_together
 from .local import LocalBackend
 from .openai_compat import OpenAICompatBackend
 
-__all__ = ["Backend", "BackendError", "RowEvent", "LoadedBase", "LocalBackend", "LocalModelCache", "OpenAICompatBackend",
-           "backend_for", "check_messages", "stream_together"]
+__all__ = ["Backend", "BackendError", "LoadedBase", "LocalBackend", "LocalModelCache", "OpenAICompatBackend",
+           "RowEvent", "backend_for", "check_messages", "stream_together"]

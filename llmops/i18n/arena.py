@@ -34,17 +34,20 @@ ARENA: dict[str, dict[str, str]] = {
                      "zh": "改进更好的回答（可选，随投票保存）"},
     "ui.ab.edited.info": {"en": "An edited answer becomes the 'chosen' side of the next DPO round.",
                           "zh": "修改后的回答会作为下一轮 DPO 的 chosen。"},
-    "ui.ab.saved": {"en": "Vote `{vote_id}` saved to prefs.jsonl.", "zh": "投票 `{vote_id}` 已写入 prefs.jsonl。"},
+    "ui.ab.saved": {"en": "Vote `{vote_id}` saved to prefs.jsonl.",
+                    "zh": "投票 `{vote_id}` 已写入 prefs.jsonl。"},
     "ui.ab.duplicate": {"en": "Vote `{vote_id}` was already saved; it is stored once.",
                         "zh": "投票 `{vote_id}` 已保存过，只记录一次。"},
     "ui.ab.reveal": {"en": "Left (A) was `{left}`, right (B) was `{right}`.",
                      "zh": "左侧（A）是 `{left}`，右侧（B）是 `{right}`。"},
     "err.arena_left_failed": {
-        "en": "The left answer (A) failed, so this round cannot be voted on; generate again. Cause: {reason}",
+        "en": "The left answer (A) failed, so this round cannot be voted on; generate again. "
+              "Cause: {reason}",
         "zh": "左侧回答（A）生成失败，本轮无法投票，请重新生成。原因：{reason}",
     },
     "err.arena_right_failed": {
-        "en": "The right answer (B) failed, so this round cannot be voted on; generate again. Cause: {reason}",
+        "en": "The right answer (B) failed, so this round cannot be voted on; generate again. "
+              "Cause: {reason}",
         "zh": "右侧回答（B）生成失败，本轮无法投票，请重新生成。原因：{reason}",
     },
     "err.arena_empty_answer": {"en": "the model returned no text.", "zh": "模型没有返回任何文本。"},

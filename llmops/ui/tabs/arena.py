@@ -11,7 +11,7 @@ from ...errors import LLMOpsError
 from ...i18n import t
 from ...lf import dataset_info
 from ...schemas.models import SamplingParams
-from ...services.arena import CHOICES, prompts_from_file
+from ...services.arena import CHOICES, Round, prompts_from_file
 from ...services.container import Services
 from ..i18n import Labels, user_error
 
@@ -73,6 +73,17 @@ def _answer_labels(lang: str, left_model: str = "", right_model: str = "") -> tu
             {"label": t("ui.ab.right_named", lang, model=right_model)})
 
 
+def _last_frame(round_: Round, lang: str):
+    """The frame after both streams end: ready to vote, or the failed side's message (and an error for the API)."""
+    left_text, right_text = round_.side_text("left"), round_.side_text("right")
+    if round_.errors:
+        error = next(iter(round_.errors.values()))
+        yield left_text, right_text, None, error.message(lang), ""
+        raise user_error(error, lang)
+    if round_.done:  # else a newer round of this session took over the panes
+        yield left_text, right_text, round_.round_id, t("ui.ab.ready", lang), ""
+
+
 class _ArenaHandlers:
     """Event handlers of the tab; the session is Gradio's per-browser (or per-client) session hash."""
 
@@ -97,12 +108,7 @@ class _ArenaHandlers:
         with contextlib.closing(arena.stream(round_)) as frames:
             for left_text, right_text in frames:
                 yield left_text, right_text, round_.round_id, working, ""
-        if round_.errors:
-            error = next(iter(round_.errors.values()))
-            yield round_.side_text("left"), round_.side_text("right"), None, error.message(lang_now), ""
-            raise user_error(error, lang_now)
-        if round_.done:
-            yield round_.side_text("left"), round_.side_text("right"), round_.round_id, t("ui.ab.ready", lang_now), ""
+        yield from _last_frame(round_, lang_now)
 
     def vote_any(self, choice, edited_text, round_id, lang_now, request: gr.Request):
         return _record_vote(self.services, request.session_hash, round_id, choice, edited_text, lang_now)
@@ -157,7 +163,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     with gr.Row(equal_height=True):
         buttons = {choice: labels(gr.Button(t(f"ui.ab.vote_{choice}", lang), scale=1), f"ui.ab.vote_{choice}",
                                   attr="value") for choice in CHOICES}
-        status = gr.Markdown(elem_classes="ab-status")  # next to the buttons: progress, failure, saved + reveal
+        with gr.Column(scale=2):
+            status = gr.Markdown()  # next to the buttons: progress, a failed side, the saved vote and the names
     labels(gr.Markdown(t("ui.ab.legend", lang)), "ui.ab.legend", attr="value")
     edited = labels(gr.Textbox(label=t("ui.ab.edited", lang), lines=3), "ui.ab.edited", "ui.ab.edited.info")
     round_state, batch_state = gr.State(None), gr.State({"name": None, "index": 0})
