@@ -25,6 +25,7 @@ Choice = Literal["left", "right", "tie", "both_bad"]
 CHOICES: tuple[str, ...] = ("left", "right", "tie", "both_bad")
 _MAX_ROUNDS = 10_000  # rounds kept in memory for voting; older unvoted rounds expire
 _IDLE_S = 0.25  # a round waiting for a busy base still yields this often, so it can be cancelled
+_FRAME_S = 0.03  # the fastest a round sends frames (about 33 a second), however fast tokens come
 
 
 @dataclass
@@ -176,12 +177,17 @@ class ArenaService:
         start = time.perf_counter()
         events = stream_together(backends, [request, request], round_.cancel, idle_s=_IDLE_S)
         try:
+            shown = 0.0
             for event in events:
                 if round_.cancel.is_set():
                     return
+                now = time.perf_counter()
                 if event is not None:
-                    self._apply(round_, event, round(1000 * (time.perf_counter() - start), 1))
+                    self._apply(round_, event, round(1000 * (now - start), 1))
+                    if now - shown < _FRAME_S and not event.done:
+                        continue  # at most one frame per _FRAME_S: every frame costs the server a diff and a send
                 # An idle frame too: a server closing this generator (its client left) can only do so at a yield.
+                shown = now
                 yield round_.texts()
         finally:
             events.close()
