@@ -58,7 +58,7 @@ def test_bad_inputs_are_refused_and_nothing_is_saved(services, settings):
         arena.run(round_)
     with pytest.raises(LLMOpsError) as info:
         arena.vote("s", round_.round_id, "left")
-    assert info.value.key == "err.arena_not_ready"
+    assert info.value.key == "err.arena_failed_round"
     other = arena.start_round("s", "hi", "", FAST, "demo@v1.0", "dead@v1.0")
     with pytest.raises(LLMOpsError):
         arena.vote("someone-else", other.round_id, "left")

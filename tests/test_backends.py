@@ -21,6 +21,7 @@ from llmops.backends import (
     OpenAICompatBackend,
     backend_for,
     check_messages,
+    stream_together,
 )
 from llmops.backends.cache import Placement, estimate_bytes
 from llmops.runner.runner import JobRunner
@@ -251,6 +252,8 @@ class FakeServer:
         mode, echo = self.mode, self.auth[-1]
         if mode == "slow":
             time.sleep(2)
+        if mode == "slow_sse":
+            time.sleep(1)
         status, ctype, body = {
             "429": (429, "application/json", {"error": {"message": "slow down"}}),
             "500": (500, "application/json", {"error": {"message": f"boom, your header was {echo}"}}),
@@ -261,6 +264,9 @@ class FakeServer:
             "html": (200, "text/html", b"<html>proxy login</html>"),
             "sse_garbage": (200, "text/event-stream", b"data: {not json\n\n"),
             "slow": (200, "application/json", {}),
+            "slow_sse": (200, "text/event-stream", b'data: {"id": "x", "object": "chat.completion.chunk", "created": 0, '
+                         b'"model": "tiny", "choices": [{"index": 0, "delta": {"content": "hi"}, '
+                         b'"finish_reason": null}]}\n\ndata: [DONE]\n\n'),
         }[mode]
         data = body if isinstance(body, bytes) else json.dumps(body).encode()
         handler.send_response(status)
@@ -315,6 +321,16 @@ def test_bad_servers_give_clear_errors_without_the_key(fake_server, monkeypatch,
     assert fake_server.auth[-1] == f"Bearer {SECRET}"
     if mode == "500":
         assert "boom, your header was Bearer ***" in str(info.value)
+
+
+def test_two_endpoints_answer_concurrently(fake_server):
+    fake_server.mode = "slow_sse"  # each answer takes a second
+    backend = OpenAICompatBackend(fake_server.base_url, "tiny", timeout=10, max_retries=0)
+    started = time.monotonic()
+    events = list(stream_together([backend, backend], [(ASK, GREEDY)] * 2))
+    assert time.monotonic() - started < 1.8, "both requests ran at the same time"
+    assert sorted((e.row, e.text) for e in events if e.text) == [(0, "hi"), (1, "hi")]
+    assert sorted(e.row for e in events if e.done and e.error is None) == [0, 1] and fake_server.hits == 2
 
 
 def test_retries_timeouts_and_missing_keys(fake_server, monkeypatch):

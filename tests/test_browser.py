@@ -64,15 +64,16 @@ def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
         page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
         saved = page.get_by_text("saved to prefs.jsonl")
         for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
-            page.get_by_role("button", name="← A is better").click()
+            page.get_by_role("button", name="👈 Left (A) better").click()
             try:
                 saved.wait_for(timeout=1000)
                 break
             except Exception:  # noqa: BLE001 - still generating
                 continue
         saved.wait_for(timeout=5000)
-        reveal = page.get_by_text("Left was").inner_text()
+        reveal = page.get_by_text("Left (A) was").inner_text()
         assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
+        page.get_by_text("Answer A (left): ").wait_for(timeout=5000)  # the answer boxes now name their models
         page.screenshot(path=str(tmp_path / "ab.png"), full_page=True)
     lines = settings.prefs_path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 1 and "逆变器" in lines[0]

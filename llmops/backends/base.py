@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
 from ..errors import LLMOpsError
@@ -13,6 +15,30 @@ ROLES = ("system", "user", "assistant")
 
 class BackendError(LLMOpsError):
     """Generation failed; the message says why and never contains a secret."""
+
+
+@dataclass(frozen=True)
+class RowEvent:
+    """One step of several replies generated together: a text delta for `row`, its end, or its failure."""
+
+    row: int
+    text: str = ""
+    done: bool = False
+    error: BaseException | None = None
+
+
+class StopSignal:
+    """Set by its own `set()` or by any outer event: closing one stream never cancels what its caller shares."""
+
+    def __init__(self, *outer: threading.Event | StopSignal | None):
+        self._own = threading.Event()
+        self._outer = [event for event in outer if event is not None]
+
+    def set(self) -> None:
+        self._own.set()
+
+    def is_set(self) -> bool:
+        return self._own.is_set() or any(event.is_set() for event in self._outer)
 
 
 @runtime_checkable

@@ -73,11 +73,12 @@ class LoadedBase:
             else:
                 yield self.model
             return
-        name = self._ensure_adapter(adapter)
+        name = self.ensure_adapter(adapter)
         self.model.set_adapter(name)
         yield self.model
 
-    def _ensure_adapter(self, adapter: str) -> str:
+    def ensure_adapter(self, adapter: str) -> str:
+        """The adapter's name inside the PeftModel, loading it onto the base first if needed (caller holds `lock`)."""
         folder = model_key(adapter)
         if folder in self.adapters:
             return self.adapters[folder]
@@ -139,12 +140,15 @@ class LocalModelCache:
             try:
                 loaded = _load(key, path, self.placement, *self.opt_ins.get(key, (False, False)))
                 size = loaded.size_bytes()
-            finally:
+            except BaseException:
                 with self._lock:
                     self._loading.pop(key, None)
+                raise
+            # One critical section: a caller arriving now finds the entry, never a gap in which it would load again.
             with self._lock:
                 self._entries[key] = loaded
                 self._sizes[key] = size
+                self._loading.pop(key, None)
                 self.loads += 1
                 self._shrink(extra=0, keep=key)
         return loaded
@@ -239,18 +243,26 @@ def _load(key: str, path: str, placement: Placement, trust: bool = False, allow_
     if not allow_pickle and pickle_only_weights(key):
         raise BackendError("err.train.pickle_only", path=path)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     dtype = getattr(torch, placement.dtype_name)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(key, trust_remote_code=trust)
-        extra = {"device_map": placement.device} if placement.device != "cpu" else {}
-        model = AutoModelForCausalLM.from_pretrained(key, dtype=dtype, trust_remote_code=trust,
-                                                     use_safetensors=None if allow_pickle else True, **extra)
+        tokenizer, model = _from_pretrained(key, dtype, placement, trust, allow_pickle)
     except (OSError, ValueError, RuntimeError, KeyError, TypeError, ImportError) as exc:
         raise BackendError("err.backend_load_failed", path=path, reason=str(exc)) from exc
     model.eval()
     return LoadedBase(key=key, model=model, tokenizer=tokenizer, placement=placement)
+
+
+def _from_pretrained(key: str, dtype, placement: Placement, trust: bool = False,
+                     allow_pickle: bool = False) -> tuple[Any, Any]:
+    """The one place weights and tokenizer are read from disk: safetensors and no remote code unless opted in."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(key, trust_remote_code=trust)
+    extra = {"device_map": placement.device} if placement.device != "cpu" else {}
+    model = AutoModelForCausalLM.from_pretrained(key, dtype=dtype, trust_remote_code=trust,
+                                                 use_safetensors=None if allow_pickle else True, **extra)
+    return tokenizer, model
 
 
 def _release_memory() -> None:

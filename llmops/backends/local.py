@@ -1,4 +1,4 @@
-"""Local generation with transformers; adapters share one base model in memory."""
+"""Local generation with transformers; adapters share one base model in memory, and share its batches."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ import threading
 from collections.abc import Iterator
 
 from ..schemas.models import SamplingParams
-from .base import Backend, BackendError, check_messages
-from .cache import LoadedBase, LocalModelCache
+from .base import Backend, BackendError, RowEvent, StopSignal, check_messages
+from .cache import LoadedBase, LocalModelCache, model_key
+from .rows import RowRequest, encode_ids, generate_rows
 
 _END = object()
+_LOCK_POLL_S = 0.05  # how often a request waiting for a busy base looks at its cancel event
 
 
 class LocalBackend(Backend):
@@ -25,124 +27,111 @@ class LocalBackend(Backend):
     def __repr__(self) -> str:
         return f"LocalBackend(base_path={self.base_path!r}, adapter={self.adapter!r})"
 
+    def shares_base(self, other: object) -> bool:
+        """True when `other` runs on the same weights in the same cache, so both can share one batch."""
+        return (isinstance(other, LocalBackend) and other.cache is self.cache
+                and model_key(other.base_path) == model_key(self.base_path))
+
     def stream(self, messages: list[dict], params: SamplingParams) -> Iterator[str]:
         """Yield text as it is generated; closing the iterator stops the generation."""
         messages = check_messages(messages)
-        return self._stream(messages, params)
+        return _texts(stream_rows(self.cache, self.base_path, [RowRequest(messages, params, self.adapter)]))
 
     def first_token_logits(self, messages: list[dict]):
         """Logits of the first reply token (a 1-D CPU float tensor): the cheapest proof two models differ."""
         import torch
 
         messages = check_messages(messages)
-        with self._active() as (base, model), torch.inference_mode():
-            return model(**_encode(base, messages)).logits[0, -1].float().cpu()
-
-    def _stream(self, messages: list[dict[str, str]], params: SamplingParams) -> Iterator[str]:
-        # The worker thread owns the base's lock from start to end, so the consumer never holds it between
-        # chunks: two streams on one base read in turns from one thread (an A/B pane) queue, never deadlock.
-        chunks: queue.Queue = queue.Queue()
-        cancel = threading.Event()
-        worker = threading.Thread(target=self._work, args=(messages, params, chunks, cancel),
-                                  name="llmops-generate", daemon=True)
-        worker.start()
-        try:
-            while (item := chunks.get()) is not _END:
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
-        finally:
-            cancel.set()
-
-    def _work(self, messages: list[dict[str, str]], params: SamplingParams, chunks: queue.Queue,
-              cancel: threading.Event) -> None:
-        try:
-            with self._active(cancel) as (base, model):
-                if model is not None:
-                    _generate(base, model, messages, params, chunks, cancel)
-        except BackendError as exc:
-            chunks.put(exc)
-        except Exception as exc:  # noqa: BLE001 - any failure in the thread reaches the caller as a BackendError
-            chunks.put(BackendError("err.backend_generation_failed", reason=f"{type(exc).__name__}: {exc}"))
-        finally:
-            chunks.put(_END)
-
-    @contextlib.contextmanager
-    def _active(self, cancel: threading.Event | None = None) -> Iterator[tuple[LoadedBase, object]]:
-        """The shared base, locked, with this backend's adapter switched on (model None if cancelled meanwhile)."""
         base = self.cache.get(self.base_path)
         with base.lock:
-            if cancel is not None and cancel.is_set():
-                yield base, None
-                return
-            adapters_before = len(base.adapters)
-            with base.using(self.adapter) as model:
-                if len(base.adapters) != adapters_before:
+            before = len(base.adapters)
+            with base.using(self.adapter) as model, torch.inference_mode():
+                if len(base.adapters) != before:
                     self.cache.account(base)
-                yield base, model
+                device = next(model.parameters()).device
+                ids = torch.tensor([encode_ids(base, messages)], device=device)
+                return model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, -1].float().cpu()
 
 
-def _encode(base: LoadedBase, messages: list[dict[str, str]]):
-    """Token ids for `messages` with the assistant's turn opened, on the model's device."""
-    tokenizer = base.tokenizer
+def _texts(events: Iterator[RowEvent]) -> Iterator[str]:
+    """One row's text deltas; its failure is raised."""
     try:
-        if getattr(tokenizer, "chat_template", None):
-            encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
-                                                    return_dict=True)
-        else:
-            # A base model without a chat template still gets a readable transcript to continue.
-            text = "".join(f"{m['role'].capitalize()}: {m['content']}\n" for m in messages) + "Assistant:"
-            encoded = tokenizer(text, return_tensors="pt")
-    except Exception as exc:  # a template's own refusal (e.g. no system role) comes in many types
-        raise BackendError("err.backend_bad_messages", reason=str(exc)) from exc
-    device = next(base.model.parameters()).device
-    return {name: tensor.to(device) for name, tensor in encoded.items()
-            if name in ("input_ids", "attention_mask")}
+        for event in events:
+            if event.error is not None:
+                raise event.error
+            if event.text:
+                yield event.text
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
 
 
-def _generate(base: LoadedBase, model, messages: list[dict[str, str]], params: SamplingParams,
-              chunks: queue.Queue, cancel: threading.Event) -> None:
-    """Run `model.generate`, putting each new piece of text on `chunks`; stops early once `cancel` is set."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList, TextStreamer
+def stream_rows(cache: LocalModelCache, base_path: str, rows: list[RowRequest],
+                cancel: threading.Event | StopSignal | None = None) -> Iterator[RowEvent]:
+    """Every row's events from ONE batched generate on the base at `base_path`; closing it (or `cancel`) stops it.
 
-    class DeltaStreamer(TextStreamer):
-        """Emits every token's text as soon as it decodes to whole characters (not word by word)."""
+    A worker thread owns the base's lock from start to end, so the consumer never holds it between events: two
+    streams on one base read in turns from one thread queue, never deadlock.
+    """
+    stop = StopSignal(cancel)  # closing this stream stops its batch only
+    events: queue.Queue = queue.Queue()
+    worker = threading.Thread(target=_work, args=(cache, base_path, rows, events, stop), name="llmops-generate",
+                              daemon=True)
+    worker.start()
+    try:
+        while (item := events.get()) is not _END:
+            yield item
+    finally:
+        stop.set()
 
-        def put(self, value):
-            if len(value.shape) > 1:
-                value = value[0]
-            if self.skip_prompt and self.next_tokens_are_prompt:
-                self.next_tokens_are_prompt = False
-                return
-            self.token_cache.extend(value.tolist())
-            text = self.tokenizer.decode(self.token_cache, **self.decode_kwargs)
-            if text.endswith("\ufffd"):
-                return  # half of a multi-byte character: wait for the rest
-            printable = text[self.print_len:]
-            if text.endswith("\n"):
-                self.token_cache, self.print_len = [], 0
-            else:
-                self.print_len = len(text)
-            self.on_finalized_text(printable)
 
-        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
-            if text:
-                chunks.put(text)
+def _work(cache: LocalModelCache, base_path: str, rows: list[RowRequest], events: queue.Queue,
+          cancel: StopSignal) -> None:
+    finished: set[int] = set()
 
-    class Cancelled(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kwargs):
-            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+    def emit(event: RowEvent) -> None:
+        if event.done:
+            finished.add(event.row)
+        events.put(event)
 
-    tokenizer = base.tokenizer
-    sampling = ({"do_sample": True, "temperature": params.temperature, "top_p": params.top_p}
-                if params.temperature > 0 else {"do_sample": False})
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    if params.seed is not None:
-        # Global RNG state: calls on one base are serialized by its lock, so a seed reproduces a reply.
-        torch.manual_seed(params.seed)
-        if torch.cuda.is_available():
-            torch.cuda.manual_seed_all(params.seed)
-    model.generate(**_encode(base, messages), **sampling, max_new_tokens=params.max_new_tokens,
-                   streamer=DeltaStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True),
-                   stopping_criteria=StoppingCriteriaList([Cancelled()]), pad_token_id=pad)
+    try:
+        base = cache.get(base_path)
+        with _locked(base, cancel) as acquired:
+            if acquired:
+                before = len(base.adapters)
+                try:
+                    generate_rows(base, rows, emit, cancel)
+                finally:
+                    if len(base.adapters) != before:
+                        cache.account(base)
+    except BackendError as exc:
+        _fail(events, rows, finished, exc)
+    except Exception as exc:  # noqa: BLE001 - any failure in the thread reaches the caller as a BackendError
+        _fail(events, rows, finished,
+              BackendError("err.backend_generation_failed", reason=f"{type(exc).__name__}: {exc}"))
+    finally:
+        for row in range(len(rows)):
+            if row not in finished:
+                events.put(RowEvent(row, done=True))
+        events.put(_END)
+
+
+def _fail(events: queue.Queue, rows: list[RowRequest], finished: set[int], exc: BackendError) -> None:
+    for row in range(len(rows)):
+        if row not in finished:
+            finished.add(row)
+            events.put(RowEvent(row, done=True, error=exc))
+
+
+@contextlib.contextmanager
+def _locked(base: LoadedBase, cancel: StopSignal) -> Iterator[bool]:
+    """Hold the base's lock, giving up (False) as soon as `cancel` is set while waiting for it."""
+    while not base.lock.acquire(timeout=_LOCK_POLL_S):
+        if cancel.is_set():
+            yield False
+            return
+    try:
+        yield not cancel.is_set()
+    finally:
+        base.lock.release()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .arena import ARENA
 from .chat import CHAT
 from .cli import CLI
 from .corpus import CORPUS
@@ -37,7 +38,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION)
+                OPTIONS, EVALUATION, ARENA)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import queue
 import random
 import threading
 import time
@@ -14,10 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..backends import backend_for
-from ..backends.base import BackendError
+from ..backends import Backend, BackendError, RowEvent, backend_for, stream_together
 from ..backends.cache import LocalModelCache
-from ..errors import NotFoundError, ValidationError
+from ..errors import LLMOpsError, NotFoundError, ValidationError
+from ..i18n import t
 from ..schemas.models import SamplingParams
 from .models import ModelRegistry
 from .prefs import PrefsStore, Vote
@@ -25,6 +24,8 @@ from .prefs import PrefsStore, Vote
 Choice = Literal["left", "right", "tie", "both_bad"]
 CHOICES: tuple[str, ...] = ("left", "right", "tie", "both_bad")
 _MAX_ROUNDS = 10_000  # rounds kept in memory for voting; older unvoted rounds expire
+_IDLE_S = 0.25  # a round waiting for a busy base still yields this often, so it can be cancelled
+_FRAME_S = 0.03  # the fastest a round sends frames (about 33 a second), however fast tokens come
 
 
 @dataclass
@@ -44,6 +45,8 @@ class Round:
     latency_ms: dict = field(default_factory=dict)
     errors: dict = field(default_factory=dict)
     done: bool = False
+    # Set when the round stops early: its client went away or its session started another round.
+    cancel: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def left_model(self) -> str:
@@ -53,10 +56,28 @@ class Round:
     def right_model(self) -> str:
         return self.model_b if self.left == "a" else self.model_a
 
+    def side_of(self, letter: str) -> str:
+        """'left' or 'right': where model `letter` is shown."""
+        return "left" if letter == self.left else "right"
+
     def side_text(self, side: str) -> str:
         """Text shown on `side` ('left' or 'right')."""
         letter = self.left if side == "left" else ("b" if self.left == "a" else "a")
         return self.response_a if letter == "a" else self.response_b
+
+    def texts(self) -> tuple[str, str]:
+        return self.side_text("left"), self.side_text("right")
+
+
+class SideFailedError(ValidationError):
+    """One side of a round failed; the message names the side (never the hidden model) and the cause."""
+
+    def __init__(self, side: str, cause: LLMOpsError):
+        self.side, self.cause = side, cause
+        super().__init__(f"err.arena_{side}_failed")
+
+    def message(self, lang: str = "en") -> str:
+        return t(self.key, lang, reason=self.cause.message(lang))
 
 
 @dataclass(frozen=True)
@@ -71,7 +92,7 @@ class VoteResult:
 
 
 class ArenaService:
-    """Pairs models, streams both answers concurrently, and records votes durably."""
+    """Pairs models, streams both answers together, and records votes durably."""
 
     def __init__(self, models: ModelRegistry, cache: LocalModelCache, prefs: PrefsStore, rng: random.Random | None = None):
         self.models = models
@@ -79,6 +100,7 @@ class ArenaService:
         self.prefs = prefs
         self._rng = rng or random.Random()
         self._rounds: OrderedDict[str, Round] = OrderedDict()
+        self._streaming: dict[str, Round] = {}  # session -> the round it is generating now
         self._lock = threading.Lock()
 
     def pick_pair(self, model_a: str | None = None, model_b: str | None = None) -> tuple[str, str]:
@@ -103,53 +125,103 @@ class ArenaService:
 
     def start_round(self, session: str, prompt: str, system: str = "", params: SamplingParams | None = None,
                     model_a: str | None = None, model_b: str | None = None) -> Round:
-        """Validate the prompt, choose the pair and a random side for each."""
+        """Validate the prompt, choose the pair and a random side for each; the session's running round stops."""
         if not (prompt or "").strip():
             raise ValidationError("err.arena_empty_prompt")
         model_a, model_b = self.pick_pair(model_a or None, model_b or None)
         round_ = Round(uuid.uuid4().hex, session, prompt, system or "", params or SamplingParams(), model_a, model_b,
                        left=self._rng.choice(("a", "b")))
         with self._lock:
+            previous = self._streaming.get(session)
+            if previous is not None:
+                previous.cancel.set()  # its worker gives the base up at the next token
             self._rounds[round_.round_id] = round_
             while len(self._rounds) > _MAX_ROUNDS:
                 self._rounds.popitem(last=False)
         return round_
 
     def stream(self, round_: Round) -> Iterator[tuple[str, str]]:
-        """Yield (left text, right text) as both models stream, generated at the same time."""
-        events: queue.Queue = queue.Queue()
+        """Yield (left text, right text) as both models stream together; closing this generator cancels the round."""
+        with self._lock:
+            self._streaming[round_.session] = round_
+        try:
+            backends = self._backends(round_)
+            if backends is not None:
+                yield from self._generate(round_, backends)
+            if round_.cancel.is_set():
+                return  # a newer round of this session owns the panes now
+            self._check_finished(round_)
+            round_.done = not round_.errors
+            yield round_.texts()
+        finally:
+            if not round_.done:
+                round_.cancel.set()
+            with self._lock:
+                if self._streaming.get(round_.session) is round_:
+                    del self._streaming[round_.session]
+
+    def _backends(self, round_: Round) -> list[Backend] | None:
+        """Both sides' backends; a side whose model is gone or unusable fails the round before any generation."""
+        backends = []
+        for letter, model_id in (("a", round_.model_a), ("b", round_.model_b)):
+            try:
+                backends.append(backend_for(self.models.get(model_id), self.cache))
+            except LLMOpsError as exc:
+                round_.errors[letter] = SideFailedError(round_.side_of(letter), exc)
+        return None if round_.errors else backends
+
+    def _generate(self, round_: Round, backends: list[Backend]) -> Iterator[tuple[str, str]]:
         messages = ([{"role": "system", "content": round_.system}] if round_.system else []) + [
             {"role": "user", "content": round_.prompt}]
-        workers = [threading.Thread(target=self._run_side, args=(round_, letter, messages, events), daemon=True)
-                   for letter in ("a", "b")]
-        for worker in workers:
-            worker.start()
-        finished = 0
-        while finished < 2:
-            letter, delta = events.get()
-            if delta is None:
-                finished += 1
-            elif letter == "a":
-                round_.response_a += delta
-            else:
-                round_.response_b += delta
-            yield round_.side_text("left"), round_.side_text("right")
-        round_.done = True
-        yield round_.side_text("left"), round_.side_text("right")
-
-    def _run_side(self, round_: Round, letter: str, messages: list[dict], events: queue.Queue) -> None:
-        model_id = round_.model_a if letter == "a" else round_.model_b
+        request = (messages, round_.params)
         start = time.perf_counter()
+        events = stream_together(backends, [request, request], round_.cancel, idle_s=_IDLE_S)
         try:
-            backend = backend_for(self.models.get(model_id), self.cache)
-            for delta in backend.stream(messages, round_.params):
-                round_.latency_ms.setdefault(f"first_token_{letter}", round(1000 * (time.perf_counter() - start), 1))
-                events.put((letter, delta))
-        except BackendError as exc:
-            round_.errors[letter] = exc
+            shown = 0.0
+            for event in events:
+                if round_.cancel.is_set():
+                    return
+                now = time.perf_counter()
+                if event is not None:
+                    self._apply(round_, event, round(1000 * (now - start), 1))
+                    if now - shown < _FRAME_S and not event.done:
+                        continue  # at most one frame per _FRAME_S: every frame costs the server a diff and a send
+                # An idle frame too: a server closing this generator (its client left) can only do so at a yield.
+                shown = now
+                yield round_.texts()
         finally:
-            round_.latency_ms[letter] = round(1000 * (time.perf_counter() - start), 1)
-            events.put((letter, None))
+            events.close()
+
+    @staticmethod
+    def _apply(round_: Round, event: RowEvent, elapsed_ms: float) -> None:
+        letter = "ab"[event.row]
+        if event.text:
+            round_.latency_ms.setdefault(f"first_token_{letter}", elapsed_ms)
+            if letter == "a":
+                round_.response_a += event.text
+            else:
+                round_.response_b += event.text
+        if event.done:
+            round_.latency_ms[letter] = elapsed_ms
+            if event.error is not None:
+                cause = event.error if isinstance(event.error, LLMOpsError) else BackendError(
+                    "err.backend_generation_failed", reason=str(event.error))
+                round_.errors[letter] = SideFailedError(round_.side_of(letter), cause)
+
+    def _check_finished(self, round_: Round) -> None:
+        """A side left empty, or a model removed from the registry meanwhile, fails the round."""
+        for letter, model_id, text in (("a", round_.model_a, round_.response_a), ("b", round_.model_b,
+                                                                                 round_.response_b)):
+            if letter in round_.errors:
+                continue
+            try:
+                self.models.get(model_id)
+            except LLMOpsError as exc:
+                round_.errors[letter] = SideFailedError(round_.side_of(letter), exc)
+                continue
+            if not text:
+                round_.errors[letter] = SideFailedError(round_.side_of(letter),
+                                                        ValidationError("err.arena_empty_answer"))
 
     def run(self, round_: Round) -> Round:
         """Generate both sides to the end (for scripts); raises if a side failed."""
@@ -178,7 +250,9 @@ class ArenaService:
         if choice not in CHOICES:
             raise ValidationError("err.arena_bad_choice", choice=choice)
         round_ = self.get_round(session, round_id)
-        if not round_.done or round_.errors:
+        if round_.errors:
+            raise ValidationError("err.arena_failed_round")
+        if not round_.done:
             raise ValidationError("err.arena_not_ready")
         right = "b" if round_.left == "a" else "a"
         winner = {"left": round_.left, "right": right}.get(choice, choice)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import gradio as gr
@@ -10,7 +11,7 @@ from ...errors import LLMOpsError
 from ...i18n import t
 from ...lf import dataset_info
 from ...schemas.models import SamplingParams
-from ...services.arena import CHOICES, prompts_from_file
+from ...services.arena import CHOICES, Round, prompts_from_file
 from ...services.container import Services
 from ..i18n import Labels, user_error
 
@@ -19,7 +20,7 @@ RANDOM = "random"
 
 @dataclass
 class ArenaTab:
-    """Components the loop panel pre-selects after a DPO round, and the boxes the Chat tab fills."""
+    """Components other tabs reach: the pickers the loop panel pre-selects, the prompt a conversation is sent to."""
 
     model_a: gr.Dropdown
     model_b: gr.Dropdown
@@ -56,13 +57,32 @@ def _record_vote(services: Services, session: str, round_id, choice: str, edited
         raise user_error(exc, lang) from exc
     key = "ui.ab.saved" if result.stored else "ui.ab.duplicate"
     reveal = t("ui.ab.reveal", lang, left=result.left_model, right=result.right_model)
-    return f"{t(key, lang, vote_id=result.vote_id)}\n\n{reveal}", result.left_model, result.right_model
+    return f"{t(key, lang, vote_id=result.vote_id)} {reveal}", result.left_model, result.right_model
 
 
 def _vote_button(services: Services, choice: str):
     def vote(edited, round_id, lang, request: gr.Request):
         return _record_vote(services, request.session_hash, round_id, choice, edited, lang)
     return vote
+
+
+def _answer_labels(lang: str, left_model: str = "", right_model: str = "") -> tuple[dict, dict]:
+    """The answer boxes' labels: plain before a vote, with the revealed model names after it."""
+    if not (left_model and right_model):
+        return {"label": t("ui.ab.left", lang)}, {"label": t("ui.ab.right", lang)}
+    return ({"label": t("ui.ab.left_named", lang, model=left_model)},
+            {"label": t("ui.ab.right_named", lang, model=right_model)})
+
+
+def _last_frame(round_: Round, lang: str):
+    """The frame after both streams end: ready to vote, or the failed side's message (and an error for the API)."""
+    left_text, right_text = round_.side_text("left"), round_.side_text("right")
+    if round_.errors:
+        error = next(iter(round_.errors.values()))
+        yield left_text, right_text, None, error.message(lang), ""
+        raise user_error(error, lang)
+    if round_.done:  # else a newer round of this session took over the panes
+        yield left_text, right_text, round_.round_id, t("ui.ab.ready", lang), ""
 
 
 class _ArenaHandlers:
@@ -79,14 +99,25 @@ class _ArenaHandlers:
             round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
                                        None if first_id == RANDOM else first_id,
                                        None if second_id == RANDOM else second_id)
-            for left_text, right_text in arena.stream(round_):
-                yield left_text, right_text, round_.round_id, "", ""
-            arena.raise_side_error(round_)
         except LLMOpsError as exc:
             raise user_error(exc, lang_now) from exc
+        # A new round hides the names the last vote revealed.
+        left_label, right_label = _answer_labels(lang_now)
+        working = t("ui.ab.generating", lang_now)
+        yield gr.update(value="", **left_label), gr.update(value="", **right_label), round_.round_id, working, ""
+        # Closing this generator (the client went away) closes the round's stream, which cancels the round.
+        with contextlib.closing(arena.stream(round_)) as frames:
+            for left_text, right_text in frames:
+                yield left_text, right_text, round_.round_id, working, ""
+        yield from _last_frame(round_, lang_now)
 
     def vote_any(self, choice, edited_text, round_id, lang_now, request: gr.Request):
         return _record_vote(self.services, request.session_hash, round_id, choice, edited_text, lang_now)
+
+    @staticmethod
+    def reveal(left_model, right_model, lang_now):
+        left_label, right_label = _answer_labels(lang_now, left_model, right_model)
+        return gr.update(**left_label), gr.update(**right_label)
 
     def next_prompt(self, name, state, lang_now):
         prompts = _batch_prompts(self.services, name) if name else []
@@ -130,25 +161,29 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     with gr.Row():
         left = labels(gr.Textbox(label=t("ui.ab.left", lang), lines=10, interactive=False), "ui.ab.left")
         right = labels(gr.Textbox(label=t("ui.ab.right", lang), lines=10, interactive=False), "ui.ab.right")
-    with gr.Row():
-        buttons = {choice: labels(gr.Button(t(f"ui.ab.vote_{choice}", lang)), f"ui.ab.vote_{choice}", attr="value")
-                   for choice in CHOICES}
+    with gr.Row(equal_height=True):
+        buttons = {choice: labels(gr.Button(t(f"ui.ab.vote_{choice}", lang), scale=1), f"ui.ab.vote_{choice}",
+                                  attr="value") for choice in CHOICES}
+        with gr.Column(scale=2):
+            status = gr.Markdown()  # next to the buttons: progress, a failed side, the saved vote and the names
+    labels(gr.Markdown(t("ui.ab.legend", lang)), "ui.ab.legend", attr="value")
     edited = labels(gr.Textbox(label=t("ui.ab.edited", lang), lines=3), "ui.ab.edited", "ui.ab.edited.info")
-    reveal = gr.Markdown()
     round_state, batch_state = gr.State(None), gr.State({"name": None, "index": 0})
     revealed_left, revealed_right = gr.Textbox(visible=False), gr.Textbox(visible=False)
     any_choice = gr.Textbox(visible=False)
 
     h = _ArenaHandlers(services)
     gen_inputs = [prompt, system, temperature, top_p, max_tokens, model_a, model_b, lang_state]
-    go.click(h.generate, gen_inputs, [left, right, round_state, reveal, edited], api_name="ab_generate",
+    go.click(h.generate, gen_inputs, [left, right, round_state, status, edited], api_name="ab_generate",
              concurrency_id="generate", concurrency_limit=8)
-    vote_outputs = [reveal, revealed_left, revealed_right]
+    vote_outputs = [status, revealed_left, revealed_right]
+    reveal = {"fn": h.reveal, "inputs": [revealed_left, revealed_right, lang_state], "outputs": [left, right],
+              "queue": False, "show_api": False}
     for choice, button in buttons.items():
         button.click(_vote_button(services, choice), [edited, round_state, lang_state], vote_outputs,
-                     api_name=f"vote_{choice}", queue=False)
+                     api_name=f"vote_{choice}", queue=False).success(**reveal, api_name=f"vote_{choice}_reveal")
     gr.Button(visible=False).click(h.vote_any, [any_choice, edited, round_state, lang_state], vote_outputs,
-                                   api_name="vote", queue=False)
+                                   api_name="vote", queue=False).success(**reveal, api_name="vote_reveal")
     next_btn.click(h.next_prompt, [batch_ds, batch_state, lang_state], [prompt, batch_state, batch_pos],
                    api_name="ab_next_prompt", queue=False)
     reload_btn.click(h.reload, [lang_state], [model_a, model_b], api_name="ab_models")
