@@ -28,6 +28,7 @@ def _arena_live(services: Services, live: Live, tab: arena.ArenaTab) -> None:
 
     live.add([tab.model_a, tab.model_b, seen_pair], refresh, topics=("models",),
              inputs=[tab.model_a, tab.model_b, seen_pair])
+    live.picker(tab.batch, lambda lang: arena.batch_sets(services), topics=("datasets",))
 
 
 def _leaderboard_live(services: Services, live: Live, tab: leaderboard.LeaderboardTab) -> None:

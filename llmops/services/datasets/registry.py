@@ -212,6 +212,10 @@ class DatasetRegistry:
     def _rows(self, path: Path) -> list:
         return self._cache.rows(path)
 
+    def file_of(self, name: str, version: str | None = None) -> Path:
+        """The file a registered dataset (or one of its versions) reads from."""
+        return self._target(name, version).path
+
     def _target(self, name: str, version: str | None = None) -> _Target:
         entry = self._entry(name)
         manifest = self._manifest(name)

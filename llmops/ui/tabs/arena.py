@@ -9,10 +9,10 @@ import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
-from ...lf import dataset_info
 from ...schemas.models import SamplingParams
 from ...services.arena import CHOICES, Round, prompts_from_file
 from ...services.container import Services
+from ..components import Picker
 from ..i18n import Labels, user_error
 
 RANDOM = "random"
@@ -26,6 +26,7 @@ class ArenaTab:
     model_b: gr.Dropdown
     prompt: gr.Textbox
     system: gr.Textbox
+    batch: gr.Dropdown
 
 
 def model_choices(services: Services) -> list[str]:
@@ -44,10 +45,14 @@ def default_pair(services: Services) -> tuple[str, str]:
     return (default.id if default else RANDOM), RANDOM
 
 
+def batch_sets(services: Services) -> list[str]:
+    """Datasets whose prompts the batch mode can walk through."""
+    return services.training.datasets_for_stage("sft") + services.training.datasets_for_stage("dpo")
+
+
 def _batch_prompts(services: Services, name: str) -> list[str]:
-    entries = dataset_info.read(dataset_info.ensure(services.settings)).entries
-    path = dataset_info.resolve_file(services.settings.data_dir, entries.get(name, {}))
-    return prompts_from_file(path) if path and path.exists() else []
+    path = services.datasets.file_of(name)
+    return prompts_from_file(path) if path.exists() else []
 
 
 def _record_vote(services: Services, session: str, round_id, choice: str, edited: str, lang: str):
@@ -147,13 +152,14 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     with gr.Accordion(t("ui.ab.settings", lang), open=False):
         system = labels(gr.Textbox(label=t("ui.ab.system", lang), lines=2), "ui.ab.system")
         with gr.Row():
-            temperature = gr.Slider(0.0, 2.0, value=0.7, step=0.05, label="temperature")
-            top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="top_p")
-            max_tokens = gr.Slider(1, 2048, value=256, step=1, label="max_new_tokens")
+            temperature = labels.make(gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05,
+                                      info="ui.sampling.temperature.info")
+            top_p = labels.make(gr.Slider, "ui.sampling.top_p", 0.05, 1.0, value=0.9, step=0.05,
+                                info="ui.sampling.top_p.info")
+            max_tokens = labels.make(gr.Slider, "ui.sampling.max_new_tokens", 1, 2048, value=256, step=1,
+                                     info="ui.sampling.max_new_tokens.info")
     with gr.Row():
-        batch_ds = labels(gr.Dropdown(services.training.datasets_for_stage("sft")
-                                      + services.training.datasets_for_stage("dpo"), value=None,
-                                      allow_custom_value=True, label=t("ui.ab.batch", lang)), "ui.ab.batch")
+        batch_ds = labels(Picker(batch_sets(services), value=None, label=t("ui.ab.batch", lang)), "ui.ab.batch")
         next_btn = labels(gr.Button(t("ui.ab.next", lang), scale=0), "ui.ab.next", attr="value")
         batch_pos = gr.Markdown()
     prompt = labels(gr.Textbox(label=t("ui.ab.prompt", lang), lines=3), "ui.ab.prompt")
@@ -187,4 +193,4 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     next_btn.click(h.next_prompt, [batch_ds, batch_state, lang_state], [prompt, batch_state, batch_pos],
                    api_name="ab_next_prompt", queue=False)
     reload_btn.click(h.reload, [lang_state], [model_a, model_b], api_name="ab_models")
-    return ArenaTab(model_a, model_b, prompt, system)
+    return ArenaTab(model_a, model_b, prompt, system, batch_ds)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ...errors import LLMOpsError
-from ...i18n import has, t
+from ...i18n import t
 from ...schemas.models import SamplingParams
 from ...services.chat import ChatRequest, conversation, last_user_message
 from ...services.container import Services
@@ -104,9 +104,7 @@ def _params(temp, top, max_new) -> SamplingParams:
 
 def _labelled(labels: Labels, make, key: str, *args, **kwargs):
     """`make(*args, label=..., info=..., **kwargs)` in the start language, registered to follow the switch."""
-    info = f"{key}.info"
-    extra = {"info": t(info, labels.lang)} if has(info) else {}
-    return labels(make(*args, label=t(key, labels.lang), **extra, **kwargs), key, info if extra else None)
+    return labels.make(make, key, *args, info=f"{key}.info", **kwargs)
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab, tabs: gr.Tabs) -> ChatTab:
@@ -119,9 +117,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, arena: Arena
     with labels(gr.Accordion(t("ui.chat.settings", lang), open=False), "ui.chat.settings"):
         system = _labelled(labels, gr.Textbox, "ui.chat.system", lines=2)
         with gr.Row():
-            temperature = _labelled(labels, gr.Slider, "ui.chat.temperature", 0.0, 2.0, value=0.7, step=0.05)
-            top_p = _labelled(labels, gr.Slider, "ui.chat.top_p", 0.05, 1.0, value=0.9, step=0.05)
-            max_tokens = _labelled(labels, gr.Slider, "ui.chat.max_new_tokens", 1, 4096, value=512, step=1)
+            temperature = _labelled(labels, gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05)
+            top_p = _labelled(labels, gr.Slider, "ui.sampling.top_p", 0.05, 1.0, value=0.9, step=0.05)
+            max_tokens = _labelled(labels, gr.Slider, "ui.sampling.max_new_tokens", 1, 4096, value=512, step=1)
     chatbot = _labelled(labels, gr.Chatbot, "ui.chat.conversation", type="messages", height=460)
     # One line: Enter sends and Shift+Enter adds a line (a taller box would send on Shift+Enter instead).
     message = _labelled(labels, gr.Textbox, "ui.chat.message", lines=1, max_lines=8)
