@@ -26,4 +26,5 @@ UI_LIVE: dict[str, dict[str, str]] = {
     "ui.col.parent": {"en": "parent", "zh": "上一版本"},
     "ui.col.job": {"en": "job", "zh": "任务"},
     "ui.col.default": {"en": "default", "zh": "默认"},
+    "ui.ab.random": {"en": "random (drawn for each round)", "zh": "随机（每轮抽取）"},
 }

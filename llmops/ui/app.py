@@ -6,7 +6,6 @@ import gradio as gr
 
 from ..i18n import t
 from ..services.container import Services
-from .choices import version_ids
 from .i18n import Labels
 from .live import Live, picker_update
 from .tabs import arena, chat, data, leaderboard, models, training
@@ -19,7 +18,7 @@ def _arena_live(services: Services, live: Live, tab: arena.ArenaTab) -> None:
     seen_pair = gr.State(None)
 
     def refresh(first_now, second_now, seen, lang):
-        ids = [arena.RANDOM, *version_ids(services)]
+        ids = arena.labelled_choices(services, lang)
         first, second = arena.default_pair(services)
         pair = list(services.loop.pair())
         fresh = pair != seen and all(pair)

@@ -35,6 +35,11 @@ def model_choices(services: Services) -> list[str]:
     return [RANDOM, *(entry.id for entry in services.models.list())]
 
 
+def labelled_choices(services: Services, lang: str) -> list:
+    """The pickers' choices: 'random' shown in the page's language, then every version id as it is."""
+    return [(t("ui.ab.random", lang), RANDOM), *(entry.id for entry in services.models.list())]
+
+
 def default_pair(services: Services) -> tuple[str, str]:
     """The pair the last DPO round set up, else the default chat backend against a random model."""
     current, previous = services.loop.pair()
@@ -142,12 +147,12 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     """Draw the tab and wire generate, the votes and batch mode."""
     lang = labels.lang
     first, second = default_pair(services)
-    choices = model_choices(services)
     with gr.Row():
-        model_a = labels(gr.Dropdown(choices, value=first, label=t("ui.ab.model_a", lang), allow_custom_value=True),
-                         "ui.ab.model_a", "ui.ab.model.info")
-        model_b = labels(gr.Dropdown(choices, value=second, label=t("ui.ab.model_b", lang), allow_custom_value=True),
-                         "ui.ab.model_b", "ui.ab.model.info")
+        choices = labelled_choices(services, lang)
+        model_a = labels(Picker(choices, value=first, label=t("ui.ab.model_a", lang)), "ui.ab.model_a",
+                         "ui.ab.model.info")
+        model_b = labels(Picker(choices, value=second, label=t("ui.ab.model_b", lang)), "ui.ab.model_b",
+                         "ui.ab.model.info")
         reload_btn = labels(gr.Button(t("ui.ab.reload", lang), scale=0), "ui.ab.reload", attr="value")
     with gr.Accordion(t("ui.ab.settings", lang), open=False):
         system = labels(gr.Textbox(label=t("ui.ab.system", lang), lines=2), "ui.ab.system")
