@@ -8,6 +8,7 @@ from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .errors import ERRORS
+from .jobs import JOBS
 from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .prefs import PREFS
@@ -33,7 +34,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
-                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS)
+                SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, JOBS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

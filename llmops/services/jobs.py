@@ -9,6 +9,8 @@ from pathlib import Path
 from ..lf.trainer_log import Progress, read_progress
 from ..runner.runner import JobRunner, tail_file
 from ..schemas.jobs import Job, JobStatus
+from .jobkinds import JobProgress
+from .jobkinds import read_progress as read_work_progress
 
 
 @dataclass
@@ -16,8 +18,9 @@ class JobDetails:
     """Everything a panel needs about one job."""
 
     job: Job
-    progress: Progress
+    progress: Progress  # a training's steps from trainer_log.jsonl
     log_tail: str
+    work: JobProgress = JobProgress()  # a worker job's progress.json
 
     @property
     def failure_tail(self) -> str:
@@ -51,7 +54,15 @@ class JobsService:
 
     def details(self, job_id: str, log_lines: int = 200) -> JobDetails:
         job = self.runner.get(job_id)
-        return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines))
+        return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines),
+                          read_work_progress(job.run_dir))
+
+    def progress_cell(self, job: Job, progress: Progress) -> str:
+        """One short progress text for a table: training steps, or a worker's done/total."""
+        if progress.total_steps:
+            return f"{progress.current_steps}/{progress.total_steps}"
+        work = read_work_progress(job.run_dir)
+        return f"{work.done}/{work.total}" if work.total else "-"
 
     def stop(self, job_id: str) -> Job:
         return self.runner.stop(job_id)

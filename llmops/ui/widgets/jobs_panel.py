@@ -36,7 +36,7 @@ class JobsPanel:
 def _rows(services: Services) -> list[list]:
     rows = []
     for job, progress in services.jobs.with_progress(50):
-        step = f"{progress.current_steps}/{progress.total_steps}" if progress.total_steps else "-"
+        step = services.jobs.progress_cell(job, progress)
         rows.append([job.id, job.name, job.kind, job.status.value, step,
                      time.strftime("%m-%d %H:%M:%S", time.localtime(job.created_at))])
     return rows
