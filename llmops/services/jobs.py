@@ -9,7 +9,9 @@ from pathlib import Path
 from ..lf.trainer_log import Progress, read_progress
 from ..runner.runner import JobRunner, tail_file
 from ..schemas.jobs import Job, JobStatus
+from ..i18n import has, t
 from .jobkinds import JobProgress
+from .jobkinds.registry import ERROR_FILE, read_json
 from .jobkinds import read_progress as read_work_progress
 
 
@@ -63,6 +65,26 @@ class JobsService:
             return f"{progress.current_steps}/{progress.total_steps}"
         work = read_work_progress(job.run_dir)
         return f"{work.done}/{work.total}" if work.total else "-"
+
+    def failure(self, job: Job, lang: str) -> str:
+        """Why a finished job produced nothing (its worker's own error, else its status) or why its result could
+        not be applied; '' when it succeeded."""
+        if job.status in (JobStatus.FAILED, JobStatus.LOST) or (
+                job.status is JobStatus.STOPPED and job.applied_at and not job.apply_result.get("path")
+                and job.kind != "train"):
+            recorded = read_json(Path(job.run_dir) / ERROR_FILE)
+            if recorded and has(str(recorded.get("key"))):
+                return t(recorded["key"], lang, **(recorded.get("params") or {}))
+            return t("err.job_failed", lang, job_id=job.id, status=job.status.value, message=job.message or "-")
+        if job.apply_error:
+            key = job.apply_result.get("error_key")
+            reason = t(key, lang, **job.apply_result.get("error_params", {})) if key and has(key) else job.apply_error
+            return t("err.job_apply_failed", lang, job_id=job.id, reason=reason)
+        return ""
+
+    def recorded_error(self, job: Job) -> dict | None:
+        """The user error a worker ended with (key, params, an empty run's stats), if it recorded one."""
+        return read_json(Path(job.run_dir) / ERROR_FILE)
 
     def stop(self, job_id: str) -> Job:
         return self.runner.stop(job_id)

@@ -70,8 +70,10 @@ class Reconciler:
         store.record_completion(job.id, result)
         return True
 
-    def wait_applied(self, job_id: str, timeout_s: float | None = None, poll_s: float = 0.3) -> Job:
-        """Block until the job finished and its completion was recorded (by the background pass, else by this call)."""
+    def wait_applied(self, job_id: str, timeout_s: float | None = None, poll_s: float = 0.3,
+                     apply_here: bool = True) -> Job:
+        """Block until the job finished and its completion was recorded: by the background pass when it runs, else
+        (the CLI) by this call unless `apply_here` is False (a page waits; it never applies anything itself)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             job = self.runner.get(job_id)
@@ -80,7 +82,7 @@ class Reconciler:
                     return job
                 if self.running:
                     self.wake()
-                else:
+                elif apply_here:
                     self.apply(job)
             if deadline is not None and time.monotonic() >= deadline:
                 return job
@@ -96,9 +98,14 @@ class Reconciler:
         self._wake.set()
 
     def start(self, interval_s: float = 2.0) -> None:
-        """Run `run_once` now and then every `interval_s` seconds on a daemon thread until `stop`."""
+        """Run `run_once` now (start-up: what finished while the app was down takes effect before any page is
+        drawn), then every `interval_s` seconds on a daemon thread until `stop`."""
         if self.running:
             return
+        try:
+            self.run_once()
+        except LLMOpsError as exc:
+            log.warning("start-up reconcile pass failed: %s", exc.message("en"))
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, args=(interval_s,), name="reconciler", daemon=True)
         self._thread.start()

@@ -110,3 +110,87 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
     timer.tick(on_refresh, [selected, lang_state], panel.outputs, api_name="poll_jobs", queue=False,
                show_progress="hidden")
     return panel
+
+
+# --- the compact job widget: one running job of a tab, its progress, log and Stop ------------------------------
+
+
+@dataclass
+class JobWidget:
+    """A tab's own job: the id (per browser session), a status line, the log and Stop."""
+
+    job: gr.State
+    status: gr.Markdown
+    log: gr.Textbox
+    stop: gr.Button
+
+
+def job_line(services: Services, job_id: str | None, lang: str) -> str:
+    """Status, progress and outcome of one job, for the widget."""
+    if not job_id:
+        return t("ui.jobw.none", lang)
+    details = services.jobs.details(job_id, log_lines=1)
+    job, work = details.job, details.work
+    kind = t(f"jobs.kind.{job.kind}", lang)
+    lines = [t("jobs.status_line", lang, job_id=job.id, kind=kind, status=job.status.value)]
+    if work.total:
+        lines.append(t("jobs.progress", lang, stage=work.stage, done=work.done, total=work.total, pct=work.percentage))
+    if job.status.finished:
+        error = services.jobs.failure(job, lang)
+        if error:
+            lines.append(error)
+        elif job.applied_at:
+            lines.append(t("jobs.applied", lang))
+        else:
+            lines.append(t("jobs.apply_pending", lang))
+    lines.append(f"`{job.run_dir}`")
+    return "\n\n".join(lines)
+
+
+def job_widget(services: Services, labels: Labels, lang_state: gr.State, name: str) -> JobWidget:
+    """Draw the widget; its timer only reads (the reconciler applies results, never this page)."""
+    lang = labels.lang
+    job = gr.State(None)
+    with labels(gr.Accordion(t("ui.jobw.title", lang), open=False), "ui.jobw.title"):
+        with gr.Row():
+            status = gr.Markdown(t("ui.jobw.none", lang))
+            stop = labels(gr.Button(t("ui.jobw.stop", lang), variant="stop", scale=0), "ui.jobw.stop", attr="value")
+        log = labels(gr.Textbox(label=t("ui.jobw.log", lang), lines=8, max_lines=8, autoscroll=True,
+                                interactive=False), "ui.jobw.log")
+
+    def show(job_id, lang_now):
+        if not job_id:
+            return gr.skip(), gr.skip()
+        return job_line(services, job_id, lang_now), services.jobs.details(job_id, 60).log_tail
+
+    def on_stop(job_id, lang_now):
+        if job_id and not services.runner.get(job_id).status.finished:
+            services.jobs.stop(job_id)
+            return t("ui.jobw.stopping", lang_now, job_id=job_id)
+        return t("ui.jobw.none", lang_now)
+
+    gr.Timer(1.0).tick(show, [job, lang_state], [status, log], api_name=f"{name}_job_poll", queue=False,
+                       show_progress="hidden")
+    stop.click(on_stop, [job, lang_state], [status], api_name=f"{name}_job_stop", queue=False)
+    return JobWidget(job, status, log, stop)
+
+
+def follow(services: Services, job_id: str, poll_s: float = 0.3, apply_timeout_s: float = 60.0):
+    """Yield the job's details while it runs; return it finished, with its completion recorded by the reconciler."""
+    while True:
+        details = services.jobs.details(job_id, log_lines=1)
+        if details.job.status.finished:
+            break
+        yield details
+        time.sleep(poll_s)
+    return services.reconciler.wait_applied(job_id, timeout_s=apply_timeout_s, apply_here=False)
+
+
+def outcome(services: Services, job, lang: str) -> dict:
+    """A finished job's result; its failure (the worker's own error, in the user's language) as a gr.Error."""
+    error = services.jobs.failure(job, lang)
+    if error:
+        raise gr.Error(error, duration=None)
+    if job.applied_at is None:
+        raise gr.Error(t("jobs.apply_pending", lang), duration=None)
+    return job.apply_result
