@@ -10,6 +10,10 @@ JOBS = {
         "en": "There is no job kind '{kind}'.",
         "zh": "不存在任务类型“{kind}”。",
     },
+    "err.job_worker_spec": {
+        "en": "{path} does not describe a job a worker can run.",
+        "zh": "{path} 不是可由任务进程运行的任务描述。",
+    },
     "err.job_failed": {
         "en": "Job {job_id} ended {status}: {message}",
         "zh": "任务 {job_id} 结束状态为 {status}：{message}",

@@ -7,11 +7,10 @@ any other kind is interrupted and writes nothing. result.json is written last, s
 from __future__ import annotations
 
 import signal
-import sys
 import threading
 from pathlib import Path
 
-from ...errors import LLMOpsError
+from ...errors import LLMOpsError, ValidationError
 from ...runner.evidence import RESULT_FILE
 from ...settings import Settings
 from ...storage import atomic_write_json
@@ -27,8 +26,7 @@ def run(run_dir: Path, settings: Settings) -> int:
     spec = read_json(run_dir / PARAMS_FILE) or {}
     kind = get(str(spec.get("kind")))
     if kind is None or kind.run is None:
-        print(f"no worker for job kind {spec.get('kind')!r}", file=sys.stderr)
-        return 2
+        raise ValidationError("err.job_worker_spec", path=str(run_dir / PARAMS_FILE))
     stop = threading.Event()
 
     def on_stop(signum, frame) -> None:
