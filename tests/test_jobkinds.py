@@ -104,7 +104,8 @@ def test_a_failed_completion_is_recorded_once_and_shown(services, settings):
     failed = services.runner.get(job.id)
     assert failed.applied_at and "already registered" in failed.apply_error
     assert failed.apply_result["error_key"] == "err.dataset_exists"
-    assert "already registered" in services.jobs.failure(failed, "en") and "配置不同的数据集" in services.jobs.failure(failed, "zh")
+    assert "already registered" in services.jobs.failure(failed, "en")
+    assert "配置不同的数据集" in services.jobs.failure(failed, "zh")
     assert services.reconciler.run_once() == []  # never retried on every tick
     assert _entries(settings)[path.stem] == {"file_name": "elsewhere.jsonl"}
 

@@ -1,4 +1,4 @@
-"""The job table's schema versions: a file from the first release is migrated in place; updates take only known columns."""
+"""The job table's schema versions: a first-release file is migrated in place; updates take only known columns."""
 
 from __future__ import annotations
 

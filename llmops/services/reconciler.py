@@ -47,7 +47,7 @@ class Reconciler:
         return [job.id for job in self.runner.store.unapplied(_APPLICABLE) if self.apply(job)]
 
     def apply(self, job: Job) -> bool:
-        """Apply one job's completion unless it was (or is being) applied elsewhere; a failure is recorded, not raised."""
+        """Apply one job's completion unless it is (being) applied elsewhere; a failure is recorded, not raised."""
         store = self.runner.store
         if not store.claim_completion(job.id):
             return False

@@ -42,14 +42,22 @@ def _rows(services: Services) -> list[list]:
     return rows
 
 
-def _status_markdown(details, lang: str) -> str:
+def _status_markdown(services: Services, details, lang: str) -> str:
     job, progress = details.job, details.progress
     lines = [f"**{job.name}** · `{job.id}` · **{job.status.value}**"]
     if progress.total_steps:
         lines.append(t("ui.jobs.progress", lang, step=progress.current_steps, total=progress.total_steps,
                        pct=progress.percentage, elapsed=progress.elapsed or "-", remaining=progress.remaining or "-"))
+    elif details.work.total:
+        work = details.work
+        lines.append(t("jobs.progress", lang, stage=work.stage, done=work.done, total=work.total,
+                       pct=work.percentage))
     if job.exit_code is not None or job.message:
         lines.append(t("ui.jobs.exit", lang, code=job.exit_code, message=job.message or ""))
+    # A training's failure is its exit line and log tail; other kinds (and any failed completion) say why.
+    failure = services.jobs.failure(job, lang) if job.status.finished and (job.kind != "train" or job.apply_error) else ""
+    if failure:
+        lines.append(failure)
     if details.failure_tail:
         lines.append("```\n" + details.failure_tail + "\n```")
     lines.append(f"`{job.run_dir}`")
@@ -68,7 +76,7 @@ def refresh(services: Services, selected: str | None, lang: str):
     figure = loss_figure(details.progress, details.job.name, lang) if details.progress.has_points else None
     # Stop is offered only while there is something to stop.
     stoppable = gr.update(interactive=not details.job.status.finished)
-    return (rows, gr.update(choices=ids, value=selected), _status_markdown(details, lang), figure,
+    return (rows, gr.update(choices=ids, value=selected), _status_markdown(services, details, lang), figure,
             details.log_tail, stoppable)
 
 
