@@ -14,6 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from llmops.lf import dataset_info
+from llmops.runner.store import JobStore
 
 from .apphelpers import AppProcess
 
@@ -127,6 +128,10 @@ def test_llm_generation_streams_and_stops(app, settings, slow_llm, tmp_path):
     assert f"--base-url {base_url} --model slow" in command and KEY not in command
     for path in settings.home.rglob("*"):  # the key went to the server and nowhere else
         assert not path.is_file() or KEY.encode() not in path.read_bytes(), path
+    # It ran as a job: stopped, its partial pairs registered once by the reconciler.
+    (job_row,) = [j for j in JobStore(settings.jobs_db_path).list() if j.kind == "datagen"]
+    assert job_row.status.value == "STOPPED" and job_row.applied_at and not job_row.apply_error
+    assert job_row.apply_result["dataset_name"] in registered(settings)
 
 
 def test_dataset_registry_through_the_api(app, settings, tmp_path):
