@@ -97,6 +97,11 @@ def test_generate_data_through_the_api(app, settings):
     client = Client(app.url, verbose=False)
     sft = build_corpus_and_rules(client, settings)
 
+    # Each sub-tab's job widget follows the job this session started: done, its result applied, its log.
+    status, log = client.predict(api_name="/data_corpus_job_poll")
+    assert "Corpus build" in status and "COMPLETED" in status and "Result applied" in status
+    assert "result.json written" in log
+
     text, count, command = client.predict(sft, 5, 0, api_name="/data_mock_prefs")
     assert count == 5 and "prefs.jsonl" in text and f"--sft {sft}" in command
     votes = [json.loads(line) for line in settings.prefs_path.read_text(encoding="utf-8").splitlines()]

@@ -148,14 +148,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
             job = submit(services.settings, services.runner, "corpus",
                          {"sources": sources, "options": options.model_dump()}, "corpus " + " ".join(sources))
         cmd, skip = command(sources, options), gr.skip()
-        flow = follow(services, job.id)
-        while True:
-            try:
-                details = next(flow)
-            except StopIteration as end:
-                job = end.value
-                break
-            yield progress_line(details.work, lang_now), skip, skip, skip, skip, skip, cmd, skip, job.id
+        job_id = job.id
+        job = yield from follow(services, job_id, lambda details: (
+            progress_line(details.work, lang_now), skip, skip, skip, skip, skip, cmd, skip, job_id))
         done = outcome(services, job, lang_now)
         built = CorpusBuild(Path(done["path"]), done["dataset_name"], CorpusStats.model_validate(done["stats"]))
         stats = built.stats

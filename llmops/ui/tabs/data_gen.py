@@ -78,44 +78,43 @@ class _GenHandlers:
 
     def generate(self, corpus_value, mode_value, seed_value, url, model_name, key, env, per_chunk, concurrency, limit,
                  count_value, lang_now):
-        # The API key goes from the input to the job's process environment; it is never stored, logged or echoed.
         corpus_value = require_name(corpus_value, lang_now)
-        params: dict = {"corpus": corpus_value, "mode": "rules" if mode_value != "llm" else "llm"}
-        secrets: dict = {}
-        if params["mode"] == "rules":
+        if mode_value != "llm":
             seed_n, count_n = int(seed_value or 0), int(count_value or 0) or None
-            params["rules"] = {"seed": seed_n, "count": count_n}
+            params = {"corpus": corpus_value, "mode": "rules", "rules": {"seed": seed_n, "count": count_n}}
+            secrets: dict = {}
             command = gen_command(corpus_value, "rules", seed_n, "", "", "", False, None, count_n)
         else:
-            with guard(lang_now):
-                endpoint = _endpoint(url, model_name, key, env, self.services.settings)
-                options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
-                                                    "max_workers": int(concurrency or 0),
-                                                    "max_chunks": int(limit or 0) or None})
-            command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(),
-                                  bool((key or "").strip()), options)
-            typed = bool((key or "").strip())
-            params.update(base_url=endpoint.base_url, model=endpoint.model, llm=options.model_dump(),
-                          key_env=None if typed else endpoint.key_env, typed_key=typed)
-            secrets = ({"secret_values": {TYPED_KEY_VAR: key.strip()}} if typed else
-                       {"secret_env": (endpoint.key_env,)} if endpoint.key_env else {})
+            params, secrets, command = self._llm_job(corpus_value, url, model_name, key, env, per_chunk, concurrency,
+                                                     limit, lang_now)
         with guard(lang_now):
             job = submit(self.services.settings, self.services.runner, "datagen", params,
                          f"sft-gen {params['mode']} {corpus_value}", **secrets)
         result = yield from self._follow(job.id, command, lang_now)
         yield self._done(result, command, lang_now, job.id)
 
+    def _llm_job(self, corpus_value, url, model_name, key, env, per_chunk, concurrency, limit, lang_now):
+        """Parameters, secrets and CLI echo of an LLM job; the endpoint and options are checked before it is queued."""
+        with guard(lang_now):
+            endpoint = _endpoint(url, model_name, key, env, self.services.settings)
+            options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
+                                                "max_workers": int(concurrency or 0),
+                                                "max_chunks": int(limit or 0) or None})
+        typed = bool((key or "").strip())
+        command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(), typed,
+                              options)
+        params = {"corpus": corpus_value, "mode": "llm", "base_url": endpoint.base_url, "model": endpoint.model,
+                  "llm": options.model_dump(), "key_env": None if typed else endpoint.key_env, "typed_key": typed}
+        # A typed key reaches the job only through its process environment; it is never stored, logged or echoed.
+        secrets = ({"secret_values": {TYPED_KEY_VAR: key.strip()}} if typed else
+                   {"secret_env": (endpoint.key_env,)} if endpoint.key_env else {})
+        return params, secrets, command
+
     def _follow(self, job_id, command, lang_now):
         """Progress lines while the job runs; an empty run's counts are shown before its error."""
         skip = gr.skip()
-        flow = follow(self.services, job_id)
-        while True:
-            try:
-                details = next(flow)
-            except StopIteration as end:
-                job = end.value
-                break
-            yield _progress_text(details, lang_now), skip, skip, command, skip, job_id
+        job = yield from follow(self.services, job_id, lambda details: (
+            _progress_text(details, lang_now), skip, skip, command, skip, job_id))
         recorded = self.services.jobs.recorded_error(job) or {}
         if recorded.get("stats"):
             yield skip, recorded["stats"], skip, command, skip, job_id
@@ -220,14 +219,9 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
             resolve_sft(services.settings, name)
             job = submit(services.settings, services.runner, "mockprefs", {"sft": name, "limit": limit_n,
                                                                            "seed": seed_n}, f"mock-prefs {name}")
-        flow = follow(services, job.id)
-        while True:
-            try:
-                details = next(flow)
-            except StopIteration as end:
-                job = end.value
-                break
-            yield job_line_text(details, lang_now), gr.skip(), cli(*args), job.id
+        job_id = job.id
+        job = yield from follow(services, job_id, lambda details: (
+            job_line_text(details, lang_now), gr.skip(), cli(*args), job_id))
         made = outcome(services, job, lang_now)
         kinds = ", ".join(f"{t(f'gen.degrade.{k}', lang_now)}: {v}" for k, v in sorted(made["by_kind"].items()))
         text = t("gen.mock_done", lang_now, count=made["count"], path=made["prefs_path"], session=made["session"])

@@ -128,14 +128,9 @@ class _Handlers:
             job = submit(self.services.settings, self.services.runner, "dedup",
                          {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
                          f"dedup {name}")
-        flow = follow(self.services, job.id)
-        while True:
-            try:
-                details = next(flow)
-            except StopIteration as end:
-                job = end.value
-                break
-            yield job_line(self.services, details.job.id, lang), gr.skip(), gr.skip(), job.id
+        job_id = job.id
+        job = yield from follow(self.services, job_id, lambda details: (
+            job_line(self.services, job_id, lang), gr.skip(), gr.skip(), job_id))
         done = outcome(self.services, job, lang)
         key = "ui.data.reg.dedup_done" if done["version"] else "ui.data.reg.dedup_none"
         text = t(key, lang, name=name, before=done["before"], after=done["after"], exact=done["exact_removed"],

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 
 import gradio as gr
 
 from ...errors import LLMOpsError
 from ...i18n import t
+from ...schemas.jobs import Job
 from ...services.container import Services
+from ...services.jobs import JobDetails
 from ..charts import loss_figure
 from ..components import Picker
 from ..i18n import Labels, user_error
@@ -55,7 +58,8 @@ def _status_markdown(services: Services, details, lang: str) -> str:
     if job.exit_code is not None or job.message:
         lines.append(t("ui.jobs.exit", lang, code=job.exit_code, message=job.message or ""))
     # A training's failure is its exit line and log tail; other kinds (and any failed completion) say why.
-    failure = services.jobs.failure(job, lang) if job.status.finished and (job.kind != "train" or job.apply_error) else ""
+    explain = job.status.finished and (job.kind != "train" or job.apply_error)
+    failure = services.jobs.failure(job, lang) if explain else ""
     if failure:
         lines.append(failure)
     if details.failure_tail:
@@ -183,13 +187,15 @@ def job_widget(services: Services, labels: Labels, lang_state: gr.State, name: s
     return JobWidget(job, status, log, stop)
 
 
-def follow(services: Services, job_id: str, poll_s: float = 0.3, apply_timeout_s: float = 60.0):
-    """Yield the job's details while it runs; return it finished, with its completion recorded by the reconciler."""
+def follow(services: Services, job_id: str, render: Callable[[JobDetails], tuple], poll_s: float = 0.3,
+           apply_timeout_s: float = 60.0) -> Generator[tuple, None, Job]:
+    """Yield `render(details)` while the job runs; return it finished, its completion recorded by the reconciler
+    (`job = yield from follow(...)` in a streaming handler)."""
     while True:
         details = services.jobs.details(job_id, log_lines=1)
         if details.job.status.finished:
             break
-        yield details
+        yield render(details)
         time.sleep(poll_s)
     return services.reconciler.wait_applied(job_id, timeout_s=apply_timeout_s, apply_here=False)
 
