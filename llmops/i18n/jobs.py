@@ -51,5 +51,10 @@ JOBS = {
     "ui.jobw.stop": {"en": "Stop job", "zh": "停止任务"},
     "ui.jobw.refresh": {"en": "Refresh job", "zh": "刷新任务"},
     "ui.jobw.none": {"en": "No job yet.", "zh": "尚无任务。"},
+    "ui.jobw.not_running": {"en": "This job is not running.", "zh": "该任务未在运行。"},
+    "jobs.stage.llm": {"en": "Chunks answered", "zh": "已处理文本块"},
+    "jobs.stage.rules": {"en": "Rule-based pairs", "zh": "规则生成"},
+    "jobs.stage.dedup": {"en": "Deduplicating", "zh": "去重"},
+    "jobs.stage.mockprefs": {"en": "Appending votes", "zh": "追加投票"},
     "ui.jobw.stopping": {"en": "Stopping job `{job_id}`…", "zh": "正在停止任务 `{job_id}`……"},
 }

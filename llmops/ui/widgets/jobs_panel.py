@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ...errors import LLMOpsError
-from ...i18n import t
+from ...i18n import has, t
 from ...schemas.jobs import Job
 from ...services.container import Services
 from ...services.jobs import JobDetails
@@ -53,7 +53,7 @@ def _status_markdown(services: Services, details, lang: str) -> str:
                        pct=progress.percentage, elapsed=progress.elapsed or "-", remaining=progress.remaining or "-"))
     elif details.work.total:
         work = details.work
-        lines.append(t("jobs.progress", lang, stage=work.stage, done=work.done, total=work.total,
+        lines.append(t("jobs.progress", lang, stage=stage_name(work.stage, lang), done=work.done, total=work.total,
                        pct=work.percentage))
     if job.exit_code is not None or job.message:
         lines.append(t("ui.jobs.exit", lang, code=job.exit_code, message=job.message or ""))
@@ -137,6 +137,14 @@ class JobWidget:
     stop: gr.Button
 
 
+def stage_name(stage: str, lang: str) -> str:
+    """A worker's stage in the user's language (corpus steps have their own names)."""
+    for key in (f"jobs.stage.{stage}", f"corpus.step.{stage}"):
+        if has(key):
+            return t(key, lang)
+    return stage
+
+
 def job_line(services: Services, job_id: str | None, lang: str) -> str:
     """Status, progress and outcome of one job, for the widget."""
     if not job_id:
@@ -146,7 +154,8 @@ def job_line(services: Services, job_id: str | None, lang: str) -> str:
     kind = t(f"jobs.kind.{job.kind}", lang)
     lines = [t("jobs.status_line", lang, job_id=job.id, kind=kind, status=job.status.value)]
     if work.total:
-        lines.append(t("jobs.progress", lang, stage=work.stage, done=work.done, total=work.total, pct=work.percentage))
+        lines.append(t("jobs.progress", lang, stage=stage_name(work.stage, lang), done=work.done, total=work.total,
+                       pct=work.percentage))
     if job.status.finished:
         error = services.jobs.failure(job, lang)
         if error:
@@ -179,7 +188,7 @@ def job_widget(services: Services, labels: Labels, lang_state: gr.State, name: s
         if job_id and not services.runner.get(job_id).status.finished:
             services.jobs.stop(job_id)
             return t("ui.jobw.stopping", lang_now, job_id=job_id)
-        return t("ui.jobw.none", lang_now)
+        return t("ui.jobw.not_running" if job_id else "ui.jobw.none", lang_now)
 
     gr.Timer(1.0).tick(show, [job, lang_state], [status, log], api_name=f"{name}_job_poll", queue=False,
                        show_progress="hidden")
