@@ -14,6 +14,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from llmops.lf import dataset_info
+from llmops.runner.store import JobStore
 
 from .apphelpers import AppProcess
 from .servers import QuietHTTPServer
@@ -97,6 +98,11 @@ def test_generate_data_through_the_api(app, settings):
     client = Client(app.url, verbose=False)
     sft = build_corpus_and_rules(client, settings)
 
+    # Each sub-tab's job widget follows the job this session started: done, its result applied, its log.
+    status, log = client.predict(api_name="/data_corpus_job_poll")
+    assert "Corpus build" in status and "COMPLETED" in status and "Result applied" in status
+    assert "result.json written" in log
+
     text, count, command = client.predict(sft, 5, 0, api_name="/data_mock_prefs")
     assert count == 5 and "prefs.jsonl" in text and f"--sft {sft}" in command
     votes = [json.loads(line) for line in settings.prefs_path.read_text(encoding="utf-8").splitlines()]
@@ -128,6 +134,10 @@ def test_llm_generation_streams_and_stops(app, settings, slow_llm, tmp_path):
     assert f"--base-url {base_url} --model slow" in command and KEY not in command
     for path in settings.home.rglob("*"):  # the key went to the server and nowhere else
         assert not path.is_file() or KEY.encode() not in path.read_bytes(), path
+    # It ran as a job: stopped, its partial pairs registered once by the reconciler.
+    (job_row,) = [j for j in JobStore(settings.jobs_db_path).list() if j.kind == "datagen"]
+    assert job_row.status.value == "STOPPED" and job_row.applied_at and not job_row.apply_error
+    assert job_row.apply_result["dataset_name"] in registered(settings)
 
 
 def test_dataset_registry_through_the_api(app, settings, tmp_path):

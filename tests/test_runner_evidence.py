@@ -86,8 +86,14 @@ def test_the_rules_per_kind(tmp_path):
     verdict = evidence.judge("train", run, False)
     assert verdict.status is JobStatus.LOST and "last logged step 3/3" in verdict.message
     assert evidence.judge("no-such-kind", run, False).status is JobStatus.LOST
-    assert [e.kind for e in evidence.entries()] == ["train"] and "all_results.json" in evidence.entries()[0]. \
-        proves_completion
+    rules = {e.kind: e for e in evidence.entries()}
+    assert sorted(rules) == ["corpus", "datagen", "dedup", "mockprefs", "train"]
+    assert "all_results.json" in rules["train"].proves_completion
+    # A worker job is proven done by the result.json it writes last.
+    assert evidence.judge("corpus", run, False).status is JobStatus.LOST
+    (run / evidence.RESULT_FILE).write_text("{}", encoding="utf-8")
+    assert evidence.judge("corpus", run, False).status is JobStatus.COMPLETED
+    assert evidence.judge("datagen", run, True).status is JobStatus.STOPPED
 
 
 def test_a_kind_adds_its_own_rule_through_the_registry(settings):

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
 from ..errors import ValidationError
 from ..i18n import t
 from ..services.datagen.common import parse_options
+from .jobs import WorkerError, add_wait_flags, run_job
 from .output import emit
 from .types import non_negative_int, positive_float, positive_int, text, unit_float
 
@@ -25,6 +24,7 @@ def register(dsub) -> None:
     corpus.add_argument("--text-field", help="JSON/JSONL field holding the text (default text)")
     corpus.add_argument("--csv-column", help="CSV column holding the text (default text)")
     corpus.add_argument("--json", action="store_true")
+    add_wait_flags(corpus)
     corpus.set_defaults(handler=_corpus)
 
     gen = dsub.add_parser("sft-gen", help="generate instruction data (alpaca) from a corpus and register it")
@@ -45,6 +45,7 @@ def register(dsub) -> None:
     gen.add_argument("--max-chunks", type=positive_int, help="llm mode: use only the first N chunks")
     gen.add_argument("--max-tokens", type=positive_int, help="llm mode: answer length limit (default 1024)")
     gen.add_argument("--json", action="store_true")
+    add_wait_flags(gen)
     gen.set_defaults(handler=_sft_gen)
 
     mock = dsub.add_parser("mock-prefs", help="append synthetic preference votes derived from SFT data")
@@ -52,89 +53,76 @@ def register(dsub) -> None:
     mock.add_argument("--limit", type=positive_int, help="use only the first N pairs")
     mock.add_argument("--seed", type=int, default=0)
     mock.add_argument("--json", action="store_true")
+    add_wait_flags(mock)
     mock.set_defaults(handler=_mock_prefs)
 
 
 def _corpus(settings, args) -> int:
     from ..services.corpus import CorpusOptions
-    from ..services.datagen import build_corpus
+    from ..services.datagen import resolve_sources
 
     overrides = {"max_tokens": args.max_tokens, "near_threshold": args.near_threshold, "tokenizer": args.tokenizer,
                  "min_chars": args.min_chars, "languages": args.languages, "text_field": args.text_field,
                  "csv_column": args.csv_column}
     options = parse_options(CorpusOptions, {k: v for k, v in overrides.items() if v is not None})
-    built = build_corpus(settings, args.source, options, out=args.out)
-    data = {"path": str(built.path), "dataset_name": built.dataset_name, "stats": built.stats.model_dump()}
-    emit(data, args.json, t("gen.corpus_done", settings.lang, name=built.dataset_name, records=built.stats.records,
-                            tokens=built.stats.tokens, path=built.path))
+    resolve_sources(settings, args.source)  # a missing source is refused here, before any job is queued
+    job = run_job(settings, args, "corpus", {"sources": list(args.source), "options": options.model_dump(),
+                                             "out": args.out}, "corpus " + " ".join(args.source))
+    if job is None:
+        return 0
+    built = job.apply_result
+    data = {"path": built["path"], "dataset_name": built["dataset_name"], "stats": built["stats"], "job_id": job.id}
+    emit(data, args.json, t("gen.corpus_done", settings.lang, name=built["dataset_name"],
+                            records=built["stats"]["records"], tokens=built["stats"]["tokens"], path=built["path"]))
     return 0
 
 
 def _sft_gen(settings, args) -> int:
-    from ..services.datagen import (
-        PRESET,
-        EmptyGeneration,
-        generate_rules,
-        preset_sources,
-    )
-
-    corpus = str(preset_sources(settings)[0]) if args.corpus == PRESET else args.corpus
+    params: dict = {"corpus": args.corpus, "mode": args.mode, "out": args.out}
+    secret_env: tuple[str, ...] = ()
+    if args.mode == "rules":
+        params["rules"] = {"seed": args.seed, "count": args.count}
+    else:
+        params.update(_llm_params(settings, args))
+        secret_env = (args.api_key_env,) if args.api_key_env else ()
     try:
-        if args.mode == "rules":
-            result = generate_rules(settings, corpus, {"seed": args.seed, "count": args.count}, out=args.out)
-        else:
-            result = _llm(settings, args, corpus)
-    except EmptyGeneration as exc:
-        if args.json:  # scripts still get the counts; the message goes to stderr and the exit code is 2
-            emit({"path": None, "dataset_name": None, "stats": exc.result.stats}, True, "")
+        job = run_job(settings, args, "datagen", params, f"sft-gen {args.mode} {args.corpus}", secret_env=secret_env)
+    except WorkerError as exc:
+        if args.json and exc.stats:  # scripts still get the counts; the message goes to stderr and the exit code is 2
+            emit({"path": None, "dataset_name": None, "stats": exc.stats}, True, "")
         raise
-    data = {"path": str(result.path), "dataset_name": result.dataset_name, "stats": result.stats}
-    text = t("gen.sft_done", settings.lang, pairs=len(result.pairs), path=result.path, name=result.dataset_name)
-    if result.stats.get("stopped"):
-        text += "\n" + t("gen.llm_stopped", settings.lang, pairs=len(result.pairs))
+    if job is None:
+        return 0
+    result = job.apply_result
+    data = {"path": result["path"], "dataset_name": result["dataset_name"], "stats": result["stats"], "job_id": job.id}
+    text = t("gen.sft_done", settings.lang, pairs=result["pairs"], path=result["path"], name=result["dataset_name"])
+    if result["stats"].get("stopped"):
+        text += "\n" + t("gen.llm_stopped", settings.lang, pairs=result["pairs"])
     emit(data, args.json, text)
     return 0
 
 
-def _llm(settings, args, corpus: str):
-    """Run LLM generation in a worker thread so that Ctrl-C stops it early and keeps the pairs made so far."""
-    from ..services.datagen import Endpoint, generate_llm
+def _llm_params(settings, args) -> dict:
+    """The LLM half of a datagen job; the endpoint (and its key's binding) is checked before anything is queued."""
+    from ..services.datagen import Endpoint, LLMGenOptions
 
     missing = [flag for flag, value in (("--base-url", args.base_url), ("--model", args.model)) if not value]
     if missing:
         raise ValidationError("err.gen_llm_args", missing=", ".join(missing))
-    endpoint = Endpoint.from_env(args.base_url, args.model, args.api_key_env)
+    endpoint = Endpoint.from_env(args.base_url, args.model, args.api_key_env, settings)
     options = {"pairs_per_chunk": args.pairs_per_chunk, "max_workers": args.concurrency, "timeout_s": args.timeout,
                "max_retries": args.max_retries, "max_chunks": args.max_chunks, "max_tokens": args.max_tokens}
-    options = {k: v for k, v in options.items() if v is not None}
-    stop = threading.Event()
-    box: dict = {}
-
-    def work() -> None:
-        try:
-            box["result"] = generate_llm(settings, corpus, endpoint, options, stop_event=stop, out=args.out)
-        except Exception as exc:  # noqa: BLE001 - handed to the main thread, which re-raises it
-            box["error"] = exc
-
-    thread = threading.Thread(target=work, name="sft-gen", daemon=True)
-    thread.start()
-    try:
-        while thread.is_alive():
-            thread.join(0.2)
-    except KeyboardInterrupt:
-        stop.set()
-        thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+    options = parse_options(LLMGenOptions, {k: v for k, v in options.items() if v is not None})
+    return {"base_url": endpoint.base_url, "model": endpoint.model, "key_env": args.api_key_env,
+            "llm": options.model_dump()}
 
 
 def _mock_prefs(settings, args) -> int:
-    from ..services.datagen import mock_prefs
-
-    made = mock_prefs(settings, args.sft, limit=args.limit, seed=args.seed)
-    data = {"count": made.count, "session": made.session, "by_kind": made.by_kind, "source": str(made.source),
-            "prefs_path": str(made.prefs_path)}
-    emit(data, args.json, t("gen.mock_done", settings.lang, count=made.count, path=made.prefs_path,
-                            session=made.session))
+    job = run_job(settings, args, "mockprefs", {"sft": args.sft, "limit": args.limit, "seed": args.seed},
+                  f"mock-prefs {args.sft}")
+    if job is None:
+        return 0
+    made = job.apply_result
+    emit(made, args.json, t("gen.mock_done", settings.lang, count=made["count"], path=made["prefs_path"],
+                            session=made["session"]))
     return 0

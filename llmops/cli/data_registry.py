@@ -8,6 +8,7 @@ import sys
 from ..errors import ValidationError
 from ..i18n import t
 from ..services.datasets.results import human_size
+from .jobs import add_wait_flags, run_job
 from .output import emit
 from .types import positive_float, positive_int, text, unit_float
 
@@ -62,6 +63,7 @@ def register(dsub) -> None:
     cmd.add_argument("--threshold", type=unit_float, default=0.8)
     cmd.add_argument("--note", default="")
     cmd.add_argument("--json", action="store_true")
+    add_wait_flags(cmd)
     cmd.set_defaults(handler=_dedup)
 
     cmd = dsub.add_parser("delete", help="unregister a dataset (its files stay unless --files)")
@@ -142,11 +144,16 @@ def _preview(settings, args) -> int:
 
 
 def _dedup(settings, args) -> int:
-    result = _registry(settings, args).dedup(args.name, near=not args.exact_only, threshold=args.threshold,
-                                             note=args.note)
-    text = (f"{args.name}: {result.before} -> {result.after} rows ({result.exact_removed} exact, "
-            f"{result.near_removed} near duplicates removed); version {result.version or 'unchanged'}")
-    emit(result.to_dict(), args.json, text)
+    registry = _registry(settings, args)
+    registry.row(args.name)  # an unknown dataset is refused here, before any job is queued
+    job = run_job(settings, args, "dedup", {"name": args.name, "near": not args.exact_only,
+                                            "threshold": args.threshold, "note": args.note}, f"dedup {args.name}")
+    if job is None:
+        return 0
+    result = {**job.apply_result, "dataset": registry.row(args.name).to_dict(), "job_id": job.id}
+    text = (f"{args.name}: {result['before']} -> {result['after']} rows ({result['exact_removed']} exact, "
+            f"{result['near_removed']} near duplicates removed); version {result['version'] or 'unchanged'}")
+    emit(result, args.json, text)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import JobError
 from ..schemas.jobs import JobStatus
 from ..services import prefs as prefs_service
 from ..services import ratings
@@ -97,10 +98,11 @@ def _dpo_round(settings, args) -> int:
     print(job.id)
     if not args.wait:
         return 0
-    job = services.runner.wait(job.id)
+    job = services.reconciler.wait_applied(job.id)  # the completion is applied (once) by the reconciler
     if job.status is not JobStatus.COMPLETED:
         print(f"{job.id} {job.status.value} exit={job.exit_code}")
         return 1
-    entry = services.loop.complete(job.id)
-    print(entry.id)
+    if job.apply_error:
+        raise JobError("err.job_apply_failed", job_id=job.id, reason=job.apply_error)
+    print(job.apply_result["loop_pair"])
     return 0

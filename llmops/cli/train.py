@@ -89,6 +89,9 @@ def _launch(settings, args) -> int:
     print(job.id)
     if not args.wait:
         return 0
-    job = runner.wait(job.id)
+    from ..services.container import build_services
+
+    # Waiting here also applies the completion (the new model version), recorded once in the job table.
+    job = build_services(settings).reconciler.wait_applied(job.id)
     print(f"{job.id} {job.status.value} exit={job.exit_code}")
     return 0 if job.status is JobStatus.COMPLETED else 1

@@ -10,6 +10,7 @@ from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .errors import ERRORS
 from .evaluation import EVALUATION
+from .jobs import JOBS
 from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .options import OPTIONS
@@ -38,7 +39,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA)
+                OPTIONS, EVALUATION, ARENA, JOBS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

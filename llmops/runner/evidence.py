@@ -77,3 +77,20 @@ register(KindEvidence(
                       f" in the run folder; the last step comes from {trainer_log.TRAINER_LOG}",
     judge=_train,
 ))
+
+
+# A worker job (`python -m llmops job-worker RUN_DIR`) writes this file last, atomically, once its output is complete.
+RESULT_FILE = "result.json"
+WORKER_KINDS = ("corpus", "datagen", "dedup", "mockprefs")
+
+
+def _worker(run_dir: Path, stop_requested: bool) -> Verdict:
+    if not (run_dir / RESULT_FILE).is_file():
+        return Verdict(JobStatus.LOST, f"{GONE}; no {RESULT_FILE} was written")
+    status = JobStatus.STOPPED if stop_requested else JobStatus.COMPLETED
+    return Verdict(status, f"ended while nobody was watching it: the worker wrote {RESULT_FILE}; exit code unknown")
+
+
+for _kind in WORKER_KINDS:
+    register(KindEvidence(kind=_kind, proves_completion=f"{RESULT_FILE} in the run folder, written last by the worker",
+                          judge=_worker))

@@ -40,10 +40,11 @@ class JobRunner:
         job = self.store.create(spec, str(run_dir / LOG_NAME))
         argv = [sys.executable, "-m", "llmops.runner.supervisor", "--db", str(self.store.path), "--job", job.id,
                 "--grace", str(self.settings.stop_grace_s), "--per-set", str(self.settings.jobs_per_device_set)]
-        if spec.secret_env:
-            argv += ["--keep-env", ",".join(spec.secret_env)]  # names only; the values stay in the environment
+        keep = (*spec.secret_env, *spec.secret_values)
+        if keep:
+            argv += ["--keep-env", ",".join(keep)]  # names only; the values stay in the environment
         # The supervisor (and so the job) starts without the app's secrets, bar the ones the spec names.
-        env = {**child_env(os.environ, spec.secret_env), "PYTHONPATH": _pythonpath(self.settings)}
+        env = {**child_env(os.environ, spec.secret_env), **spec.secret_values, "PYTHONPATH": _pythonpath(self.settings)}
         with open(run_dir / "supervisor.log", "ab") as sup_log:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=sup_log, stderr=subprocess.STDOUT,
                                     start_new_session=True, cwd=str(self.settings.install_root),

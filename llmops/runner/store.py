@@ -10,10 +10,12 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from ..errors import JobError
 from ..schemas.jobs import Job, JobSpec, JobStatus
 from . import evidence, procs
 
-_SCHEMA = """
+# The table as the first release created it (schema version 1); later versions are migrations below.
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
     kind TEXT NOT NULL,
@@ -40,12 +42,33 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs(status, created_at);
 """
 
+# Version N is reached by running MIGRATIONS[N] on a version N-1 table, each in one transaction.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: tuple(part.strip() for part in _SCHEMA_V1.split(";") if part.strip()),
+    # A completion (a registered dataset or model version) is recorded on its job: when it was claimed,
+    # when it was applied, what it produced and why it failed; so it is applied once, across restarts.
+    2: ("ALTER TABLE jobs ADD COLUMN applying_at REAL",
+        "ALTER TABLE jobs ADD COLUMN applied_at REAL",
+        "ALTER TABLE jobs ADD COLUMN apply_result TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN apply_error TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX IF NOT EXISTS jobs_unapplied ON jobs(applied_at, status)"),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+# The only columns `update` may set; anything else is a programming error, never interpolated into SQL.
+UPDATABLE = frozenset({"status", "started_at", "finished_at", "exit_code", "pid", "pid_start", "sup_pid", "sup_start",
+                       "stop_requested", "message", "meta", "applying_at", "applied_at", "apply_result",
+                       "apply_error"})
+
 # A supervisor that has not recorded itself within this many seconds of queueing never started.
 _START_WINDOW_S = 60.0
 
 
 def devices_conflict(a: str, b: str) -> bool:
-    """Two device sets conflict when they share a GPU, or both are the CPU; 'all' takes every GPU."""
+    """Two device sets conflict when they share a GPU, or both are the CPU; 'all' takes every GPU; 'none' (a data
+    job that needs no accelerator and little CPU) conflicts with nothing."""
+    if "none" in (a, b):
+        return False
     if "cpu" in (a, b):
         return a == b
     if "all" in (a, b):
@@ -61,7 +84,24 @@ class JobStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
+        self.migrate()
+
+    def schema_version(self) -> int:
+        """The version the file is at (0: no table yet)."""
+        with self._connect() as conn:
+            return _version(conn)
+
+    def migrate(self) -> int:
+        """Bring the table to SCHEMA_VERSION, one transaction per step; a newer file is refused, never changed."""
+        with self._transaction() as conn:
+            current = _version(conn)
+            if current > SCHEMA_VERSION:
+                raise JobError("err.jobs_db_newer", path=str(self.path), version=current, supported=SCHEMA_VERSION)
+            for version in range(current + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={int(version)}")
+        return SCHEMA_VERSION
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -114,7 +154,10 @@ class JobStore:
         return [_to_job(row) for row in rows]
 
     def update(self, job_id: str, **fields) -> None:
-        """Set columns of one job."""
+        """Set whitelisted columns of one job (see UPDATABLE)."""
+        unknown = sorted(set(fields) - UPDATABLE)
+        if unknown or not fields:
+            raise ValueError(f"not updatable job columns: {unknown or 'none given'}")
         if "status" in fields and isinstance(fields["status"], JobStatus):
             fields["status"] = fields["status"].value
         if "meta" in fields:
@@ -156,6 +199,28 @@ class JobStore:
                          (JobStatus.RUNNING.value, time.time(), job_id))
             return True
 
+    def unapplied(self, statuses: tuple[JobStatus, ...], limit: int = 200) -> list[Job]:
+        """Finished jobs in `statuses` whose completion has not been recorded yet, oldest first."""
+        marks = ",".join("?" * len(statuses))
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT * FROM jobs WHERE applied_at IS NULL AND status IN ({marks})"
+                                " ORDER BY finished_at, created_at LIMIT ?", (*[s.value for s in statuses], limit))
+            return [_to_job(row) for row in rows.fetchall()]
+
+    def claim_completion(self, job_id: str, lease_s: float = 300.0) -> bool:
+        """Take the right to apply a job's completion; False when it is applied or another process holds it."""
+        now = time.time()
+        with self._transaction() as conn:
+            cursor = conn.execute("UPDATE jobs SET applying_at=? WHERE id=? AND applied_at IS NULL"
+                                  " AND (applying_at IS NULL OR applying_at<?)", (now, job_id, now - lease_s))
+            return cursor.rowcount == 1
+
+    def record_completion(self, job_id: str, result: dict, error: str = "") -> None:
+        """Record that a job's completion was applied (or failed, with its reason); it is never applied again."""
+        with self._transaction() as conn:
+            conn.execute("UPDATE jobs SET applied_at=?, apply_result=?, apply_error=? WHERE id=?",
+                         (time.time(), json.dumps(result, ensure_ascii=False), error, job_id))
+
     def reconcile(self) -> None:
         """Settle jobs whose processes vanished from their run folder's evidence (a live trainer is re-attached)."""
         # Every poll of every open page lands here: look first, and take the write lock only to change rows.
@@ -164,6 +229,14 @@ class JobStore:
                 return
         with self._transaction() as conn:
             _reconcile(conn)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    """PRAGMA user_version; a jobs table from before versions were kept counts as version 1."""
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version == 0 and conn.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name='jobs'").fetchone():
+        return 1
+    return version
 
 
 def _active_rows(conn: sqlite3.Connection) -> list[sqlite3.Row]:
@@ -207,4 +280,6 @@ def _to_job(row: sqlite3.Row) -> Job:
         created_at=row["created_at"], started_at=row["started_at"], finished_at=row["finished_at"],
         exit_code=row["exit_code"], pid=row["pid"], pid_start=row["pid_start"], sup_pid=row["sup_pid"],
         sup_start=row["sup_start"], stop_requested=bool(row["stop_requested"]), message=row["message"],
+        applied_at=row["applied_at"], apply_result=json.loads(row["apply_result"] or "{}"),
+        apply_error=row["apply_error"],
     )

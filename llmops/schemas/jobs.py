@@ -35,6 +35,8 @@ class JobSpec:
     meta: dict = field(default_factory=dict)
     # Names of the app's secret variables this job needs (e.g. a serve job's key); every other secret is withheld.
     secret_env: tuple[str, ...] = ()
+    # Secrets typed for this one job (e.g. an API key): handed to its process environment, never to the table.
+    secret_values: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass
@@ -62,6 +64,9 @@ class Job:
     sup_start: float | None = None
     stop_requested: bool = False
     message: str = ""
+    applied_at: float | None = None  # when its completion took effect (or failed to); None: not yet
+    apply_result: dict = field(default_factory=dict)
+    apply_error: str = ""
 
     def to_dict(self) -> dict:
         """Plain JSON-able view for the CLI and the API."""

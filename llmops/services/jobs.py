@@ -9,6 +9,10 @@ from pathlib import Path
 from ..lf.trainer_log import Progress, read_progress
 from ..runner.runner import JobRunner, tail_file
 from ..schemas.jobs import Job, JobStatus
+from ..i18n import has, t
+from .jobkinds import JobProgress
+from .jobkinds.registry import ERROR_FILE, read_json
+from .jobkinds import read_progress as read_work_progress
 
 
 @dataclass
@@ -16,8 +20,9 @@ class JobDetails:
     """Everything a panel needs about one job."""
 
     job: Job
-    progress: Progress
+    progress: Progress  # a training's steps from trainer_log.jsonl
     log_tail: str
+    work: JobProgress = JobProgress()  # a worker job's progress.json
 
     @property
     def failure_tail(self) -> str:
@@ -51,7 +56,35 @@ class JobsService:
 
     def details(self, job_id: str, log_lines: int = 200) -> JobDetails:
         job = self.runner.get(job_id)
-        return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines))
+        return JobDetails(job, read_progress(Path(job.run_dir)), tail_file(Path(job.log_path), log_lines),
+                          read_work_progress(job.run_dir))
+
+    def progress_cell(self, job: Job, progress: Progress) -> str:
+        """One short progress text for a table: training steps, or a worker's done/total."""
+        if progress.total_steps:
+            return f"{progress.current_steps}/{progress.total_steps}"
+        work = read_work_progress(job.run_dir)
+        return f"{work.done}/{work.total}" if work.total else "-"
+
+    def failure(self, job: Job, lang: str) -> str:
+        """Why a finished job produced nothing (its worker's own error, else its status) or why its result could
+        not be applied; '' when it succeeded."""
+        if job.status in (JobStatus.FAILED, JobStatus.LOST) or (
+                job.status is JobStatus.STOPPED and job.applied_at and not job.apply_result.get("path")
+                and job.kind != "train"):
+            recorded = read_json(Path(job.run_dir) / ERROR_FILE)
+            if recorded and has(str(recorded.get("key"))):
+                return t(recorded["key"], lang, **(recorded.get("params") or {}))
+            return t("err.job_failed", lang, job_id=job.id, status=job.status.value, message=job.message or "-")
+        if job.apply_error:
+            key = job.apply_result.get("error_key")
+            reason = t(key, lang, **job.apply_result.get("error_params", {})) if key and has(key) else job.apply_error
+            return t("err.job_apply_failed", lang, job_id=job.id, reason=reason)
+        return ""
+
+    def recorded_error(self, job: Job) -> dict | None:
+        """The user error a worker ended with (key, params, an empty run's stats), if it recorded one."""
+        return read_json(Path(job.run_dir) / ERROR_FILE)
 
     def stop(self, job_id: str) -> Job:
         return self.runner.stop(job_id)

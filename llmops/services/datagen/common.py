@@ -128,11 +128,18 @@ def register(settings: Settings, path: Path, entry: dict) -> str:
     return name
 
 
-def write_sft(settings: Settings, pairs: list[dict], out: Path | str | None = None) -> tuple[Path, str]:
-    """Write alpaca pairs as data/llmops/sft_data_<ts>.json (or `out`) and register them for SFT."""
+SFT_ENTRY = {"formatting": "alpaca", "columns": SFT_COLUMNS}
+
+
+def write_sft(settings: Settings, pairs: list[dict], out: Path | str | None = None, *,
+              register_it: bool = True) -> tuple[Path, str | None]:
+    """Write alpaca pairs as data/llmops/sft_data_<ts>.json (or `out`) and register them for SFT (unless a job's
+    completion will)."""
     rows = [{"instruction": p["instruction"], "input": p.get("input", ""), "output": p["output"]} for p in pairs]
     text = json.dumps(rows, ensure_ascii=False, indent=2) + "\n"
     path = write_new(settings, "sft_data", ".json", text, out)
+    if not register_it:
+        return path, None
     return path, register(settings, path, {"formatting": "alpaca", "columns": dict(SFT_COLUMNS)})
 
 

@@ -23,7 +23,7 @@ class CorpusBuild:
     """The written corpus, the dataset name it is registered under, and the pipeline's statistics."""
 
     path: Path
-    dataset_name: str
+    dataset_name: str | None  # None until a job's completion registers it
     stats: CorpusStats
 
 
@@ -49,7 +49,8 @@ def resolve_sources(settings: Settings, sources: Sequence[str | Path]) -> list[P
 
 
 def build_corpus(settings: Settings, sources: Sequence[str | Path], options: CorpusOptions | None = None,
-                 progress: Progress | None = None, *, out: Path | str | None = None) -> CorpusBuild:
+                 progress: Progress | None = None, *, out: Path | str | None = None,
+                 register_it: bool = True) -> CorpusBuild:
     """Run the corpus pipeline over `sources`, write the JSONL (never overwriting) and register it as pt data.
 
     An empty result is refused (err.gen_corpus_empty): nothing is written or registered.
@@ -60,4 +61,5 @@ def build_corpus(settings: Settings, sources: Sequence[str | Path], options: Cor
         raise ValidationError("err.gen_corpus_empty", chunks=result.stats.chunks)
     text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in result.records)
     path = write_new(settings, "domain_corpus", ".jsonl", text, out)
-    return CorpusBuild(path, register(settings, path, {"columns": dict(PT_COLUMNS)}), result.stats)
+    name = register(settings, path, {"columns": dict(PT_COLUMNS)}) if register_it else None
+    return CorpusBuild(path, name, result.stats)

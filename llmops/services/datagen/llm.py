@@ -214,7 +214,8 @@ def llm_pairs(chunks: Sequence[CorpusChunk], endpoint: Endpoint, options: LLMGen
 
 def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
                  options: LLMGenOptions | dict | None = None, *, stop_event: threading.Event | None = None,
-                 progress: GenProgress | None = None, out: Path | str | None = None) -> GenResult:
+                 progress: GenProgress | None = None, out: Path | str | None = None,
+                 register_it: bool = True) -> GenResult:
     """Pairs from a model for each chunk of `corpus`, written to data/llmops/sft_data_<ts>.json and registered.
 
     Stopping early keeps (writes and registers) the pairs made so far. When no pair comes out at all, nothing is
@@ -235,5 +236,5 @@ def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
         raise EmptyGeneration("err.gen_no_pairs_llm", result=result, chunks=stats["chunks"], ok=stats["ok"],
                               malformed=stats["malformed"], failed=stats["failed"], skipped=stats["skipped"],
                               requests=stats["requests"])
-    path, name = write_sft(settings, pairs, out)
+    path, name = write_sft(settings, pairs, out, register_it=register_it)
     return GenResult(path, name, pairs, stats)

@@ -288,7 +288,7 @@ def rule_pairs(chunks: Sequence[CorpusChunk], options: RulesOptions | None = Non
 
 
 def generate_rules(settings: Settings, corpus: Path | str, options: RulesOptions | dict | None = None, *,
-                   out: Path | str | None = None) -> GenResult:
+                   out: Path | str | None = None, register_it: bool = True) -> GenResult:
     """Pairs from a corpus's structure, written to data/llmops/sft_data_<ts>.json and registered for SFT.
 
     `corpus` is a corpus JSONL/JSON file, a registered corpus dataset, or documents (a folder or file).
@@ -301,5 +301,5 @@ def generate_rules(settings: Settings, corpus: Path | str, options: RulesOptions
         result = GenResult(None, None, [], stats)
         raise EmptyGeneration("err.gen_no_pairs_rules", result=result, sections=stats["sections"],
                               skipped=", ".join(f"{k}={v}" for k, v in stats["skipped"].items() if v) or "-")
-    path, name = write_sft(settings, pairs, out)
+    path, name = write_sft(settings, pairs, out, register_it=register_it)
     return GenResult(path, name, pairs, stats)

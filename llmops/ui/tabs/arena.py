@@ -30,8 +30,7 @@ class ArenaTab:
 
 
 def model_choices(services: Services) -> list[str]:
-    """Registry ids (completed jobs register themselves first), after a 'random' entry."""
-    services.sync_models()
+    """Registry ids (the reconciler registers completed jobs), after a 'random' entry."""
     return [RANDOM, *(entry.id for entry in services.models.list())]
 
 

@@ -29,7 +29,6 @@ class ChatTab:
 
 def chat_models(services: Services) -> tuple[list[str], str | None]:
     """The picker's choices (every registered version) and the one to pre-select (the app's chat backend)."""
-    services.sync_models()
     return services.chat.model_ids(), services.chat.default_model()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
 import gradio as gr
 import plotly.graph_objects as go
@@ -10,10 +10,12 @@ import plotly.graph_objects as go
 from ...i18n import t
 from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
-from ...services.datagen import PRESET, build_corpus
+from ...services.datagen import PRESET, CorpusBuild, resolve_sources
+from ...services.jobkinds import submit
 from ..charts import histogram_figure
 from ..common import cli, guard, token, validated
 from ..i18n import Labels
+from ..widgets.jobs_panel import follow, job_widget, outcome
 
 FILE_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl", ".csv", ".tsv"]
 LANGUAGES = ["zh", "en", "other"]
@@ -21,11 +23,12 @@ COUNT_HEADERS = ["step", "count", "seconds"]
 _DEFAULTS = CorpusOptions()
 
 
-def _reporter(progress: gr.Progress, lang: str) -> Callable[[str, int, int], None]:
-    """The pipeline's progress(step, done, total) as a Gradio progress bar with the step's name."""
-    def report(step: str, done: int, total: int) -> None:
-        progress((done, total) if total else 0.0, desc=t(f"corpus.step.{step}", lang))
-    return report
+def progress_line(work, lang: str) -> str:
+    """The pipeline's current step and count, as the job's worker last wrote them."""
+    if not work.total:
+        return t("jobs.apply_pending", lang) if work.stage == "done" else "…"
+    return t("jobs.progress", lang, stage=t(f"corpus.step.{work.stage}", lang), done=work.done, total=work.total,
+             pct=work.percentage)
 
 
 def count_rows(stats: CorpusStats, lang: str) -> list[list]:
@@ -131,19 +134,30 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 
-    def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, tokenizer, lang_now,
-                 progress=gr.Progress()):  # noqa: B008 - Gradio injects the bar through this default
+    job_box = job_widget(services, labels, lang_state, "data_corpus")
+
+    def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, tokenizer, lang_now):
+        """Queue the build as a job, stream its progress, and return its result once it is registered."""
         sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
         with guard(lang_now):
             options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
                                                 "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
                                                 "min_chars": int(min_chars or 0), "languages": list(langs or []),
                                                 "tokenizer": (tokenizer or "").strip() or None})
-            built = build_corpus(services.settings, sources, options, progress=_reporter(progress, lang_now))
+            resolve_sources(services.settings, sources)
+            job = submit(services.settings, services.runner, "corpus",
+                         {"sources": sources, "options": options.model_dump()}, "corpus " + " ".join(sources))
+        cmd, skip = command(sources, options), gr.skip()
+        job_id = job.id
+        job = yield from follow(services, job_id, lambda details: (
+            progress_line(details.work, lang_now), skip, skip, skip, skip, skip, cmd, skip, job_id))
+        done = outcome(services, job, lang_now)
+        built = CorpusBuild(Path(done["path"]), done["dataset_name"], CorpusStats.model_validate(done["stats"]))
         stats = built.stats
         figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), "tokens")
-        return (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure,
-                removals_figure(stats.removed, lang_now), command(sources, options), token(built.dataset_name))
+        yield (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure,
+               removals_figure(stats.removed, lang_now), cmd, token(built.dataset_name), job.id)
 
     run.click(on_build, [preset, files, text_field, csv_column, *option_inputs, lang_state],
-              [result, name_box, path_box, counts, hist, removals, command_box, changed], api_name="data_corpus_build")
+              [result, name_box, path_box, counts, hist, removals, command_box, changed, job_box.job],
+              api_name="data_corpus_build")

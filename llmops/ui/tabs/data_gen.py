@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import queue
-import threading
-from collections.abc import Iterator
-
 import gradio as gr
 
-from ...errors import LLMOpsError
+from ...errors import ValidationError
 from ...i18n import t
 from ...services.container import Services
 from ...security.credentials import credential_choices
 from ...services.datagen import (
-    PRESET,
-    EmptyGeneration,
     Endpoint,
     GenResult,
     LLMGenOptions,
-    generate_llm,
-    generate_rules,
-    mock_prefs,
-    preset_sources,
 )
+from ...services.jobkinds import submit
+from ...services.datagen.mockprefs import resolve_sft
+from ...services.jobkinds.data import TYPED_KEY_VAR
 from ..choices import pt_choices, sft_choices
 from ..common import cli, guard, require_name, token, validated
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
+from ..widgets.jobs_panel import follow, job_widget, outcome
 
 MODES = ("rules", "llm")
 PREVIEW_COLUMNS = ["instruction", "input", "output", "lang", "kind"]
@@ -54,14 +48,6 @@ def gen_command(corpus: str, mode: str, seed: int, base_url: str, model: str, ke
     return cli(*args)
 
 
-def summary(result: GenResult, lang: str) -> str:
-    """What was written and registered (and whether the run was stopped early)."""
-    lines = [t("gen.sft_done", lang, pairs=len(result.pairs), path=result.path, name=result.dataset_name)]
-    if result.stats.get("stopped"):
-        lines.append(t("gen.llm_stopped", lang, pairs=len(result.pairs)))
-    return "\n\n".join(lines)
-
-
 def _endpoint(base_url: str, model: str, api_key: str, key_env: str, settings) -> Endpoint:
     """A typed key wins over an environment variable name; neither means a keyless local server."""
     if (api_key or "").strip():
@@ -69,104 +55,84 @@ def _endpoint(base_url: str, model: str, api_key: str, key_env: str, settings) -
     return Endpoint.from_env(base_url or "", model or "", (key_env or "").strip() or None, settings)
 
 
-def _run_llm(services: Services, corpus: str, endpoint: Endpoint, options: LLMGenOptions,
-             stop: threading.Event) -> Iterator[tuple]:
-    """Generate in a worker thread, yielding its progress counts; returns the GenResult (or raises its error)."""
-    updates: queue.Queue = queue.Queue()
-    box: dict = {}
-
-    def work() -> None:
-        try:
-            box["result"] = generate_llm(services.settings, corpus, endpoint, options, stop_event=stop,
-                                         progress=lambda *counts: updates.put(counts))
-        except Exception as exc:  # noqa: BLE001 - handed back to the handler, which re-raises it
-            box["error"] = exc
-
-    worker = threading.Thread(target=work, name="data-gen-llm", daemon=True)
-    worker.start()
-    while worker.is_alive() or not updates.empty():
-        try:
-            yield updates.get(timeout=0.3)
-        except queue.Empty:
-            continue
-    if "error" in box:
-        raise box["error"]
-    return box["result"]
+def _progress_text(details, lang: str) -> str:
+    """An LLM run's counts, or a rules run's stage, as the worker last wrote them."""
+    work = details.work
+    if work.stage == "llm":
+        counts = work.counts
+        return t("gen.llm_progress", lang, done=work.done, total=work.total, ok=counts.get("ok", 0),
+                 malformed=counts.get("malformed", 0), failed=counts.get("failed", 0))
+    return job_line_text(details, lang)
 
 
-def _corpus_path(services: Services, corpus: str) -> str:
-    return str(preset_sources(services.settings)[0]) if corpus == PRESET else corpus
+def job_line_text(details, lang: str) -> str:
+    return t("jobs.status_line", lang, job_id=details.job.id, kind=t(f"jobs.kind.{details.job.kind}", lang),
+             status=details.job.status.value)
 
 
 class _GenHandlers:
-    """Generate and Stop; a running generation's stop event is kept per browser session, never the key."""
+    """Generate (a datagen job the call follows) and Stop (of the job this browser session started)."""
 
     def __init__(self, services: Services):
         self.services = services
-        self.stops: dict[str, threading.Event] = {}
 
     def generate(self, corpus_value, mode_value, seed_value, url, model_name, key, env, per_chunk, concurrency, limit,
-                 count_value, lang_now, request: gr.Request):
-        # The API key goes straight from the input to the Endpoint; it is never stored, logged or echoed.
+                 count_value, lang_now):
         corpus_value = require_name(corpus_value, lang_now)
-        path = _corpus_path(self.services, corpus_value)
         if mode_value != "llm":
             seed_n, count_n = int(seed_value or 0), int(count_value or 0) or None
+            params = {"corpus": corpus_value, "mode": "rules", "rules": {"seed": seed_n, "count": count_n}}
+            secrets: dict = {}
             command = gen_command(corpus_value, "rules", seed_n, "", "", "", False, None, count_n)
-            result = yield from self._rules(path, {"seed": seed_n, "count": count_n}, command, lang_now)
-            yield self._done(result, command, lang_now)
-            return
+        else:
+            params, secrets, command = self._llm_job(corpus_value, url, model_name, key, env, per_chunk, concurrency,
+                                                     limit, lang_now)
+        with guard(lang_now):
+            job = submit(self.services.settings, self.services.runner, "datagen", params,
+                         f"sft-gen {params['mode']} {corpus_value}", **secrets)
+        result = yield from self._follow(job.id, command, lang_now)
+        yield self._done(result, command, lang_now, job.id)
+
+    def _llm_job(self, corpus_value, url, model_name, key, env, per_chunk, concurrency, limit, lang_now):
+        """Parameters, secrets and CLI echo of an LLM job; the endpoint and options are checked before it is queued."""
         with guard(lang_now):
             endpoint = _endpoint(url, model_name, key, env, self.services.settings)
             options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
-                                                "max_workers": int(concurrency or 0), "max_chunks": int(limit or 0) or None})
-        command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(),
-                              bool((key or "").strip()), options)
-        stop = self.stops[request.session_hash] = threading.Event()
-        try:
-            result = yield from self._stream(path, endpoint, options, stop, command, lang_now)
-        finally:
-            stop.set()  # a closed page ends the run too; the pairs made so far are still kept
-            if self.stops.get(request.session_hash) is stop:
-                del self.stops[request.session_hash]
-        yield self._done(result, command, lang_now)
+                                                "max_workers": int(concurrency or 0),
+                                                "max_chunks": int(limit or 0) or None})
+        typed = bool((key or "").strip())
+        command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(), typed,
+                              options)
+        params = {"corpus": corpus_value, "mode": "llm", "base_url": endpoint.base_url, "model": endpoint.model,
+                  "llm": options.model_dump(), "key_env": None if typed else endpoint.key_env, "typed_key": typed}
+        # A typed key reaches the job only through its process environment; it is never stored, logged or echoed.
+        secrets = ({"secret_values": {TYPED_KEY_VAR: key.strip()}} if typed else
+                   {"secret_env": (endpoint.key_env,)} if endpoint.key_env else {})
+        return params, secrets, command
 
-    def _rules(self, path, options, command, lang_now):
-        """Rule-based pairs; the counts of an empty run are shown before its error."""
-        try:
-            return generate_rules(self.services.settings, path, options)
-        except EmptyGeneration as exc:
-            yield gr.update(), exc.result.stats, gr.update(), command, gr.update()
-            raise user_error(exc, lang_now) from exc
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
-
-    def _stream(self, path, endpoint, options, stop, command, lang_now):
-        """Progress lines while the worker runs; the counts of an empty run are shown before its error."""
-        runner = _run_llm(self.services, path, endpoint, options, stop)
-        while True:
-            try:
-                done, total, ok, malformed, failed = next(runner)
-            except StopIteration as finished:
-                return finished.value
-            except EmptyGeneration as exc:
-                yield gr.update(), exc.result.stats, gr.update(), command, gr.update()
-                raise user_error(exc, lang_now) from exc
-            except LLMOpsError as exc:
-                raise user_error(exc, lang_now) from exc
-            text = t("gen.llm_progress", lang_now, done=done, total=total, ok=ok, malformed=malformed, failed=failed)
-            yield text, gr.update(), gr.update(), command, gr.update()
+    def _follow(self, job_id, command, lang_now):
+        """Progress lines while the job runs; an empty run's counts are shown before its error."""
+        skip = gr.skip()
+        job = yield from follow(self.services, job_id, lambda details: (
+            _progress_text(details, lang_now), skip, skip, command, skip, job_id))
+        recorded = self.services.jobs.recorded_error(job) or {}
+        if recorded.get("stats"):
+            yield skip, recorded["stats"], skip, command, skip, job_id
+        return outcome(self.services, job, lang_now)
 
     @staticmethod
-    def _done(result: GenResult, command: str, lang_now: str) -> tuple:
-        return (summary(result, lang_now), result.stats, preview_rows(result.pairs), command,
-                token(result.dataset_name))
+    def _done(result: dict, command: str, lang_now: str, job_id: str) -> tuple:
+        made = GenResult(result["path"], result["dataset_name"], result["preview"], result["stats"])
+        lines = [t("gen.sft_done", lang_now, pairs=result["pairs"], path=made.path, name=made.dataset_name)]
+        if made.stats.get("stopped"):
+            lines.append(t("gen.llm_stopped", lang_now, pairs=result["pairs"]))
+        return ("\n\n".join(lines), made.stats, preview_rows(made.pairs), command, token(made.dataset_name),
+                job_id)
 
-    def stop(self, lang_now, request: gr.Request):
-        event = self.stops.get(request.session_hash)
-        if event is None:
+    def stop(self, lang_now, job_id):
+        if not job_id or self.services.runner.get(job_id).status.finished:
             return t("ui.data.gen.not_running", lang_now)
-        event.set()
+        self.services.jobs.stop(job_id)
         return t("ui.data.gen.stopping", lang_now)
 
 
@@ -215,10 +181,11 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
                                       label=t("ui.data.gen.preview", lang)), "ui.data.gen.preview")
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
+    job_box = job_widget(services, labels, lang_state, "data_gen")
     h = _GenHandlers(services)
     generate_btn.click(h.generate, [corpus, mode, seed, *llm_inputs, count, lang_state],
-                       [status, stats, preview, command_box, changed], api_name="data_generate")
-    stop_btn.click(h.stop, [lang_state], [status], api_name="data_gen_stop", queue=False)
+                       [status, stats, preview, command_box, changed, job_box.job], api_name="data_generate")
+    stop_btn.click(h.stop, [lang_state, job_box.job], [status], api_name="data_gen_stop", queue=False)
     return corpus
 
 
@@ -239,15 +206,27 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 
+    job_box = job_widget(services, labels, lang_state, "data_mock")
+
     def create(name, limit_value, seed_value, lang_now):
+        """Append the votes in a job; the call follows it and returns what was added."""
         name = require_name(name, lang_now)
         limit_n, seed_n = int(limit_value or 0) or None, int(seed_value or 0)
-        with guard(lang_now):
-            made = mock_prefs(services.settings, name, limit=limit_n, seed=seed_n, store=services.prefs)
-        kinds = ", ".join(f"{t(f'gen.degrade.{k}', lang_now)}: {v}" for k, v in sorted(made.by_kind.items()))
-        text = t("gen.mock_done", lang_now, count=made.count, path=made.prefs_path, session=made.session)
         args = ["data", "mock-prefs", "--sft", name, "--seed", seed_n] + (["--limit", limit_n] if limit_n else [])
-        return f"{text}\n\n{kinds}", made.count, cli(*args)
+        with guard(lang_now):
+            if limit_n is not None and limit_n < 1:
+                raise ValidationError("err.gen_limit_invalid", limit=limit_n)
+            resolve_sft(services.settings, name)
+            job = submit(services.settings, services.runner, "mockprefs", {"sft": name, "limit": limit_n,
+                                                                           "seed": seed_n}, f"mock-prefs {name}")
+        job_id = job.id
+        job = yield from follow(services, job_id, lambda details: (
+            job_line_text(details, lang_now), gr.skip(), cli(*args), job_id))
+        made = outcome(services, job, lang_now)
+        kinds = ", ".join(f"{t(f'gen.degrade.{k}', lang_now)}: {v}" for k, v in sorted(made["by_kind"].items()))
+        text = t("gen.mock_done", lang_now, count=made["count"], path=made["prefs_path"], session=made["session"])
+        yield f"{text}\n\n{kinds}", made["count"], cli(*args), job.id
 
-    run.click(create, [sft, limit, seed, lang_state], [result, count, command_box], api_name="data_mock_prefs")
+    run.click(create, [sft, limit, seed, lang_state], [result, count, command_box, job_box.job],
+              api_name="data_mock_prefs")
     return sft

@@ -14,11 +14,13 @@ from ...i18n import t
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
+from ...services.jobkinds import submit
 from ..charts import histogram_figure
 from ..common import guard, require_name, token
 from ..components import Picker
 from ..i18n import Labels
 from ..live import picker_update
+from ..widgets.jobs_panel import follow, job_line, job_widget, outcome
 
 TABLE_HEADERS = ["name", "kind", "format", "samples", "size", "version", "created", "problem"]
 VERSION_HEADERS = ["version", "samples", "parent", "format", "created", "note", "file"]
@@ -81,6 +83,7 @@ class _Handlers:
     """Thin handlers over services.datasets; every LLMOpsError becomes a message in the user's language."""
 
     def __init__(self, services: Services):
+        self.services = services
         self.registry = services.datasets
 
     def validate(self, file, fmt, lang):
@@ -118,13 +121,21 @@ class _Handlers:
         return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note, v.file] for v in found]
 
     def dedup(self, name, mode, threshold, note, lang):
+        """Run the dedup as a job; the call streams its progress and returns once the new version is registered."""
         name = require_name(name, lang)
         with guard(lang):
-            done = self.registry.dedup(name, near=mode == "near", threshold=float(threshold), note=note or "")
-        key = "ui.data.reg.dedup_done" if done.version else "ui.data.reg.dedup_none"
-        text = t(key, lang, name=name, before=done.before, after=done.after, exact=done.exact_removed,
-                 near=done.near_removed, version=done.version or "-")
-        return text, self.versions(name, lang), token(name)
+            self.registry.row(name)
+            job = submit(self.services.settings, self.services.runner, "dedup",
+                         {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
+                         f"dedup {name}")
+        job_id = job.id
+        job = yield from follow(self.services, job_id, lambda details: (
+            job_line(self.services, job_id, lang), gr.skip(), gr.skip(), job_id))
+        done = outcome(self.services, job, lang)
+        key = "ui.data.reg.dedup_done" if done["version"] else "ui.data.reg.dedup_none"
+        text = t(key, lang, name=name, before=done["before"], after=done["after"], exact=done["exact_removed"],
+                 near=done["near_removed"], version=done["version"] or "-")
+        yield text, self.versions(name, lang), token(name), job.id
 
     def delete(self, name, delete_files, lang):
         name = require_name(name, lang)
@@ -231,8 +242,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
     c["preview"].click(h.preview, [name, c["page"], c["page_size"], lang_state], [c["page_info"], c["grid"], c["page"]],
                        api_name="data_preview")
     c["stats"].click(h.stats, [name, lang_state], [c["stats_md"], c["stats_plot"]], api_name="data_stats")
+    c["dedup_job"] = job_widget(services, labels, lang_state, "data_dedup")
     c["dedup"].click(h.dedup, [name, c["mode"], c["threshold"], c["note"], lang_state],
-                     [c["dedup_md"], c["versions_table"], changed], api_name="data_dedup")
+                     [c["dedup_md"], c["versions_table"], changed, c["dedup_job"].job], api_name="data_dedup")
     c["versions"].click(h.versions, [name, lang_state], [c["versions_table"]], api_name="data_versions", queue=False)
     c["delete"].click(h.delete, [name, c["delete_files"], lang_state], [c["delete_md"], changed], api_name="data_delete")
     c["export"].click(h.export, [name, lang_state], [c["download"]], api_name="data_export_csv")
