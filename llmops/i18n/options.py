@@ -29,6 +29,9 @@ _OPTS = {
     "gen_mode": {"rules": ("rules (no model)", "规则（无需模型）"), "llm": ("LLM endpoint", "大模型接口")},
     "dedup_mode": {"exact": ("exact", "完全相同"), "near": ("near-duplicate", "近似重复")},
     "source": {"all": ("all", "全部"), "human": ("human", "人工"), "synthetic": ("synthetic", "合成")},
+    "format": {"auto": ("detect", "自动识别"), "pt": ("plain text (pre-training)", "纯文本（预训练）"),
+               "alpaca": ("Alpaca", "Alpaca"), "sharegpt": ("ShareGPT", "ShareGPT"),
+               "messages": ("OpenAI messages", "OpenAI messages"), "preference": ("preference pairs", "偏好对")},
     "lang": {"zh": ("Chinese", "中文"), "en": ("English", "英文"), "other": ("other", "其他")},
 }
 

@@ -8,6 +8,7 @@ import gradio as gr
 import plotly.graph_objects as go
 
 from ...i18n import t
+from ...i18n.options import option_keys
 from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
 from ...services.datagen import PRESET, CorpusBuild, resolve_sources
@@ -19,7 +20,7 @@ from ..widgets.jobs_panel import follow, job_widget, outcome
 
 FILE_TYPES = [".md", ".markdown", ".txt", ".html", ".htm", ".json", ".jsonl", ".csv", ".tsv"]
 LANGUAGES = ["zh", "en", "other"]
-COUNT_HEADERS = ["step", "count", "seconds"]
+COUNT_HEADERS = ["ui.col.step", "ui.col.count", "ui.col.seconds"]
 _DEFAULTS = CorpusOptions()
 
 
@@ -94,9 +95,8 @@ def _options_column(labels: Labels) -> list:
                             label=t("ui.data.corpus.near", lang)), "ui.data.corpus.near", "ui.data.corpus.near.info")
     min_chars = labels(gr.Number(value=_DEFAULTS.min_chars, precision=0, label=t("ui.data.corpus.min_chars", lang)),
                        "ui.data.corpus.min_chars")
-    languages = labels(gr.CheckboxGroup(LANGUAGES, value=list(_DEFAULTS.languages),
-                                        label=t("ui.data.corpus.languages_field", lang)),
-                       "ui.data.corpus.languages_field")
+    languages = labels.make(gr.CheckboxGroup, "ui.data.corpus.languages_field", choices=option_keys("lang", LANGUAGES),
+                            value=list(_DEFAULTS.languages))
     tokenizer = labels(gr.Textbox(value="", label=t("ui.data.corpus.tokenizer", lang)), "ui.data.corpus.tokenizer",
                        "ui.data.corpus.tokenizer.info")
     return [max_tokens, near, min_chars, languages, tokenizer]
@@ -125,9 +125,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
         path_box = labels(gr.Textbox(label=t("ui.data.corpus.path", lang), interactive=False, scale=2),
                           "ui.data.corpus.path")
     with gr.Row():
-        counts = labels(gr.Dataframe(headers=COUNT_HEADERS, interactive=False, max_height=640,
-                                     label=t("ui.data.corpus.counts", lang)),
-                        "ui.data.corpus.counts")
+        counts = labels.make(gr.Dataframe, "ui.data.corpus.counts", headers=COUNT_HEADERS, interactive=False,
+                             max_height=640)
         with gr.Column():
             hist = gr.Plot()
             removals = gr.Plot()

@@ -6,6 +6,7 @@ import gradio as gr
 
 from ...errors import ValidationError
 from ...i18n import t
+from ...i18n.options import option_keys
 from ...services.container import Services
 from ...security.credentials import credential_choices
 from ...services.datagen import (
@@ -163,8 +164,8 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
     with gr.Row():
         corpus = labels(Picker(choices, value=choices[-1], scale=3,
                                     label=t("ui.data.gen.corpus", lang)), "ui.data.gen.corpus", "ui.data.gen.corpus.info")
-        mode = labels(gr.Radio(list(MODES), value="rules", label=t("ui.data.gen.mode", lang), scale=1),
-                      "ui.data.gen.mode", "ui.data.gen.mode.info")
+        mode = labels.make(gr.Radio, "ui.data.gen.mode", choices=option_keys("gen_mode", MODES), value="rules",
+                           scale=1, info="ui.data.gen.mode.info")
         seed = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.seed", lang), scale=1),
                       "ui.data.gen.seed")
         count = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.count", lang), scale=1),
@@ -177,8 +178,10 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
     status = gr.Markdown()
     with gr.Row():
         stats = labels(gr.JSON(label=t("ui.data.gen.stats", lang)), "ui.data.gen.stats")
+        # The columns are the dataset's own fields (alpaca): data, shown as they are.
         preview = labels(gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, scale=3,
-                                      label=t("ui.data.gen.preview", lang)), "ui.data.gen.preview")
+                                      label=t("ui.data.gen.preview", lang), elem_classes=["data-grid"]),
+                         "ui.data.gen.preview")
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
     job_box = job_widget(services, labels, lang_state, "data_gen")

@@ -11,6 +11,7 @@ from pathlib import Path
 import gradio as gr
 
 from ...i18n import t
+from ...i18n.options import option_keys
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
@@ -22,8 +23,10 @@ from ..i18n import Labels
 from ..live import picker_update
 from ..widgets.jobs_panel import follow, job_line, job_widget, outcome
 
-TABLE_HEADERS = ["name", "kind", "format", "samples", "size", "version", "created", "problem"]
-VERSION_HEADERS = ["version", "samples", "parent", "format", "created", "note", "file"]
+TABLE_HEADERS = ["ui.col.name", "ui.col.kind", "ui.col.format", "ui.col.samples", "ui.col.size", "ui.col.version",
+                 "ui.col.created", "ui.col.problem"]
+VERSION_HEADERS = ["ui.col.version", "ui.col.samples", "ui.col.parent", "ui.col.format", "ui.col.created",
+                   "ui.col.note", "ui.col.file"]
 UPLOAD_TYPES = [".json", ".jsonl", ".csv", ".txt", ".parquet"]
 _CELL_CHARS = 400
 
@@ -158,8 +161,8 @@ def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:
         with gr.Column(scale=3):
             with gr.Row():
                 name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name", "ui.data.reg.name.info")
-                fmt = labels(gr.Dropdown(list(FORMAT_CHOICES), value="auto", label=t("ui.data.reg.format", lang)),
-                             "ui.data.reg.format")
+                fmt = labels.make(gr.Dropdown, "ui.data.reg.format", choices=option_keys("format", FORMAT_CHOICES),
+                                  value="auto")
             note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
             confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
                              "ui.data.reg.confirm.info")
@@ -196,8 +199,8 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
         c["stats_plot"] = gr.Plot()
     with gr.Row():
         with gr.Column():
-            c["mode"] = labels(gr.Radio(["exact", "near"], value="near", label=t("ui.data.reg.dedup_mode", lang)),
-                               "ui.data.reg.dedup_mode")
+            c["mode"] = labels.make(gr.Radio, "ui.data.reg.dedup_mode", value="near",
+                                    choices=option_keys("dedup_mode", ("exact", "near")))
             c["threshold"] = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
                                     "ui.data.reg.threshold")
             c["note"] = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
@@ -205,7 +208,7 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
             c["dedup_md"] = gr.Markdown()
         with gr.Column():
             c["versions"] = _button(labels, "ui.data.reg.versions")
-            c["versions_table"] = gr.Dataframe(headers=VERSION_HEADERS, interactive=False, wrap=True)
+            c["versions_table"] = labels.make(gr.Dataframe, None, headers=VERSION_HEADERS, interactive=False, wrap=True)
     with gr.Row():
         c["delete_files"] = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
                                    "ui.data.reg.delete_files")
@@ -225,8 +228,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
     with gr.Row(equal_height=True):
         labels(gr.Markdown(t("ui.data.reg.table_md", lang)), "ui.data.reg.table_md", attr="value")
         refresh = _button(labels, "ui.data.reg.refresh")
-    table = labels(gr.Dataframe(headers=TABLE_HEADERS, interactive=False, wrap=True, max_height=320,
-                                label=t("ui.data.reg.table", lang)), "ui.data.reg.table")
+    table = labels.make(gr.Dataframe, "ui.data.reg.table", headers=TABLE_HEADERS, interactive=False, wrap=True,
+                        max_height=320)
     problems = gr.Markdown()
     (file, up_name, fmt, note, confirm), validate_btn, upload_btn = _upload_section(labels)
     upload_out = gr.Markdown()
