@@ -15,13 +15,13 @@ def test_chat_stop_and_send_to_ab_in_browser(settings, demo_model_dir, tmp_path)
     registry.set_default("demo@v1.0")
     with app_page(settings.home, height=1200) as page:
         page.get_by_role("tab", name="Chat", exact=True).click()
-        page.get_by_text("System prompt and sampling").click()
-        page.get_by_role("textbox", name=re.compile(r"^System prompt \(optional\)")).fill("Answer briefly.")
-        max_tokens = page.get_by_label("number input for Max new tokens")
+        page.get_by_text("System prompt and sampling").filter(visible=True).first.click()
+        page.get_by_role("textbox", name=re.compile(r"^System prompt \(optional\)")).filter(visible=True).first.fill("Answer briefly.")
+        max_tokens = page.get_by_label("number input for Max new tokens").filter(visible=True).first
         max_tokens.fill("4000")
         max_tokens.press("Enter")
         assert max_tokens.input_value() == "4000", "long enough that only Stop can end it within the test"
-        box = page.get_by_role("textbox", name=re.compile("^Message"))
+        box = page.get_by_role("textbox", name=re.compile("^Message")).filter(visible=True).first
         box.fill("逆变器报 F012 怎么办？")
         box.press("Enter")
         answer = page.locator(".bot").first
