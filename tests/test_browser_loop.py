@@ -62,7 +62,8 @@ def test_the_whole_loop_in_one_browser_session(settings, tmp_path):
         steps = page.get_by_label("Max steps (0 = by epochs)").filter(visible=True).first
         steps.fill("6")
         page.get_by_role("button", name="Launch").filter(visible=True).first.click()
-        page.get_by_text(re.compile(r"\*?\*?COMPLETED")).filter(visible=True).first.wait_for(timeout=LONG)
+        # The jobs panel selects the launched run; its status line reads "name · id · STATUS".
+        page.get_by_text(re.compile(r"^sft-demo\S*\s+·\s+\S+\s+·\s+COMPLETED$")).filter(visible=True).first.wait_for(timeout=LONG)
 
         # 3. The new version shows in the Models tab and the arena by itself.
         page.get_by_role("tab", name="Models & loop", exact=True).click()
@@ -73,7 +74,7 @@ def test_the_whole_loop_in_one_browser_session(settings, tmp_path):
         pick(page, "Model 2", "demo@v1.0")
         page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
         page.get_by_role("button", name="Generate both answers").click()
-        saved = page.get_by_text(re.compile("saved to prefs.jsonl"))
+        saved = page.get_by_text(re.compile("saved to prefs.jsonl")).filter(visible=True)
         vote = page.get_by_role("button", name=re.compile(r"Left.*better|A is better")).first
         for _ in range(120):  # a vote before both answers finish is refused; a person would wait and retry
             vote.click()
@@ -100,7 +101,7 @@ def test_the_whole_loop_in_one_browser_session(settings, tmp_path):
         page.get_by_role("tab", name="Chat", exact=True).click()
         wait_for_option(page, "Model", "demo@v1.2")
         pick(page, "Model", "demo@v1.2")
-        message = page.get_by_label("Message", exact=True).filter(visible=True).first
+        message = page.get_by_role("textbox", name=re.compile("^Message")).filter(visible=True).first
         message.fill("光伏电站巡检要看什么？")
         message.press("Enter")
         visible_text(page, re.compile(r"demo@v1\.2\s+answered in"))

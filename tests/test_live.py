@@ -14,15 +14,17 @@ from .apphelpers import AppProcess
 
 
 def test_picker_update_keeps_drops_and_prefers():
-    assert picker_update(["a", "b"], "b")["value"] == "b"
+    # A kept pick is not re-sent: a refresh racing with the user's own change must not undo it.
+    assert "value" not in picker_update(["a", "b"], "b") and picker_update(["a", "b"], "b")["choices"] == ["a", "b"]
+    assert "value" not in picker_update(["a", "b"], ["a"], multiselect=True)
     assert picker_update(["a", "b"], "gone", default="a")["value"] == "a"
     assert picker_update(["a", "b"], "gone")["value"] is None
     assert picker_update(["a", "b"], "a", prefer="b")["value"] == "b"
     assert picker_update(["a", "b"], ["a", "gone"], multiselect=True)["value"] == ["a"]
     assert picker_update(["a", "b"], None, multiselect=True, default=["b"])["value"] == ["b"]
     # An emptied multiselect stays empty: the user cleared it on purpose.
-    assert picker_update(["a", "b"], [], multiselect=True, default=["b"])["value"] == []
-    assert picker_update([("Label A", "a")], "a")["value"] == "a"
+    assert "value" not in picker_update(["a", "b"], [], multiselect=True, default=["b"])
+    assert picker_update([("Label A", "a")], "gone", default="a")["value"] == "a"
 
 
 def test_each_store_moves_only_its_topic(settings, demo_model_dir):

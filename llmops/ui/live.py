@@ -39,7 +39,11 @@ def choice_values(choices: Iterable) -> list:
 
 
 def picker_update(choices: list, current, *, multiselect: bool = False, default=None, prefer=None) -> dict:
-    """New choices; keep what is still offered, drop what is gone, fall back to `default`, select `prefer`."""
+    """New choices; keep what is still offered, drop what is gone, fall back to `default`, select `prefer`.
+
+    When the current pick stays, the update carries no value at all: a refresh computed from a value the user
+    has changed since must not put the old one back.
+    """
     values = choice_values(choices)
     if multiselect:
         kept = [v for v in (current or []) if v in values]
@@ -47,9 +51,12 @@ def picker_update(choices: list, current, *, multiselect: bool = False, default=
             kept.append(prefer)
         if not kept and current is None:
             kept = [v for v in (default or []) if v in values]
-        return gr.update(choices=choices, value=kept)
+        return gr.update(choices=choices) if kept == (current or []) and current is not None else \
+            gr.update(choices=choices, value=kept)
     for candidate in (prefer, current, default):
         if candidate is not None and candidate in values:
+            if candidate == current:
+                return gr.update(choices=choices)
             return gr.update(choices=choices, value=candidate)
     return gr.update(choices=choices, value=None)
 
