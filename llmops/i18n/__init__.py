@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .arena import ARENA
 from .chat import CHAT
 from .cli import CLI
@@ -11,6 +13,7 @@ from .datagen import DATAGEN
 from .errors import ERRORS
 from .evaluation import EVALUATION
 from .jobs import JOBS
+from .message import Lines, Message, render
 from .leaderboard import LEADERBOARD
 from .models import MODELS
 from .options import OPTIONS
@@ -43,12 +46,18 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
-    """Return the string for `key` in `lang`, formatted with `params`; the key itself if unknown."""
+    """Return the string for `key` in `lang`, formatted with `params` (messages among them rendered in `lang`).
+
+    An unknown key reads as itself, unless LLMOPS_STRICT_I18N=1 (the tests) makes it a KeyError naming the key."""
     entry = _TABLE.get(key)
     if entry is None:
+        if os.environ.get("LLMOPS_STRICT_I18N") == "1":
+            raise KeyError(f"missing string key: {key}")
         return key
     text = entry.get(lang) or entry["en"]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{k: render(v, lang) if isinstance(v, (Message, Lines)) else v for k, v in params.items()})
 
 
 def has(key: str) -> bool:
