@@ -1,4 +1,6 @@
-"""LLaMA-Factory's dataset_info.json: read tolerantly, change under a lock, replace atomically."""
+"""LLaMA-Factory's dataset_info.json: read tolerantly, change under a lock, replace atomically.
+
+Its writing functions are called only by services/datasets/registry.py, the file's one owner."""
 
 from __future__ import annotations
 
@@ -99,7 +101,9 @@ def register(path: Path, name: str, entry: dict, *, replace: bool = False) -> No
         raise ValidationError("err.dataset_entry_invalid", reason=problem)
     with file_lock(path):
         raw = _read_raw(path)
-        if name in raw and not replace and raw[name] != entry:
+        if raw.get(name) == entry:
+            return  # the same entry again: the file is left as it is
+        if name in raw and not replace:
             raise ValidationError("err.dataset_exists", name=name)
         raw[name] = entry
         atomic_write_json(path, raw)
