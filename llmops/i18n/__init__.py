@@ -13,12 +13,13 @@ from .datagen import DATAGEN
 from .errors import ERRORS
 from .evaluation import EVALUATION
 from .jobs import JOBS
-from .message import Lines, Message, render
 from .leaderboard import LEADERBOARD
+from .message import Lines, Message, render
 from .models import MODELS
 from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
+from .stores import STORES
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
@@ -42,7 +43,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA, JOBS)
+                OPTIONS, EVALUATION, ARENA, JOBS, STORES)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

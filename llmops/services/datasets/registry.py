@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ...errors import LLMOpsError, NotFoundError, ValidationError
-from ...i18n import Message, t
+from ...i18n import Lines, Message
 from ...lf import dataset_info
 from ...security.paths import contain
 from ...settings import Settings
@@ -110,7 +110,7 @@ class DatasetRegistry:
 
     def _inspect(self, path: Path | str, fmt: str, label: str | None) -> Inspection:
         contain(self.settings, path)  # upload, validate and register read only inside the allowed roots
-        return inspect(Path(path), fmt, lang=self.settings.lang, label=label or str(path), max_bytes=self.max_bytes,
+        return inspect(Path(path), fmt, label=label or str(path), max_bytes=self.max_bytes,
                        csv_field_limit=self.csv_field_limit)
 
     def validate_file(self, path: Path | str, format: str = "auto", *, label: str | None = None) -> ValidationReport:
@@ -161,11 +161,12 @@ class DatasetRegistry:
         return self.row(name)
 
     def _invalid(self, report: ValidationReport) -> ValidationError:
-        shown = report.errors[:_ERRORS_IN_MESSAGE]
+        shown = report.messages[:_ERRORS_IN_MESSAGE]
         if report.error_count > len(shown):
-            shown = [*shown, t("ds.more_errors", self.settings.lang, count=report.error_count - len(shown))]
+            shown = [*shown, Message("ds.more_errors", {"count": report.error_count - len(shown)})]
+        # The lines stay messages: the error renders them in the reader's language.
         return ValidationError("err.ds_invalid", path=report.path, count=report.error_count, valid=report.valid_rows,
-                               total=report.total_rows, errors="\n".join(shown))
+                               total=report.total_rows, errors=Lines(tuple(shown)))
 
     # --- the table ------------------------------------------------------------------------------------
 
@@ -176,19 +177,19 @@ class DatasetRegistry:
         except LLMOpsError:
             return []  # the whole file is unreadable: problems() says why
         rows = [self._row(name, entry) for name, entry in info.entries.items()]
-        for problem in info.problems:
-            name = problem.split(":", 1)[0]
+        for name, problem in info.problems:
             rows.append(DatasetRow(name=name, kind="?", format="?",
-                                   problem=t("ds.problem_entry", self.settings.lang, reason=problem)))
+                                   problem=Message("ds.problem_entry", {"reason": problem})))
         return rows
 
-    def problems(self) -> list[str]:
-        """One readable line per thing the table could not show properly."""
+    def problems(self) -> list[Message]:
+        """One line per thing the table could not show properly (render each in the reader's language)."""
         try:
             dataset_info.read(self._info_path())
         except LLMOpsError as exc:
-            return [exc.message(self.settings.lang)]
-        return [f"{row.name}: {row.problem}" for row in self.table() if row.problem]
+            return [Message(exc.key, exc.params)]
+        return [Message("ds.problem_named", {"name": row.name, "problem": row.problem})
+                for row in self.table() if row.problem]
 
     def row(self, name: str) -> DatasetRow:
         """The table row of one registered dataset."""
@@ -202,7 +203,6 @@ class DatasetRegistry:
         return entry
 
     def _row(self, name: str, entry: dict) -> DatasetRow:
-        lang = self.settings.lang
         shape = formats.shape_of_entry(entry)
         source = entry.get("file_name") or next((str(v) for k, v in entry.items() if k.endswith("_url")), "")
         row = DatasetRow(name=name, kind=dataset_info.entry_kind(entry), format=shape.format, file=source)
@@ -217,7 +217,7 @@ class DatasetRegistry:
             return row
         row.path = str(path)
         if not path.exists():
-            row.problem = t("ds.problem_file_missing", lang, path=str(path))
+            row.problem = Message("ds.problem_file_missing", {"path": str(path)})
             return row
         info = path.stat()
         row.size_bytes = info.st_size if path.is_file() else None
@@ -228,7 +228,7 @@ class DatasetRegistry:
                 try:
                     row.samples = len(self.rows(path))
                 except LLMOpsError as exc:
-                    row.problem = t("ds.problem_unreadable", lang, reason=exc.message(lang))
+                    row.problem = Message("ds.problem_unreadable", {"reason": Message(exc.key, exc.params)})
         return row
 
     # --- reading rows ---------------------------------------------------------------------------------

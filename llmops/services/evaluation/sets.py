@@ -15,14 +15,15 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticError
 
 from ...errors import NotFoundError, ValidationError, pydantic_details
-from ...i18n import Message, t
+from ...i18n import Lines, Message
+from ...i18n import render as render_text
 from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
 from ...security.paths import contain
 from ...settings import Settings
 from ...storage import atomic_write_bytes, safe_name
 from ..datasets import DatasetRegistry, ValidationReport
 from ..datasets.records import Issue
-from ..datasets.validate import MAX_REPORTED, open_source, read_file, render
+from ..datasets.validate import MAX_REPORTED, message_of, open_source, read_file, render
 from .conversion import to_sample
 
 SUFFIX = ".jsonl"
@@ -76,9 +77,9 @@ class EvalSets:
             else:
                 samples.append(sample)
         report.valid_rows, report.total_rows, report.error_count = len(samples), len(samples) + len(issues), len(issues)
-        report.errors = [render(i, label, source.unit, self.settings.lang) for i in issues[:MAX_REPORTED]]
+        report.messages = [message_of(i, label, source.unit) for i in issues[:MAX_REPORTED]]
         if len(issues) > MAX_REPORTED:
-            report.errors.append(t("ds.more_errors", self.settings.lang, count=len(issues) - MAX_REPORTED))
+            report.messages.append(Message("ds.more_errors", {"count": len(issues) - MAX_REPORTED}))
         return samples, report
 
     def validate_file(self, path: Path | str, *, label: str | None = None) -> ValidationReport:
@@ -95,7 +96,7 @@ class EvalSets:
         report = self.validate_file(path)
         if not report.ok:
             raise ValidationError("err.ev_set_invalid", path=report.path, count=report.error_count,
-                                  errors="\n".join(report.errors[:10]))
+                                  errors=Lines(tuple(report.messages[:10])))
         samples, _ = self._read(Path(path), report.path)
         return self._write(name, samples)
 
@@ -117,14 +118,14 @@ class EvalSets:
             try:
                 samples, report = self._read(path, path.name)
                 info.samples = len(samples)
-                info.problem = "; ".join(report.errors[:3])
+                info.problem = "; ".join(report.lines(self.settings.lang)[:3])
             except ValidationError as exc:
                 info.problem = exc.message(self.settings.lang)
             out.append(info)
         for row in self.datasets.table():
             if row.kind == "sft" and row.format in ("alpaca", "sharegpt", "messages"):
                 out.append(EvalSetInfo(name=row.name, source="dataset", path=row.path, samples=row.samples,
-                                       format=row.format, problem=row.problem or ""))
+                                       format=row.format, problem=render_text(row.problem, self.settings.lang)))
         return out
 
     def load(self, name: str) -> list[EvalSample]:
@@ -136,7 +137,7 @@ class EvalSets:
             samples, report = self._read(own, own.name)
             if report.error_count:
                 raise ValidationError("err.ev_set_invalid", path=own.name, count=report.error_count,
-                                      errors="\n".join(report.errors[:10]))
+                                      errors=Lines(tuple(report.messages[:10])))
             return samples
         dataset, _, version = name.partition("@")
         return self._from_dataset(dataset, version or None)
