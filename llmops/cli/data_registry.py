@@ -89,8 +89,8 @@ def _registry(settings, args):
 
 def _validate(settings, args) -> int:
     report = _registry(settings, args).validate_file(args.file, args.format)
-    head = (f"{report.path}: {report.format or '?'}, {report.valid_rows}/{report.total_rows} rows valid, "
-            f"{report.error_count} problem(s), encoding {report.encoding}")
+    head = t("cli.data.validated", settings.lang, path=report.path, format=report.format or "?",
+             valid=report.valid_rows, total=report.total_rows, count=report.error_count, encoding=report.encoding)
     emit(report.to_dict(), args.json, "\n".join([head, *report.lines(settings.lang)]))
     return 0 if report.ok else 1
 
