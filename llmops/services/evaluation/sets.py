@@ -23,7 +23,7 @@ from ...settings import Settings
 from ...storage import atomic_write_bytes, safe_name
 from ..datasets import DatasetRegistry, ValidationReport
 from ..datasets.records import Issue
-from ..datasets.validate import MAX_REPORTED, message_of, open_source, read_file, render
+from ..datasets.validate import MAX_REPORTED, message_of, open_source, read_file
 from .conversion import to_sample
 
 SUFFIX = ".jsonl"
@@ -157,12 +157,11 @@ class EvalSets:
             if issue is None:
                 samples.append(sample)
             else:
-                problems.append(render(Issue(line, issue.key, issue.params), target.path.name, parsed.unit,
-                                       self.settings.lang))
+                problems.append(message_of(Issue(line, issue.key, issue.params), target.path.name, parsed.unit))
         if problems or parsed.issues:
-            problems += [render(i, target.path.name, parsed.unit, self.settings.lang) for i in parsed.issues]
+            problems += [message_of(i, target.path.name, parsed.unit) for i in parsed.issues]
             raise ValidationError("err.ev_set_invalid", path=target.path.name, count=len(problems),
-                                  errors="\n".join(problems[:10]))
+                                  errors=Lines(tuple(problems[:10])))
         return samples
 
     # --- reading -------------------------------------------------------------------------------------
