@@ -37,6 +37,7 @@ class AppProcess:
 
     def start(self, timeout: float = 90.0) -> "AppProcess":
         env = {**os.environ, "LLMOPS_HOME": str(self.home), "LLMOPS_LANG": self.lang, "GRADIO_ANALYTICS_ENABLED": "0",
+               "LLMOPS_STRICT_I18N": "1",
                **self.env}
         log = open(self.home / f"app-{self.port}.log", "ab")
         self.proc = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--port", str(self.port), *self.args],

@@ -22,6 +22,7 @@ def llmops_home(tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("LLMOPS_HOME", str(home))
     monkeypatch.setenv("LLMOPS_LANG", "en")
     monkeypatch.setenv("LLMOPS_STOP_GRACE_S", "10")
+    monkeypatch.setenv("LLMOPS_STRICT_I18N", "1")  # a missing string key fails the test
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     yield home
     _kill_leftover_jobs(home)

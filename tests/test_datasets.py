@@ -344,7 +344,7 @@ def test_utf8_bom_is_accepted(reg, src):
 def test_messages_in_chinese(settings, src):
     zh = DatasetRegistry(dataclasses.replace(settings, lang="zh"))
     path = write(src / "e.jsonl", jsonl([{"text": ""}]))
-    assert zh.validate_file(path).errors == [f"{path}:1: 字段“text”为空"]
+    assert zh.validate_file(path).lines("zh") == [f"{path}:1: 字段“text”为空"]
 
 
 # --- table, preview, stats, versions, delete, export -------------------------------------------------
@@ -361,8 +361,8 @@ def test_table_shows_every_dataset_and_problems_never_hide_the_rest(settings, re
     raw["gone"] = {"file_name": "nowhere.jsonl"}
     settings.dataset_info_path.write_text(json.dumps(raw), encoding="utf-8")
     rows = {row.name: row for row in reg.table()}
-    assert rows["broken"].problem and "no file_name" in rows["broken"].problem
-    assert rows["gone"].problem.startswith("file missing")
+    assert rows["broken"].problem and "no file_name" in rows["broken"].problem.render("en")
+    assert rows["gone"].problem.render("en").startswith("file missing")
     assert rows["mine"].problem is None and rows["sample_pt"].samples == 67
     assert len(reg.problems()) == 2
 
@@ -397,7 +397,8 @@ def test_dedup_makes_new_versions_and_keeps_old_ones(settings, reg, src):
     assert (near_result.after, near_result.near_removed, near_result.version) == (30, 1, "v3")
     versions = reg.versions("d")
     assert [(v.version, v.parent, v.samples) for v in versions] == [("v1", None, 33), ("v2", "v1", 31), ("v3", "v2", 30)]
-    assert versions[1].note == "exact only" and "1 near" in versions[2].note
+    assert versions[1].note == "exact only" and versions[1].note_text("en") == "dedup: 2 exact and 0 near duplicate(s) removed exact only"
+    assert "1 near" in versions[2].note_text("en") and versions[2].message["key"] == "ds.note_dedup"
     assert v1.read_bytes() == v1_bytes and reg.preview("d", version="v1").total == 33
     row = next(r for r in reg.table() if r.name == "d")
     assert (row.version, row.versions, row.samples) == ("v3", 3, 30)

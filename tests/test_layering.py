@@ -45,3 +45,50 @@ def test_every_string_has_both_languages_and_every_used_key_exists():
 def test_no_shell_true_anywhere():
     for path in (ROOT / "llmops").rglob("*.py"):
         assert "shell=True" not in path.read_text(encoding="utf-8"), path
+
+
+def _calls(tree: ast.AST) -> list[tuple[str, str]]:
+    """(object, attribute) of every `obj.attr(...)` call, and ('', name) of every plain `name(...)` call."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                owner = func.value.id if isinstance(func.value, ast.Name) else ""
+                found.append((owner, func.attr))
+            elif isinstance(func, ast.Name):
+                found.append(("", func.id))
+    return found
+
+
+_DATASET_INFO_WRITES = {"register", "unregister", "ensure", "atomic_write_json"}
+
+
+def test_each_store_file_has_one_writer():
+    """dataset_info.json only from the dataset registry, models.json only from ModelRegistry, the job table
+    only from runner/store.py."""
+    owners = {"dataset_info.json": {"llmops/services/datasets/registry.py", "llmops/lf/dataset_info.py"},
+              "models.json": {"llmops/services/models.py"}, "jobs.sqlite3": {"llmops/runner/store.py"}}
+    writers: dict[str, set[str]] = {name: set() for name in owners}
+    for path in (ROOT / "llmops").rglob("*.py"):
+        rel = path.relative_to(ROOT).as_posix()
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+        calls = _calls(tree)
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                    and (node.module or "").endswith("dataset_info") for alias in node.names}
+        if any(owner == "dataset_info" and attr in _DATASET_INFO_WRITES for owner, attr in calls) or (
+                imported & _DATASET_INFO_WRITES):
+            writers["dataset_info.json"].add(rel)
+        if rel == "llmops/lf/dataset_info.py":
+            writers["dataset_info.json"].add(rel)
+        names_models = any(isinstance(node, ast.Constant) and isinstance(node.value, str)
+                           and "models.json" in node.value for node in ast.walk(tree))
+        if names_models and any(attr.startswith(("write", "atomic_write")) for _, attr in calls):
+            writers["models.json"].add(rel)
+        if any(owner == "sqlite3" and attr == "connect" for owner, attr in calls) or "import sqlite3" in text:
+            writers["jobs.sqlite3"].add(rel)
+    for name, modules in writers.items():
+        assert modules <= owners[name], f"{name} is written by {sorted(modules - owners[name])}"
+    assert writers["dataset_info.json"] == owners["dataset_info.json"]  # the check sees the real writer
+    assert writers["models.json"] == owners["models.json"] and writers["jobs.sqlite3"] == owners["jobs.sqlite3"]

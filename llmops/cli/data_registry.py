@@ -6,7 +6,7 @@ import json
 import sys
 
 from ..errors import ValidationError
-from ..i18n import t
+from ..i18n import render, t
 from ..services.datasets.results import human_size
 from .jobs import add_wait_flags, run_job
 from .output import emit
@@ -89,9 +89,9 @@ def _registry(settings, args):
 
 def _validate(settings, args) -> int:
     report = _registry(settings, args).validate_file(args.file, args.format)
-    head = (f"{report.path}: {report.format or '?'}, {report.valid_rows}/{report.total_rows} rows valid, "
-            f"{report.error_count} problem(s), encoding {report.encoding}")
-    emit(report.to_dict(), args.json, "\n".join([head, *report.errors]))
+    head = t("cli.data.validated", settings.lang, path=report.path, format=report.format or "?",
+             valid=report.valid_rows, total=report.total_rows, count=report.error_count, encoding=report.encoding)
+    emit(report.to_dict(), args.json, "\n".join([head, *report.lines(settings.lang)]))
     return 0 if report.ok else 1
 
 
@@ -99,7 +99,8 @@ def _list(settings, args) -> int:
     rows = _registry(settings, args).table()
     lines = [f"{'NAME':24} {'KIND':10} {'FORMAT':10} {'SAMPLES':>8} {'SIZE':>9} {'VERSION':7} {'CREATED':25} PROBLEM"]
     lines += [f"{r.name:24} {r.kind:10} {r.format:10} {r.samples if r.samples is not None else '-':>8} "
-              f"{human_size(r.size_bytes):>9} {r.version or '-':7} {r.created or '-':25} {r.problem or ''}" for r in rows]
+              f"{human_size(r.size_bytes):>9} {r.version or '-':7} {r.created or '-':25} "
+              f"{render(r.problem, settings.lang)}" for r in rows]
     emit([r.to_dict() for r in rows], args.json, "\n".join(lines))
     return 0
 
@@ -130,7 +131,7 @@ def _register(settings, args) -> int:
 
 def _versions(settings, args) -> int:
     items = _registry(settings, args).versions(args.name)
-    lines = [f"{v.version:6} {v.samples:>8} {v.created:25} {v.parent or '-':6} {v.file}  {v.note}" for v in items]
+    lines = [f"{v.version:6} {v.samples:>8} {v.created:25} {v.parent or '-':6} {v.file}  {v.note_text(settings.lang)}" for v in items]
     emit([v.to_dict() for v in items], args.json, "\n".join(lines))
     return 0
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from .arena import ARENA
 from .chat import CHAT
 from .cli import CLI
@@ -12,10 +14,12 @@ from .errors import ERRORS
 from .evaluation import EVALUATION
 from .jobs import JOBS
 from .leaderboard import LEADERBOARD
+from .message import Lines, Message, render
 from .models import MODELS
 from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
+from .stores import STORES
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
@@ -39,16 +43,22 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA, JOBS)
+                OPTIONS, EVALUATION, ARENA, JOBS, STORES)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
-    """Return the string for `key` in `lang`, formatted with `params`; the key itself if unknown."""
+    """Return the string for `key` in `lang`, formatted with `params` (messages among them rendered in `lang`).
+
+    An unknown key reads as itself, unless LLMOPS_STRICT_I18N=1 (the tests) makes it a KeyError naming the key."""
     entry = _TABLE.get(key)
     if entry is None:
+        if os.environ.get("LLMOPS_STRICT_I18N") == "1":
+            raise KeyError(f"missing string key: {key}")
         return key
     text = entry.get(lang) or entry["en"]
-    return text.format(**params) if params else text
+    if not params:
+        return text
+    return text.format(**{k: render(v, lang) if isinstance(v, (Message, Lines)) else v for k, v in params.items()})
 
 
 def has(key: str) -> bool:

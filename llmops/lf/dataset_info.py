@@ -1,4 +1,6 @@
-"""LLaMA-Factory's dataset_info.json: read tolerantly, change under a lock, replace atomically."""
+"""LLaMA-Factory's dataset_info.json: read tolerantly, change under a lock, replace atomically.
+
+Its writing functions are called only by services/datasets/registry.py, the file's one owner."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import NotFoundError, ValidationError
+from ..i18n import Message
 from ..settings import Settings
 from ..storage import atomic_write_json, file_lock, safe_name
 
@@ -31,10 +34,10 @@ SAMPLE_ENTRIES = {
 
 @dataclass
 class DatasetInfo:
-    """The parsed file: usable entries plus a readable line for each broken one."""
+    """The parsed file: usable entries plus, for each broken one, its name and what is wrong (a message)."""
 
     entries: dict[str, dict] = field(default_factory=dict)
-    problems: list[str] = field(default_factory=list)
+    problems: list[tuple[str, Message]] = field(default_factory=list)
 
 
 def entry_kind(entry: dict) -> str:
@@ -48,14 +51,14 @@ def entry_kind(entry: dict) -> str:
     return "sft"
 
 
-def _check_entry(name: str, entry) -> str | None:
+def _check_entry(name: str, entry) -> Message | None:
     if not isinstance(entry, dict):
-        return f"{name}: entry is not an object"
+        return Message("ds.entry_not_object", {"name": name})
     sources = [key for key in ("file_name", "hf_hub_url", "ms_hub_url", "script_url", "cloud_file_name") if key in entry]
     if not sources:
-        return f"{name}: no file_name or hub url"
+        return Message("ds.entry_no_source", {"name": name})
     if "columns" in entry and not isinstance(entry["columns"], dict):
-        return f"{name}: columns is not an object"
+        return Message("ds.entry_columns", {"name": name})
     return None
 
 
@@ -85,7 +88,7 @@ def read(path: Path) -> DatasetInfo:
     for name, entry in raw.items():
         problem = _check_entry(name, entry)
         if problem:
-            info.problems.append(problem)
+            info.problems.append((name, problem))
         else:
             info.entries[name] = entry
     return info
@@ -99,7 +102,9 @@ def register(path: Path, name: str, entry: dict, *, replace: bool = False) -> No
         raise ValidationError("err.dataset_entry_invalid", reason=problem)
     with file_lock(path):
         raw = _read_raw(path)
-        if name in raw and not replace and raw[name] != entry:
+        if raw.get(name) == entry:
+            return  # the same entry again: the file is left as it is
+        if name in raw and not replace:
             raise ValidationError("err.dataset_exists", name=name)
         raw[name] = entry
         atomic_write_json(path, raw)
@@ -125,7 +130,7 @@ def _read_raw(path: Path) -> dict:
         # Never overwrite a file we could not read: the user's entries would be lost.
         raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
     if not isinstance(raw, dict):
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason="top level is not an object")
+        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=Message("ds.info_top_not_object"))
     return raw
 
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ValidationError
-from ..lf import dataset_info
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobStatus
 from ..schemas.models import ModelEntry
 from ..schemas.training import TrainConfig
 from ..settings import Settings
 from ..storage import atomic_write_text, write_json_if_changed
+from .datasets import DatasetRegistry
 from .models import ModelRegistry
 from .prefs import PrefsStore, dpo_pairs, pairs_digest
 from .training import SavedConfig, TrainingService
@@ -56,9 +56,7 @@ class LoopService:
         if not _holds(path, content):
             atomic_write_text(path, content)
         entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **DPO_ENTRY}
-        info_path = dataset_info.ensure(self.settings)
-        if dataset_info.read(info_path).entries.get(path.stem) != entry:
-            dataset_info.register(info_path, path.stem, entry, replace=True)
+        DatasetRegistry(self.settings).register_entry(path.stem, entry, replace=True)  # unchanged: not rewritten
         return path.stem, path, len(lines)
 
     def prepare(self, base_id: str, only_current: bool = False, source: str | None = None,

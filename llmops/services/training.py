@@ -26,6 +26,7 @@ from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from . import demo_model
 from . import training_sources as sources
+from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
 from .models import ModelRegistry
 
@@ -106,7 +107,7 @@ class TrainingService:
 
     def dataset_entries(self) -> dict[str, dict]:
         """Registered datasets (the samples are registered on first use)."""
-        return dataset_info.read(dataset_info.ensure(self.settings)).entries
+        return DatasetRegistry(self.settings).entries()
 
     def datasets_for_stage(self, stage: str) -> list[str]:
         """Names of registered datasets a stage can read (DPO sees only preference data)."""
@@ -122,7 +123,7 @@ class TrainingService:
         entry = dict(source.entries[name])
         if "file_name" in entry:
             entry["file_name"] = str((Path(source_dir) / entry["file_name"]).resolve())
-        dataset_info.register(dataset_info.ensure(self.settings), name, entry, replace=True)
+        DatasetRegistry(self.settings).register_entry(name, entry, replace=True)
 
     # --- validation -------------------------------------------------------------------------------
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pydantic
-
 import json
 import re
 import time
@@ -12,6 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pydantic
+
 from ...errors import ValidationError, pydantic_details
 from ...lf import dataset_info
 from ...security.paths import allowed, contain
@@ -19,6 +19,7 @@ from ...settings import Settings
 from ...storage import atomic_write_text, create_unique
 from ..corpus import CorpusOptions, detect_language
 from ..corpus import run as run_corpus
+from ..datasets import DatasetRegistry
 
 PT_COLUMNS = {"prompt": "text"}
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
@@ -120,8 +121,7 @@ def register(settings: Settings, path: Path, entry: dict) -> str:
     """Register the just-written `path` under its stem's name; if that fails the file is removed again."""
     name = dataset_name_for(path)
     try:
-        dataset_info.register(dataset_info.ensure(settings), name,
-                              {"file_name": file_name_for(settings, path), **entry})
+        DatasetRegistry(settings).register_entry(name, {"file_name": file_name_for(settings, path), **entry})
     except ValidationError:
         Path(path).unlink(missing_ok=True)  # we created it a moment ago; leave no unregistered orphan behind
         raise

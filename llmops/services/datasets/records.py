@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ...errors import ValidationError
+from ...i18n import Message
 
 # Largest CSV field accepted; a cap keeps one runaway quote from swallowing the whole file into memory twice.
 DEFAULT_CSV_FIELD_LIMIT = 64 * 2**20
@@ -52,7 +53,17 @@ def _json_issue(doc: str, exc: json.JSONDecodeError, line: int | None = None) ->
     if exc.msg.startswith(("Expecting property name", "Expecting value")) and before.endswith(",") \
             and rest[:1] in ("}", "]"):
         return Issue(where(len(before) - 1), "ds.r_trailing_comma")
-    return Issue(where(exc.pos), "ds.r_json", {"detail": f"{exc.msg} (column {exc.colno})"})
+    # The decoder's own words are English; the common ones have keys, any other is shown as it is.
+    what = Message(_JSON_MESSAGES[exc.msg]) if exc.msg in _JSON_MESSAGES else exc.msg
+    return Issue(where(exc.pos), "ds.r_json", {"detail": Message("ds.json_at", {"what": what, "column": exc.colno})})
+
+
+_JSON_MESSAGES = {
+    "Expecting value": "ds.json_value", "Expecting property name enclosed in double quotes": "ds.json_name",
+    "Expecting ',' delimiter": "ds.json_comma", "Expecting ':' delimiter": "ds.json_colon",
+    "Unterminated string starting at": "ds.json_unterminated", "Invalid control character at": "ds.json_control",
+    "Invalid \\escape": "ds.json_escape", "Extra data": "ds.json_extra",
+}
 
 
 class ParquetRows:

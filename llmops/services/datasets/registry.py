@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ...errors import LLMOpsError, NotFoundError, ValidationError
-from ...i18n import t
+from ...i18n import Lines, Message
 from ...lf import dataset_info
 from ...security.paths import contain
 from ...settings import Settings
@@ -31,9 +31,10 @@ _ERRORS_IN_MESSAGE = 10
 
 
 @dataclass
-class _Target:
+class Target:
     """A registered dataset resolved to one readable file."""
 
+    name: str
     entry: dict
     path: Path
     shape: formats.Shape
@@ -67,16 +68,39 @@ class DatasetRegistry:
         return self.settings.work_dir / "datasets"
 
     def _info_path(self) -> Path:
-        return dataset_info.ensure(self.settings)
+        return self.ensure_samples()
 
     def _rel(self, path: Path) -> str:
         return store.rel(self.settings, path)
 
     @contextlib.contextmanager
-    def _locked(self, name: str) -> Iterator[None]:
+    def locked(self, name: str) -> Iterator[None]:
         """One writer per dataset name, across threads and processes."""
         with file_lock(self.root / ".locks" / name):
             yield
+
+    # --- the one writer of dataset_info.json ----------------------------------------------------------
+
+    def ensure_samples(self) -> Path:
+        """dataset_info.json, created with the sample datasets when the home has none."""
+        return dataset_info.ensure(self.settings)
+
+    def entries(self) -> dict[str, dict]:
+        """Every usable entry of dataset_info.json (the samples are registered on first use)."""
+        return dataset_info.read(self._info_path()).entries
+
+    def register_entry(self, name: str, entry: dict, *, replace: bool = False) -> None:
+        """Add (or with replace, change) one entry; the same entry again leaves the file untouched."""
+        dataset_info.register(self._info_path(), name, entry, replace=replace)
+
+    def register_path(self, name: str, path: Path | str, entry: dict, *, replace: bool = False) -> str:
+        """Register a local file under `name`, its file_name relative to the data folder when inside it."""
+        self.register_entry(name, {"file_name": self._rel(Path(path)), **entry}, replace=replace)
+        return name
+
+    def unregister(self, name: str) -> dict:
+        """Remove one entry (files stay) and return it."""
+        return dataset_info.unregister(self._info_path(), name)
 
     def _manifest(self, name: str) -> Manifest | None:
         # A hand-written entry's name may be no valid folder name: then it has no manifest.
@@ -86,7 +110,7 @@ class DatasetRegistry:
 
     def _inspect(self, path: Path | str, fmt: str, label: str | None) -> Inspection:
         contain(self.settings, path)  # upload, validate and register read only inside the allowed roots
-        return inspect(Path(path), fmt, lang=self.settings.lang, label=label or str(path), max_bytes=self.max_bytes,
+        return inspect(Path(path), fmt, label=label or str(path), max_bytes=self.max_bytes,
                        csv_field_limit=self.csv_field_limit)
 
     def validate_file(self, path: Path | str, format: str = "auto", *, label: str | None = None) -> ValidationReport:
@@ -110,7 +134,7 @@ class DatasetRegistry:
         label = label or src.name
         info_path = self._info_path()
         folder = self.root / name
-        with self._locked(name):
+        with self.locked(name):
             if name in dataset_info.read(info_path).entries:
                 raise ValidationError("err.ds_exists", name=name)
             if folder.exists():
@@ -130,18 +154,19 @@ class DatasetRegistry:
             else:
                 file_name = store.store_reference(self.settings, src, folder, found, note)
             try:
-                dataset_info.register(info_path, name, formats.entry_for(found.shape, file_name))
+                self.register_entry(name, formats.entry_for(found.shape, file_name))
             except BaseException:
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
         return self.row(name)
 
     def _invalid(self, report: ValidationReport) -> ValidationError:
-        shown = report.errors[:_ERRORS_IN_MESSAGE]
+        shown = report.messages[:_ERRORS_IN_MESSAGE]
         if report.error_count > len(shown):
-            shown = [*shown, t("ds.more_errors", self.settings.lang, count=report.error_count - len(shown))]
+            shown = [*shown, Message("ds.more_errors", {"count": report.error_count - len(shown)})]
+        # The lines stay messages: the error renders them in the reader's language.
         return ValidationError("err.ds_invalid", path=report.path, count=report.error_count, valid=report.valid_rows,
-                               total=report.total_rows, errors="\n".join(shown))
+                               total=report.total_rows, errors=Lines(tuple(shown)))
 
     # --- the table ------------------------------------------------------------------------------------
 
@@ -152,19 +177,19 @@ class DatasetRegistry:
         except LLMOpsError:
             return []  # the whole file is unreadable: problems() says why
         rows = [self._row(name, entry) for name, entry in info.entries.items()]
-        for problem in info.problems:
-            name = problem.split(":", 1)[0]
+        for name, problem in info.problems:
             rows.append(DatasetRow(name=name, kind="?", format="?",
-                                   problem=t("ds.problem_entry", self.settings.lang, reason=problem)))
+                                   problem=Message("ds.problem_entry", {"reason": problem})))
         return rows
 
-    def problems(self) -> list[str]:
-        """One readable line per thing the table could not show properly."""
+    def problems(self) -> list[Message]:
+        """One line per thing the table could not show properly (render each in the reader's language)."""
         try:
             dataset_info.read(self._info_path())
         except LLMOpsError as exc:
-            return [exc.message(self.settings.lang)]
-        return [f"{row.name}: {row.problem}" for row in self.table() if row.problem]
+            return [Message(exc.key, exc.params)]
+        return [Message("ds.problem_named", {"name": row.name, "problem": row.problem})
+                for row in self.table() if row.problem]
 
     def row(self, name: str) -> DatasetRow:
         """The table row of one registered dataset."""
@@ -178,7 +203,6 @@ class DatasetRegistry:
         return entry
 
     def _row(self, name: str, entry: dict) -> DatasetRow:
-        lang = self.settings.lang
         shape = formats.shape_of_entry(entry)
         source = entry.get("file_name") or next((str(v) for k, v in entry.items() if k.endswith("_url")), "")
         row = DatasetRow(name=name, kind=dataset_info.entry_kind(entry), format=shape.format, file=source)
@@ -193,7 +217,7 @@ class DatasetRegistry:
             return row
         row.path = str(path)
         if not path.exists():
-            row.problem = t("ds.problem_file_missing", lang, path=str(path))
+            row.problem = Message("ds.problem_file_missing", {"path": str(path)})
             return row
         info = path.stat()
         row.size_bytes = info.st_size if path.is_file() else None
@@ -202,21 +226,21 @@ class DatasetRegistry:
                 timespec="seconds")
             if path.is_file():
                 try:
-                    row.samples = len(self._rows(path))
+                    row.samples = len(self.rows(path))
                 except LLMOpsError as exc:
-                    row.problem = t("ds.problem_unreadable", lang, reason=exc.message(lang))
+                    row.problem = Message("ds.problem_unreadable", {"reason": Message(exc.key, exc.params)})
         return row
 
     # --- reading rows ---------------------------------------------------------------------------------
 
-    def _rows(self, path: Path) -> list:
+    def rows(self, path: Path) -> list:
         return self._cache.rows(path)
 
     def file_of(self, name: str, version: str | None = None) -> Path:
         """The file a registered dataset (or one of its versions) reads from."""
-        return self._target(name, version).path
+        return self.resolve(name, version).path
 
-    def _target(self, name: str, version: str | None = None) -> _Target:
+    def resolve(self, name: str, version: str | None = None) -> Target:
         entry = self._entry(name)
         manifest = self._manifest(name)
         chosen = None
@@ -233,12 +257,12 @@ class DatasetRegistry:
         if not path.is_file():
             raise ValidationError("err.dataset_file_missing", name=name, path=str(path))
         shape = chosen.to_shape() if chosen else formats.shape_of_entry(entry)
-        return _Target(entry, path, shape, manifest, chosen)
+        return Target(name, entry, path, shape, manifest, chosen)
 
     def preview(self, name: str, page: int = 1, page_size: int = 20, version: str | None = None) -> Preview:
         """One page of rows (pages count from 1; out-of-range pages are clamped)."""
-        target = self._target(name, version)
-        rows = self._rows(target.path)
+        target = self.resolve(name, version)
+        rows = self.rows(target.path)
         page_size = min(max(1, int(page_size)), _MAX_PAGE_SIZE)
         pages = max(1, math.ceil(len(rows) / page_size))
         page = min(max(1, int(page)), pages)
@@ -248,61 +272,83 @@ class DatasetRegistry:
 
     def stats(self, name: str, version: str | None = None) -> dstats.DatasetStats:
         """Samples, approximate token lengths, exact duplicates and empty fields."""
-        target = self._target(name, version)
-        return dstats.compute(name, self._rows(target.path), target.shape)
+        target = self.resolve(name, version)
+        return dstats.compute(name, self.rows(target.path), target.shape)
 
     def export_csv(self, name: str, out_path: Path | str, version: str | None = None) -> Path:
         """Write the dataset as CSV; cells that a spreadsheet would run as formulas are quoted."""
-        return export.write_csv(self._rows(self._target(name, version).path), out_path)
+        return export.write_csv(self.rows(self.resolve(name, version).path), out_path)
 
     # --- versions -------------------------------------------------------------------------------------
 
     def versions(self, name: str) -> list[DatasetVersion]:
         """Every version, oldest first; a dataset registered by hand has one, describing its file."""
-        target = self._target(name)
+        target = self.resolve(name)
         if target.manifest is not None and target.version is not None:
             return list(target.manifest.versions)
         return [self._adopted_version(target)]
 
-    def _adopted_version(self, target: _Target, version: str = "v1") -> DatasetVersion:
-        return manifests.adopted(target.entry["file_name"], target.path, target.shape, len(self._rows(target.path)),
-                                 t("ds.note_adopted", self.settings.lang), version)
+    def _adopted_version(self, target: Target, version: str = "v1") -> DatasetVersion:
+        return manifests.adopted(target.entry["file_name"], target.path, target.shape, len(self.rows(target.path)),
+                                 Message("ds.note_adopted"), version)
+
+    def add_versions(self, target: Target, items: list[tuple[list, Message, str]], current: int = -1) -> list[str]:
+        """New versions of a resolved dataset from (rows, description, user note); items[current] is registered.
+
+        A hand-registered file is adopted as a version first, untouched. The caller holds locked(name)."""
+        name = target.name
+        manifest = copy.deepcopy(target.manifest) if target.manifest else Manifest(name, [], "")
+        parent = target.version.version if target.version else None
+        if parent is None:
+            manifest.versions.append(self._adopted_version(target, manifest.next_version()))
+            parent = manifest.versions[-1].version
+        folder, made = self.root / name, []
+        for rows, message, note in items:
+            new = manifest.next_version()
+            manifest.versions.append(DatasetVersion(new, self._rel(folder / f"{new}.jsonl"), parent, note, len(rows),
+                                                    manifests.now(), target.shape.format,
+                                                    manifests.shape_dict(target.shape), message=message.to_dict()))
+            made.append(new)
+        manifest.current = made[current]
+        written: list[Path] = []
+        try:
+            for version, (rows, _, _) in zip(made, items):
+                if version != manifest.current:
+                    written.append(store.write_rows(folder / f"{version}.jsonl", rows))
+            point = {**target.entry, "file_name": manifest.get().file}
+            store.write_version(self.settings, folder, target.manifest, manifest, items[current][0],
+                                lambda: self.register_entry(name, point, replace=True))
+        except BaseException:
+            for path in written:
+                path.unlink(missing_ok=True)
+            raise
+        return made
 
     def dedup(self, name: str, near: bool = True, threshold: float = 0.8, note: str = "") -> DedupResult:
         """Remove exact (and near) duplicates into a NEW version that becomes the registered one."""
         if near and not 0.5 <= float(threshold) <= 1.0:
             raise ValidationError("err.ds_threshold", threshold=threshold)
         safe_name(name, "dataset name")
-        with self._locked(name):
-            target = self._target(name)
-            rows = self._rows(target.path)
+        with self.locked(name):
+            target = self.resolve(name)
+            rows = self.rows(target.path)
             kept, exact_n, near_n = dstats.dedup_rows(rows, target.shape, near, threshold)
             if exact_n + near_n == 0:
                 return DedupResult(self.row(name), len(rows), len(rows), 0, 0, None)
-            manifest = copy.deepcopy(target.manifest) if target.manifest else Manifest(name, [], "")
-            parent = target.version.version if target.version else None
-            if parent is None:  # adopt a hand-registered file as a version, untouched
-                manifest.versions.append(self._adopted_version(target, manifest.next_version()))
-                parent = manifest.versions[-1].version
-            new = manifest.next_version()
-            note = note or t("ds.note_dedup", self.settings.lang, exact=exact_n, near=near_n)
-            manifest.versions.append(DatasetVersion(new, self._rel(self.root / name / f"{new}.jsonl"), parent, note,
-                                                    len(kept), manifests.now(), target.shape.format,
-                                                    manifests.shape_dict(target.shape)))
-            manifest.current = new
-            store.write_version(self.settings, self.root / name, target.manifest, manifest, kept, target.entry)
+            new = self.add_versions(target, [(kept, Message("ds.note_dedup", {"exact": exact_n, "near": near_n}),
+                                              note)])[0]
         return DedupResult(self.row(name), len(rows), len(kept), exact_n, near_n, new)
 
     def delete(self, name: str, delete_files: bool = False) -> list[str]:
         """Unregister a dataset; with delete_files, also remove the files the studio wrote. Returns removed paths."""
         if self._manifest(name) is None and not _is_safe(name):
-            dataset_info.unregister(self._info_path(), name)  # a hand-written name: no folder of ours to lock
+            self.unregister(name)  # a hand-written name: no folder of ours to lock
             return []
         removed: list[str] = []
-        with self._locked(name):
+        with self.locked(name):
             manifest = self._manifest(name)
             try:
-                dataset_info.unregister(self._info_path(), name)
+                self.unregister(name)
             except NotFoundError:
                 if not (delete_files and manifest is not None):
                     raise

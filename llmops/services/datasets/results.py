@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from ...i18n import Message
+
 
 @dataclass
 class DatasetRow:
@@ -21,7 +23,7 @@ class DatasetRow:
     created: str | None = None  # first version (or the file's modification time when not managed)
     updated: str | None = None  # current version
     managed: bool = False  # created by the registry (it has a manifest)
-    problem: str | None = None
+    problem: Message | None = None  # rendered by the reader in its language
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from ...errors import ValidationError
@@ -53,8 +54,7 @@ def write_stored(src: Path, found: Inspection, dest: Path) -> None:
                         raise ValidationError("err.ds_changed", path=found.report.path)
                     out.write(json.dumps(item[1], ensure_ascii=False) + "\n")
             else:
-                for chunk in found.source.chunks():
-                    out.write(chunk)
+                out.writelines(found.source.chunks())
             out.flush()
             os.fsync(out.fileno())
     if stamp_of(src) != found.stamp:
@@ -96,22 +96,25 @@ def store_reference(settings: Settings, src: Path, folder: Path, found: Inspecti
     return file_name
 
 
-def write_version(settings: Settings, folder: Path, previous: Manifest | None, manifest: Manifest, rows: list,
-                  entry: dict) -> None:
-    """Write the manifest's current version as new JSONL, then the manifest, then point dataset_info.json at it.
-
-    The file never replaces an existing one; if a later step fails, the earlier ones are undone."""
-    version = manifest.get()
-    path = dataset_info.resolve_file(settings.data_dir, {"file_name": version.file})
+def write_rows(path: Path, rows: list) -> Path:
+    """Rows as a new JSONL file; an existing file is never replaced."""
     text = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
     try:
-        atomic_write_bytes(path, text.encode("utf-8"), overwrite=False)
+        return atomic_write_bytes(path, text.encode("utf-8"), overwrite=False)
     except OSError as exc:
         raise ValidationError("err.ds_write_failed", path=str(path), reason=exc.strerror or str(exc)) from None
+
+
+def write_version(settings: Settings, folder: Path, previous: Manifest | None, manifest: Manifest, rows: list,
+                  point: Callable[[], None]) -> None:
+    """Write the manifest's current version as new JSONL, then the manifest, then `point` dataset_info.json at it.
+
+    The file never replaces an existing one; if a later step fails, the earlier ones are undone."""
+    path = dataset_info.resolve_file(settings.data_dir, {"file_name": manifest.get().file})
+    write_rows(path, rows)
     try:
         manifests.write(folder, manifest)
-        dataset_info.register(dataset_info.ensure(settings), manifest.name, {**entry, "file_name": version.file},
-                              replace=True)
+        point()
     except BaseException:
         path.unlink(missing_ok=True)
         if previous is None:

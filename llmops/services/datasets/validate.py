@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ...errors import LLMOpsError, NotFoundError, ValidationError
-from ...i18n import t
+from ...i18n import Message
 from . import encoding as encodings
 from . import formats
 from .records import (
@@ -32,7 +32,7 @@ class ValidationReport:
     format: str | None  # the detected or chosen format; None when unrecognisable
     valid_rows: int = 0
     total_rows: int = 0
-    errors: list[str] = field(default_factory=list)  # "file:line: reason", at most MAX_REPORTED
+    messages: list[Message] = field(default_factory=list)  # "file:line: reason" as keys, at most MAX_REPORTED
     error_count: int = 0
     encoding: str = "utf-8"
     needs_conversion: bool = False  # the file is GBK/GB18030/UTF-16: storing it means converting to UTF-8
@@ -43,8 +43,17 @@ class ValidationReport:
     def ok(self) -> bool:
         return self.error_count == 0 and self.valid_rows > 0
 
+    @property
+    def errors(self) -> list[str]:
+        """The problems in English (logs, JSON); a reader sees lines(lang)."""
+        return self.lines("en")
+
+    def lines(self, lang: str) -> list[str]:
+        """One 'file:line: reason' per problem, in `lang`."""
+        return [m.render(lang) for m in self.messages]
+
     def to_dict(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
+        return {**asdict(self), "errors": self.errors, "ok": self.ok}
 
 
 @dataclass
@@ -237,11 +246,16 @@ def check_row(row: object, shape: formats.Shape, csv: bool = False) -> list[Issu
     return out
 
 
+def message_of(issue: Issue, label: str, unit: str) -> Message:
+    """'file:line: reason' as a message (Parquet rows read 'file: row N: reason')."""
+    params = {k: Message(v) if isinstance(v, str) and v.startswith("ds.t_") else v for k, v in issue.params.items()}
+    return Message("ds.at_line" if unit == "line" else "ds.at_row",
+                   {"label": label, "line": issue.line, "reason": Message(issue.key, params)})
+
+
 def render(issue: Issue, label: str, unit: str, lang: str) -> str:
-    """'file:line: reason' in `lang` (Parquet rows read 'file: row N: reason')."""
-    params = {k: t(v, lang) if isinstance(v, str) and v.startswith("ds.t_") else v for k, v in issue.params.items()}
-    where = f"{label}:{issue.line}" if unit == "line" else f"{label}: row {issue.line}"
-    return f"{where}: {t(issue.key, lang, **params)}"
+    """'file:line: reason' in `lang`."""
+    return message_of(issue, label, unit).render(lang)
 
 
 def open_source(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -284,7 +298,7 @@ def read_file(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
     return parsed, encoding
 
 
-def inspect(path: Path, fmt: str = "auto", *, lang: str = "en", label: str | None = None,
+def inspect(path: Path, fmt: str = "auto", *, label: str | None = None,
             max_bytes: int = DEFAULT_MAX_BYTES, csv_field_limit: int = DEFAULT_CSV_FIELD_LIMIT,
             max_chars: int = DEFAULT_MAX_CHARS) -> Inspection:
     """Read, detect and check a file as a stream; file-level problems become the report's single error."""
@@ -296,17 +310,17 @@ def inspect(path: Path, fmt: str = "auto", *, lang: str = "en", label: str | Non
         stamp = stamp_of(path)
         if encoding is not None:
             report.encoding, report.needs_conversion = encoding, encoding not in encodings.UTF8
-        shape, error = _check_rows(source, fmt, report, label, lang, Path(path).suffix.lower() == ".csv")
+        shape, error = _check_rows(source, fmt, report, label, Path(path).suffix.lower() == ".csv")
     except NotFoundError:
         raise
     except LLMOpsError as exc:  # found before reading rows, or mid-way (a bad byte, a NUL)
         failed = ValidationReport(path=label, format=None if fmt == "auto" else fmt)
-        failed.errors, failed.error_count = [exc.message(lang)], 1
+        failed.messages, failed.error_count = [Message(exc.key, exc.params)], 1
         return Inspection(failed, None, None, None, exc)
     return Inspection(report, shape, source, stamp, error)
 
 
-def _check_rows(source, fmt: str, report: ValidationReport, label: str, lang: str,
+def _check_rows(source, fmt: str, report: ValidationReport, label: str,
                 is_csv: bool) -> tuple[formats.Shape | None, LLMOpsError | None]:
     """One pass: detect the shape on the first rows, then check each row as it is read; fills `report`."""
     issues = _Issues()
@@ -347,24 +361,24 @@ def _check_rows(source, fmt: str, report: ValidationReport, label: str, lang: st
     if shape is None and rows:
         error = ValidationError("err.ds_format_unknown", path=label, fields=", ".join(sorted(fields)[:12]) or "-",
                                 formats=", ".join(formats.FORMATS))
-        report.errors, report.error_count = [error.message(lang)], 1
+        report.messages, report.error_count = [Message(error.key, error.params)], 1
         report.total_rows = rows + parse_issues
         return None, error
     if not rows and not issues.count:
         error = ValidationError("err.ds_empty", path=label)
-        report.errors, report.error_count = [error.message(lang)], 1
+        report.messages, report.error_count = [Message(error.key, error.params)], 1
         return None, error
     # Each issue of the parser stands for a row it could not read, except the one that stopped it.
-    _fill(report, shape, valid, rows + parse_issues - source.fatal, issues, label, source.unit, lang)
+    _fill(report, shape, valid, rows + parse_issues - source.fatal, issues, label, source.unit)
     return shape, None
 
 
 def _fill(report: ValidationReport, shape: formats.Shape | None, valid: int, total: int, issues: _Issues,
-          label: str, unit: str, lang: str) -> None:
+          label: str, unit: str) -> None:
     if shape is not None:
         report.format, report.layout = shape.format, shape.layout
         report.entry = formats.entry_for(shape, "")
     report.valid_rows, report.total_rows, report.error_count = valid, total, issues.count
-    report.errors = [render(i, label, unit, lang) for i in issues.first()]
+    report.messages = [message_of(i, label, unit) for i in issues.first()]
     if issues.count > MAX_REPORTED:
-        report.errors.append(t("ds.more_errors", lang, count=issues.count - MAX_REPORTED))
+        report.messages.append(Message("ds.more_errors", {"count": issues.count - MAX_REPORTED}))

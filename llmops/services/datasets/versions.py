@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ...errors import ValidationError
+from ...i18n import Message
 from ...storage import atomic_write_json
 from .formats import Shape
 
@@ -35,6 +36,12 @@ class DatasetVersion:
     shape: dict = field(default_factory=dict)  # layout, columns, tags
     source: str = ""  # the uploaded file's name, for v1
     encoding: str = "utf-8"  # the encoding the source was read with
+    message: dict = field(default_factory=dict)  # the studio's own description, as a Message dict (key, params)
+
+    def note_text(self, lang: str = "en") -> str:
+        """The description in `lang`, then the user's note (old manifests hold plain text in `note` only)."""
+        described = Message.from_dict(self.message).render(lang) if self.message else ""
+        return " ".join(part for part in (described, self.note) if part)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,10 +51,12 @@ class DatasetVersion:
                      dict(self.shape.get("tags") or {}))
 
 
-def adopted(file_name: str, path: Path, shape: Shape, samples: int, note: str, version: str = "v1") -> DatasetVersion:
+def adopted(file_name: str, path: Path, shape: Shape, samples: int, message: Message,
+            version: str = "v1") -> DatasetVersion:
     """A version record for a file registered by hand (the shipped samples, a user's own entry)."""
     created = datetime.fromtimestamp(path.stat().st_mtime).astimezone().isoformat(timespec="seconds")
-    return DatasetVersion(version, file_name, None, note, samples, created, shape.format, shape_dict(shape), path.name)
+    return DatasetVersion(version, file_name, None, "", samples, created, shape.format, shape_dict(shape), path.name,
+                          message=message.to_dict())
 
 
 def shape_dict(shape: Shape) -> dict:

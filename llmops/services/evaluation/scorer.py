@@ -8,10 +8,11 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticError
 
 from ...errors import ValidationError, pydantic_details
+from ...i18n import Lines, Message
 from ...schemas.evaluation import Prediction, ScoreReport
 from ...settings import Settings
 from ..datasets.records import Issue
-from ..datasets.validate import MAX_REPORTED, open_source, render
+from ..datasets.validate import MAX_REPORTED, message_of, open_source
 from . import metrics as registry
 
 _FIELDS = set(Prediction.model_fields) - {"line"}
@@ -24,12 +25,12 @@ def to_prediction(row: dict, line: int = 0) -> Prediction:
     return Prediction(**{k: v for k, v in row.items() if k in _FIELDS}, line=line)
 
 
-def read_predictions(path: Path | str, lang: str = "en", label: str | None = None) -> list[Prediction]:
+def read_predictions(path: Path | str, label: str | None = None) -> list[Prediction]:
     """Every line of a predictions file; any bad line refuses the file with 'file:line: reason' for each."""
     label = label or str(path)
     source, _ = open_source(Path(path), label)
     out: list[Prediction] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     count = 0
     for item in source:
         if isinstance(item, Issue):
@@ -43,9 +44,10 @@ def read_predictions(path: Path | str, lang: str = "en", label: str | None = Non
                 issue = Issue(line, "ev.r_prediction", {"details": pydantic_details(exc, limit=3)})
         count += 1
         if len(problems) < MAX_REPORTED:
-            problems.append(render(issue, label, source.unit, lang))
+            problems.append(message_of(issue, label, source.unit))
     if count:
-        raise ValidationError("err.ev_predictions_invalid", path=label, count=count, errors="\n".join(problems[:10]))
+        # The lines stay messages: the error renders them in the reader's language.
+        raise ValidationError("err.ev_predictions_invalid", path=label, count=count, errors=Lines(tuple(problems[:10])))
     if not out:
         raise ValidationError("err.ds_empty", path=label)
     return out
@@ -100,4 +102,4 @@ def score_file(settings: Settings, path: Path | str, metrics: Sequence[str] = re
 
     if model:
         contain(settings, model)
-    return score(read_predictions(contain(settings, path), settings.lang), metrics, options=options, model=model)
+    return score(read_predictions(contain(settings, path)), metrics, options=options, model=model)

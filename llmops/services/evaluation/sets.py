@@ -7,7 +7,6 @@ and earlier turns the history.
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import random
@@ -16,16 +15,15 @@ from pathlib import Path
 from pydantic import ValidationError as PydanticError
 
 from ...errors import NotFoundError, ValidationError, pydantic_details
-from ...i18n import t
+from ...i18n import Lines, Message
+from ...i18n import render as render_text
 from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
 from ...security.paths import contain
 from ...settings import Settings
 from ...storage import atomic_write_bytes, safe_name
 from ..datasets import DatasetRegistry, ValidationReport
-from ..datasets import store as dstore
-from ..datasets import versions as manifests
 from ..datasets.records import Issue
-from ..datasets.validate import MAX_REPORTED, open_source, read_file, render
+from ..datasets.validate import MAX_REPORTED, message_of, open_source, read_file
 from .conversion import to_sample
 
 SUFFIX = ".jsonl"
@@ -79,9 +77,9 @@ class EvalSets:
             else:
                 samples.append(sample)
         report.valid_rows, report.total_rows, report.error_count = len(samples), len(samples) + len(issues), len(issues)
-        report.errors = [render(i, label, source.unit, self.settings.lang) for i in issues[:MAX_REPORTED]]
+        report.messages = [message_of(i, label, source.unit) for i in issues[:MAX_REPORTED]]
         if len(issues) > MAX_REPORTED:
-            report.errors.append(t("ds.more_errors", self.settings.lang, count=len(issues) - MAX_REPORTED))
+            report.messages.append(Message("ds.more_errors", {"count": len(issues) - MAX_REPORTED}))
         return samples, report
 
     def validate_file(self, path: Path | str, *, label: str | None = None) -> ValidationReport:
@@ -98,7 +96,7 @@ class EvalSets:
         report = self.validate_file(path)
         if not report.ok:
             raise ValidationError("err.ev_set_invalid", path=report.path, count=report.error_count,
-                                  errors="\n".join(report.errors[:10]))
+                                  errors=Lines(tuple(report.messages[:10])))
         samples, _ = self._read(Path(path), report.path)
         return self._write(name, samples)
 
@@ -120,14 +118,14 @@ class EvalSets:
             try:
                 samples, report = self._read(path, path.name)
                 info.samples = len(samples)
-                info.problem = "; ".join(report.errors[:3])
+                info.problem = "; ".join(report.lines(self.settings.lang)[:3])
             except ValidationError as exc:
                 info.problem = exc.message(self.settings.lang)
             out.append(info)
         for row in self.datasets.table():
             if row.kind == "sft" and row.format in ("alpaca", "sharegpt", "messages"):
                 out.append(EvalSetInfo(name=row.name, source="dataset", path=row.path, samples=row.samples,
-                                       format=row.format, problem=row.problem or ""))
+                                       format=row.format, problem=render_text(row.problem, self.settings.lang)))
         return out
 
     def load(self, name: str) -> list[EvalSample]:
@@ -139,7 +137,7 @@ class EvalSets:
             samples, report = self._read(own, own.name)
             if report.error_count:
                 raise ValidationError("err.ev_set_invalid", path=own.name, count=report.error_count,
-                                      errors="\n".join(report.errors[:10]))
+                                      errors=Lines(tuple(report.messages[:10])))
             return samples
         dataset, _, version = name.partition("@")
         return self._from_dataset(dataset, version or None)
@@ -147,7 +145,7 @@ class EvalSets:
     def _from_dataset(self, name: str, version: str | None) -> list[EvalSample]:
         try:
             # The registry's own resolution of a name (and version) to a file and its shape.
-            target = self.datasets._target(name, version)
+            target = self.datasets.resolve(name, version)
         except NotFoundError:
             raise NotFoundError("err.ev_set_unknown", name=name) from None
         if target.shape.kind != "sft":
@@ -159,12 +157,11 @@ class EvalSets:
             if issue is None:
                 samples.append(sample)
             else:
-                problems.append(render(Issue(line, issue.key, issue.params), target.path.name, parsed.unit,
-                                       self.settings.lang))
+                problems.append(message_of(Issue(line, issue.key, issue.params), target.path.name, parsed.unit))
         if problems or parsed.issues:
-            problems += [render(i, target.path.name, parsed.unit, self.settings.lang) for i in parsed.issues]
+            problems += [message_of(i, target.path.name, parsed.unit) for i in parsed.issues]
             raise ValidationError("err.ev_set_invalid", path=target.path.name, count=len(problems),
-                                  errors="\n".join(problems[:10]))
+                                  errors=Lines(tuple(problems[:10])))
         return samples
 
     # --- reading -------------------------------------------------------------------------------------
@@ -194,9 +191,9 @@ class EvalSets:
             raise ValidationError("err.ev_bad_fraction", fraction=eval_fraction)
         self.load(dataset)  # refuses a name that is no SFT dataset, or rows that are no samples
         registry = self.datasets
-        with registry._locked(safe_name(dataset, "dataset name")):
-            target = registry._target(dataset)
-            rows = registry._rows(target.path)
+        with registry.locked(safe_name(dataset, "dataset name")):
+            target = registry.resolve(dataset)
+            rows = registry.rows(target.path)
             held = max(1, round(len(rows) * eval_fraction))
             if held >= len(rows):
                 raise ValidationError("err.ev_split_too_small", name=dataset, samples=len(rows))
@@ -205,39 +202,13 @@ class EvalSets:
             eval_index = set(order[:held])
             eval_rows = [r for i, r in enumerate(rows) if i in eval_index]
             train_rows = [r for i, r in enumerate(rows) if i not in eval_index]
-            return self._write_split(dataset, target, eval_rows, train_rows, eval_fraction, seed, note)
-
-    def _write_split(self, name, target, eval_rows, train_rows, fraction, seed, note) -> SplitResult:
-        """Both versions through the registry's version records; the train one becomes current."""
-        registry, lang = self.datasets, self.settings.lang
-        manifest = copy.deepcopy(target.manifest) if target.manifest else manifests.Manifest(name, [], "")
-        parent = target.version.version if target.version else None
-        if parent is None:  # a hand-registered file is adopted as a version first, untouched
-            manifest.versions.append(registry._adopted_version(target, manifest.next_version()))
-            parent = manifest.versions[-1].version
-        shape = manifests.shape_dict(target.shape)
-        folder = registry.root / name
-        made = []
-        for rows, what in ((eval_rows, "eval"), (train_rows, "train")):
-            version = manifest.next_version()
-            text = t(f"ev.note_split_{what}", lang, fraction=fraction, seed=seed, parent=parent)
-            manifest.versions.append(manifests.DatasetVersion(
-                version, dstore.rel(self.settings, folder / f"{version}.jsonl"), parent,
-                f"{text} {note}".strip(), len(rows), manifests.now(), target.shape.format, shape))
-            made.append(version)
-        eval_version, train_version = made
-        manifest.current = train_version
-        eval_path = folder / f"{eval_version}.jsonl"
-        text = "".join(json.dumps(r, ensure_ascii=False, default=str) + "\n" for r in eval_rows)
-        try:
-            atomic_write_bytes(eval_path, text.encode("utf-8"), overwrite=False)
-        except OSError as exc:
-            raise ValidationError("err.ds_write_failed", path=str(eval_path), reason=exc.strerror or str(exc)) from None
-        try:
-            dstore.write_version(self.settings, folder, target.manifest, manifest, train_rows, target.entry)
-        except BaseException:
-            eval_path.unlink(missing_ok=True)
-            raise
-        return SplitResult(dataset=name, train_version=train_version, eval_version=eval_version,
+            # The parent the notes name: the registered version, or the one adopting a hand-registered file.
+            parent = target.version.version if target.version else (
+                target.manifest.next_version() if target.manifest else "v1")
+            params = {"fraction": eval_fraction, "seed": seed, "parent": parent}
+            eval_version, train_version = registry.add_versions(target, [
+                (eval_rows, Message("ev.note_split_eval", params), note),
+                (train_rows, Message("ev.note_split_train", params), note)], current=1)
+        return SplitResult(dataset=dataset, train_version=train_version, eval_version=eval_version,
                            train_samples=len(train_rows), eval_samples=len(eval_rows),
-                           eval_set=f"{name}@{eval_version}")
+                           eval_set=f"{dataset}@{eval_version}")

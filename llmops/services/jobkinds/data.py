@@ -12,13 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...lf import dataset_info
 from ...runner.evidence import RESULT_FILE
 from ...schemas.jobs import Job, JobStatus
 from ..corpus import CorpusOptions
 from ..datagen.common import PT_COLUMNS, SFT_COLUMNS, dataset_name_for, file_name_for
 from ..datagen.llm import LLMGenOptions
 from ..datagen.rules import RulesOptions
+from ..datasets import DatasetRegistry
 from .registry import JobKind, WorkerContext, read_json, register
 
 # The variable a key typed into the page reaches the worker through (only its environment, never a file).
@@ -76,7 +76,7 @@ def _result(job: Job) -> dict | None:
 def _register_file(settings, path: Path, entry: dict) -> str:
     """Register a worker's output under its stem; the same entry twice is a no-op, so a retry changes nothing."""
     name = dataset_name_for(path)
-    dataset_info.register(dataset_info.ensure(settings), name, {"file_name": file_name_for(settings, path), **entry})
+    DatasetRegistry(settings).register_entry(name, {"file_name": file_name_for(settings, path), **entry})
     return name
 
 
@@ -133,7 +133,6 @@ def _complete_datagen(ctx, job: Job) -> dict:
 
 
 def _run_dedup(ctx: WorkerContext, params: DedupParams) -> dict:
-    from ..datasets import DatasetRegistry
 
     ctx.progress("dedup", 0, 1, force=True)
     # A new version is one locked, atomic step of the registry, so the worker commits it itself.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...i18n import t
+from ...i18n import render, t
 from ...i18n.options import option_keys
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
@@ -49,8 +49,8 @@ def table_outputs(services: Services, lang: str, current: str | None = None, pre
     """Registry rows, the problems line and the dataset picker (keeping `current`, selecting `prefer`)."""
     rows = services.datasets.table()
     data = [[r.name, r.kind, r.format, r.samples, human_size(r.size_bytes), r.version or "", (r.created or "")[:19],
-             r.problem or ""] for r in rows]
-    problems = services.datasets.problems()
+             render(r.problem, lang)] for r in rows]
+    problems = [p.render(lang) for p in services.datasets.problems()]
     text = "\n".join(f"- ⚠️ {p}" for p in problems) if problems else ""
     return data, text, picker_update([r.name for r in rows], current, prefer=prefer)
 
@@ -67,7 +67,7 @@ def report_text(report: ValidationReport, lang: str) -> str:
              total=report.total_rows, count=report.error_count, encoding=report.encoding)
     if report.needs_conversion:
         head += "\n" + t("ui.data.reg.needs_conversion", lang, encoding=report.encoding)
-    return "\n".join([head, *report.errors])
+    return "\n".join([head, *report.lines(lang)])
 
 
 def stats_text(stats: DatasetStats, lang: str) -> str:
@@ -121,7 +121,7 @@ class _Handlers:
     def versions(self, name, lang):
         with guard(lang):
             found = self.registry.versions(require_name(name, lang))
-        return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note, v.file] for v in found]
+        return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note_text(lang), v.file] for v in found]
 
     def dedup(self, name, mode, threshold, note, lang):
         """Run the dedup as a job; the call streams its progress and returns once the new version is registered."""
