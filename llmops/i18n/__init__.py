@@ -16,6 +16,7 @@ from .models import MODELS
 from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
+from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
@@ -39,7 +40,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA, JOBS)
+                OPTIONS, EVALUATION, ARENA, JOBS, TRAIN_API)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
