@@ -9,6 +9,7 @@ from functools import cache
 from typing import Literal
 
 import annotated_types
+from pydantic import BaseModel
 
 from .training import FORM_KEY, Stage, TrainConfig
 
@@ -113,9 +114,9 @@ def _bounds(metadata: list) -> tuple[tuple[str, float], ...]:
     return tuple(found)
 
 
-def field_spec(name: str) -> FieldSpec:
-    """The spec of one TrainConfig field; KeyError when the field carries no form metadata."""
-    field = TrainConfig.model_fields[name]
+def field_spec(name: str, model: type[BaseModel] = TrainConfig) -> FieldSpec:
+    """The spec of one config field; KeyError when the field carries no form metadata."""
+    field = model.model_fields[name]
     meta = (field.json_schema_extra or {})[FORM_KEY]
     base, optional = _unwrap(field.annotation)
     kind, choices = _kind(base, meta.get("kind"))

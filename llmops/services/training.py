@@ -25,8 +25,7 @@ from ..schemas.training import TrainConfig
 from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
-from . import demo_model
-from . import train_request
+from . import demo_model, train_request
 from . import training_sources as sources
 from .device import DeviceInfo, probe
 from .models import ModelRegistry
