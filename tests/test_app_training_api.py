@@ -137,3 +137,26 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
     client.predict("tiny@v1.0", True, False, api_name="/models_set_load_options")
     yaml_text, _, _ = client.predict(*inputs, api_name="/sft_preview")
     assert "\ntrust_remote_code: true" in yaml_text and "# trust_remote_code: ON for" in yaml_text
+
+
+def test_named_json_api_previews_saves_and_refuses_unknown_keys_in_chinese(settings, demo_model_dir):
+    proc = AppProcess(settings.home, lang="zh").start()
+    try:
+        client = Client(proc.url, verbose=False)
+        request = {"stage": "sft", "model": str(demo_model_dir), "datasets": ["sample_sft"],
+                   "config": {"learning_rate": 3e-4, "max_steps": 2, "run_name": "named"},
+                   "target": {"gpus_per_node": 4, "nnodes": 3}}
+        shown = client.predict(request, api_name="/train_preview")
+        assert "stage: sft" in shown["yaml"] and "learning_rate: 0.0003" in shown["yaml"]
+        assert shown["output_dir"].endswith("checkpoints/named")
+        assert not list(settings.generated_configs_dir.glob("*.yaml"))  # a preview writes nothing
+        saved = client.predict(request, "en", api_name="/train_save")
+        files = list(settings.generated_configs_dir.glob("sft_config_*.yaml"))
+        assert len(files) == 1 and saved["config_path"].endswith(files[0].name)
+        assert "NPROC_PER_NODE=4 " in saved["command"] and "NNODES=3 " in saved["command"]
+        with pytest.raises(Exception, match="未知键：lerning_rate") as refused:
+            client.predict({**request, "config": {"lerning_rate": 1e-4}}, api_name="/train_save")
+        assert "learning_rate" in str(refused.value)  # the message lists what is accepted
+        assert len(list(settings.generated_configs_dir.glob("*.yaml"))) == 1
+    finally:
+        proc.stop()

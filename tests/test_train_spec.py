@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import typing
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,27 +15,32 @@ from llmops.i18n import has
 from llmops.lf import render
 from llmops.runner.runner import JobRunner
 from llmops.schemas import stages
-from llmops.schemas.stages import KINDS, LF_SECTIONS, OFF_FORM, SECTIONS, STAGES, field_spec, fields_by_name
+from llmops.schemas.stages import (
+    KINDS,
+    LF_SECTIONS,
+    OFF_FORM,
+    SECTIONS,
+    STAGES,
+    field_spec,
+    fields_by_name,
+)
 from llmops.schemas.training import Scheduler, TrainConfig
 from llmops.services.device import DeviceInfo
-from llmops.services.train_request import REQUEST_KEYS
+from llmops.services.train_request import REQUEST_KEYS, fields_table
 from llmops.services.training import TrainingService
-from llmops.ui.tabs.training import _planner_split, form_fields, form_values, overrides_from
+from llmops.ui.tabs.training import (
+    _planner_split,
+    form_fields,
+    form_values,
+    overrides_from,
+)
 
 from .test_cli import cli
 
 # The positional API as it has been published: model, template, datasets, these, then the target fields.
-LEGACY_ORDER = (
-    "finetuning_type quantization_bit learning_rate num_train_epochs max_steps per_device_train_batch_size "
-    "gradient_accumulation_steps cutoff_len lora_rank lora_alpha lora_dropout lora_target freeze_trainable_layers "
-    "val_size eval_steps save_steps logging_steps precision deepspeed report_to run_name").split()
+LEGACY_ORDER = ["finetuning_type", "quantization_bit", "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size", "gradient_accumulation_steps", "cutoff_len", "lora_rank", "lora_alpha", "lora_dropout", "lora_target", "freeze_trainable_layers", "val_size", "eval_steps", "save_steps", "logging_steps", "precision", "deepspeed", "report_to", "run_name"]
 LEGACY_DPO = ["pref_beta", "pref_loss"]
-LEGACY_EXTRA = (
-    "adapter_name_or_path resume_from_checkpoint lr_scheduler_type warmup_ratio warmup_steps max_grad_norm "
-    "max_samples packing neat_packing neftune_noise_alpha rope_scaling flash_attn enable_liger_kernel use_unsloth "
-    "use_galore galore_target galore_rank galore_update_interval galore_scale galore_proj_type galore_layerwise "
-    "use_apollo apollo_target apollo_rank apollo_update_interval apollo_scale apollo_layerwise use_badam badam_mode "
-    "badam_switch_mode badam_switch_interval badam_update_ratio").split()
+LEGACY_EXTRA = ["adapter_name_or_path", "resume_from_checkpoint", "lr_scheduler_type", "warmup_ratio", "warmup_steps", "max_grad_norm", "max_samples", "packing", "neat_packing", "neftune_noise_alpha", "rope_scaling", "flash_attn", "enable_liger_kernel", "use_unsloth", "use_galore", "galore_target", "galore_rank", "galore_update_interval", "galore_scale", "galore_proj_type", "galore_layerwise", "use_apollo", "apollo_target", "apollo_rank", "apollo_update_interval", "apollo_scale", "apollo_layerwise", "use_badam", "badam_mode", "badam_switch_mode", "badam_switch_interval", "badam_update_ratio"]
 
 
 def error_of(fn, *args, **kwargs) -> LLMOpsError:
@@ -152,3 +158,10 @@ def test_schema_command_prints_the_stage_request_schema(settings):
     assert config["properties"]["lora_dropout"]["maximum"] == 0.9
     assert "pref_beta" not in json.loads(cli("train", "schema", "--stage", "sft").stdout)["properties"]["config"][
         "properties"]
+
+
+def test_readme_table_is_the_generated_one():
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    copy = text.split("<!-- config-table:start -->\n", 1)[1].split("\n<!-- config-table:end -->", 1)[0]
+    assert copy == fields_table()
+    assert fields_table().count("\n| `") == len(TrainConfig.model_fields) - 4  # stage, model, template, datasets

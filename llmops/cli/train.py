@@ -32,7 +32,8 @@ def register(sub) -> None:
     config.add_argument("--master-port", type=int, default=29500)
     config.set_defaults(handler=_config)
     schema = tsub.add_parser("schema", help="print the JSON schema of a stage's named-API request")
-    schema.add_argument("--stage", choices=STAGE_NAMES, required=True)
+    schema.add_argument("--stage", choices=STAGE_NAMES, help="the stage whose request to describe")
+    schema.add_argument("--table", action="store_true", help="print every config key as a Markdown table instead")
     schema.set_defaults(handler=_schema)
     launch = tsub.add_parser("launch", help="queue a saved config as a job")
     launch.add_argument("file", type=text)
@@ -90,6 +91,11 @@ def _config(settings, args) -> int:
 def _schema(settings, args) -> int:
     import json
 
+    from ..services.train_request import fields_table
+
+    if args.table or not args.stage:
+        print(fields_table())
+        return 0
     schema = TrainingService(settings, JobRunner(settings)).request_schema(args.stage)
     print(json.dumps(schema, ensure_ascii=False, indent=2))
     return 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from ..errors import ValidationError
 from ..lf.command import Target
-from ..schemas.stages import STAGES, TOP_FIELDS
+from ..schemas.stages import STAGES, TOP_FIELDS, ordered_fields
 from ..schemas.training import FORM_KEY, TrainConfig
 
 REQUEST_KEYS = (*TOP_FIELDS, "config", "target")
@@ -92,3 +92,27 @@ def request_schema(stage: str, defaults: dict | None = None) -> dict:
                        "target": {"type": "object", "additionalProperties": False, "properties": target}},
         "$defs": full.get("$defs", {}),
     }
+
+
+def _allowed(spec) -> str:
+    if spec.choices:
+        return ", ".join(f"`{choice}`" for choice in spec.choices if choice != "none") + (
+            " or null" if spec.optional else "")
+    bounds = dict(spec.bounds)
+    low = next((f"{bounds[k]} {op} " for k, op in (("gt", "<"), ("ge", "≤")) if k in bounds), "")
+    high = next((f" {op} {bounds[k]}" for k, op in (("lt", "<"), ("le", "≤")) if k in bounds), "")
+    text = f"{low}x{high}" if low or high else ""
+    return " ".join(part for part in (text, "or null" if spec.optional else "") if part)
+
+
+def fields_table() -> str:
+    """The request's `config` keys as a Markdown table (the README's copy is checked against it)."""
+    types = {"int": "integer", "float": "number", "text": "string", "source": "string (path)", "bool": "boolean",
+             "choice": "choice", "radio": "choice"}
+    rows = ["| key | type | allowed | stages | form section |", "|---|---|---|---|---|"]
+    for spec in ordered_fields():
+        if spec.name in TOP_FIELDS:
+            continue
+        stages = "all" if set(spec.stages) == set(STAGES) else ", ".join(spec.stages)
+        rows.append(f"| `{spec.name}` | {types[spec.kind]} | {_allowed(spec)} | {stages} | {spec.section} |")
+    return "\n".join(rows)
