@@ -24,10 +24,8 @@ from . import training_api
 HUB_PRESETS = ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-8B",
                "meta-llama/Llama-3.1-8B-Instruct", "THUDM/glm-4-9b-chat")
 # Where the printed commands will run; not training settings, so they never reach the YAML.
-# (name, kind): the positional API takes these after every stage field.
 TARGET_FIELDS = (("nproc_per_node", "int"), ("nnodes", "int"), ("master_addr", "text"), ("master_port", "int"))
 TARGET_DEFAULTS = {"nproc_per_node": 0, "nnodes": 2, "master_addr": "", "master_port": 29500}
-_FLOATS = {name for name, field in TrainConfig.model_fields.items() if field.annotation is float}
 
 
 def form_fields(stage: str) -> tuple[FieldSpec, ...]:
@@ -55,7 +53,7 @@ def overrides_from(names: list[str], values: tuple) -> dict:
             value = None if value in (None, "none") else _typed_choice(spec, value)
         elif spec.optional and not value:
             value = None
-        elif isinstance(value, float) and value.is_integer() and name not in _FLOATS:
+        elif isinstance(value, float) and value.is_integer() and spec.kind != "float":
             value = int(value)
         result[name] = value
     return result
