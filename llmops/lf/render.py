@@ -27,13 +27,8 @@ _OPTIMIZER_GROUPS = {
                "apollo_layerwise"),
     "badam": ("use_badam", "badam_mode", "badam_switch_mode", "badam_switch_interval", "badam_update_ratio"),
 }
-# Keys the studio writes with a fixed value (or derives); reading a YAML back skips them.
-FIXED_KEYS = ("do_train", "dataset_dir", "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers",
-              "output_dir", "plot_loss", "save_only_model", "quantization_method", "freeze_trainable_modules",
-              "per_device_eval_batch_size", "eval_strategy", "trust_remote_code")
-
 # Keys LLaMA-Factory reads that are no TrainConfig field (fixed or derived here), by YAML section; every TrainConfig
-# field names its own section in its metadata (llmops.schemas.stages).
+# field names its own section in its metadata (llmops.schemas.stages). Reading a YAML back accepts these too.
 _LF_ONLY = {
     "model": ("model_name_or_path", "trust_remote_code", "quantization_method"),
     "method": ("do_train", "freeze_trainable_modules"),
@@ -160,7 +155,7 @@ def _eval_args(config: TrainConfig) -> dict:
 
 def from_lf_args(args: dict) -> tuple[dict, list[str]]:
     """A rendered argument dict back to TrainConfig values; also returns the keys the studio never writes."""
-    known = set(TrainConfig.model_fields) | set(FIXED_KEYS) | {"model_name_or_path", "dataset", "bf16", "fp16"}
+    known = set(TrainConfig.model_fields) | {key for keys in _LF_ONLY.values() for key in keys}
     unknown = sorted(key for key in args if key not in known)
     values = {key: value for key, value in args.items() if key in TrainConfig.model_fields}
     values["model"] = args.get("model_name_or_path")

@@ -144,6 +144,7 @@ def choices(name: str) -> tuple:
     return fields_by_name()[name].choices or ()
 
 
+@cache
 def lf_section_keys() -> dict[str, tuple[str, ...]]:
     """TrainConfig fields written under each LLaMA-Factory YAML section, in declaration order."""
     return {section: tuple(name for name, field in TrainConfig.model_fields.items()
