@@ -15,7 +15,7 @@ from llmops.runner import procs
 from llmops.runner.runner import JobRunner
 from llmops.schemas.jobs import JobStatus
 from llmops.services.training import TrainingService
-from llmops.ui.tabs.training import FORM_FIELDS
+from llmops.ui.tabs.training import _planner_split, form_fields
 
 from .apphelpers import AppProcess
 
@@ -24,12 +24,12 @@ def form(settings, stage: str, model: str, dataset: str, **changes) -> list:
     """Positional inputs of a stage form, from the stage defaults plus `changes`."""
     defaults = TrainingService(settings, JobRunner(settings)).form_defaults(stage)
     values = []
-    for name, kind, _ in FORM_FIELDS:
-        value = changes.get(name, defaults.get(name))
-        if name == "quantization_bit":
-            value = value or "none"
+    for spec in form_fields(stage):
+        value = changes.get(spec.name, defaults.get(spec.name))
+        if spec.kind == "choice" and spec.optional:
+            value = "none" if value is None else str(value)
         elif value is None:
-            value = "" if kind == "text" else 0
+            value = "" if spec.kind in ("text", "source") else 0
         values.append(value)
     return [model, "chatml", [dataset], *values]
 
@@ -50,8 +50,8 @@ def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
                                                 api_name="/dpo_save")
     assert "llamafactory-cli train configs/llmops/dpo_config_" in command
     assert len(list(settings.generated_configs_dir.glob("dpo_config_*.yaml"))) == 1
-    advice = client.predict(*form(settings, "sft", "Qwen/Qwen2.5-7B-Instruct", "sample_sft"), 1, 24, 0,
-                            api_name="/sft_plan")
+    inputs, split = form(settings, "sft", "Qwen/Qwen2.5-7B-Instruct", "sample_sft"), 3 + _planner_split("sft")
+    advice = client.predict(*inputs[:split], 1, 24, 0, *inputs[split:], api_name="/sft_plan")
     assert "GB" in advice and "DeepSpeed" in advice
     with pytest.raises(Exception, match="learning_rate"):
         client.predict(*form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=-1),
@@ -115,8 +115,6 @@ def test_job_killed_while_app_was_down_shows_lost(app, settings, demo_model_dir)
 
 
 def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, demo_model_dir):
-    from llmops.ui.tabs.training import form_fields
-
     client = Client(app.url, verbose=False)
     inputs = form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=3e-4)
     _, first, _ = client.predict(*inputs, api_name="/sft_command")
@@ -128,7 +126,7 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
     loaded = client.predict(saved[0].name, api_name="/sft_load_config")
     assert loaded[0] == str(demo_model_dir) and loaded[2] == ["sample_sft"] and len(loaded) == 4 + len(
         form_fields("sft"))
-    names = [name for name, _, _ in form_fields("sft")]
+    names = [spec.name for spec in form_fields("sft")]
     assert loaded[3 + names.index("learning_rate")] == 3e-4
     with pytest.raises(Exception, match="sft"):
         client.predict(saved[0].name, api_name="/dpo_load_config")
@@ -139,3 +137,26 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
     client.predict("tiny@v1.0", True, False, api_name="/models_set_load_options")
     yaml_text, _, _ = client.predict(*inputs, api_name="/sft_preview")
     assert "\ntrust_remote_code: true" in yaml_text and "# trust_remote_code: ON for" in yaml_text
+
+
+def test_named_json_api_previews_saves_and_refuses_unknown_keys_in_chinese(settings, demo_model_dir):
+    proc = AppProcess(settings.home, lang="zh").start()
+    try:
+        client = Client(proc.url, verbose=False)
+        request = {"stage": "sft", "model": str(demo_model_dir), "datasets": ["sample_sft"],
+                   "config": {"learning_rate": 3e-4, "max_steps": 2, "run_name": "named"},
+                   "target": {"gpus_per_node": 4, "nnodes": 3}}
+        shown = client.predict(request, api_name="/train_preview")
+        assert "stage: sft" in shown["yaml"] and "learning_rate: 0.0003" in shown["yaml"]
+        assert shown["output_dir"].endswith("checkpoints/named")
+        assert not list(settings.generated_configs_dir.glob("*.yaml"))  # a preview writes nothing
+        saved = client.predict(request, "en", api_name="/train_save")
+        files = list(settings.generated_configs_dir.glob("sft_config_*.yaml"))
+        assert len(files) == 1 and saved["config_path"].endswith(files[0].name)
+        assert "NPROC_PER_NODE=4 " in saved["command"] and "NNODES=3 " in saved["command"]
+        with pytest.raises(Exception, match="未知键：lerning_rate") as refused:
+            client.predict({**request, "config": {"lerning_rate": 1e-4}}, api_name="/train_save")
+        assert "learning_rate" in str(refused.value)  # the message lists what is accepted
+        assert len(list(settings.generated_configs_dir.glob("*.yaml"))) == 1
+    finally:
+        proc.stop()

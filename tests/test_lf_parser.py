@@ -10,7 +10,7 @@ import pytest
 
 from llmops.errors import LLMOpsError
 from llmops.runner.runner import JobRunner
-from llmops.schemas.training import FINETUNING_TYPES, PREF_LOSSES, STAGES
+from llmops.schemas.stages import STAGES, choices
 from llmops.services.device import DeviceInfo
 from llmops.services.training import TrainingService
 
@@ -34,11 +34,11 @@ def test_lf_parser_accepts_every_offered_combination(settings, demo_model_dir, t
     combos = {}
     for stage in STAGES:
         dataset = {"pt": "sample_pt", "sft": "sample_sft", "dpo": "sample_dpo"}[stage]
-        for ft in FINETUNING_TYPES:
+        for ft in choices("finetuning_type"):
             for val in (0.0, 0.1):
                 config = service.build(stage, str(demo_model_dir), [dataset], finetuning_type=ft, val_size=val)
                 combos[f"{stage}-{ft}-val{val}"] = service.render(config).args
-    for loss in PREF_LOSSES:
+    for loss in choices("pref_loss"):
         config = service.build("dpo", str(demo_model_dir), ["sample_dpo"], pref_loss=loss)
         combos[f"dpo-lora-{loss}"] = service.render(config).args
     args_file = tmp_path / "combos.json"

@@ -226,10 +226,10 @@ def test_copy_command_twice_writes_one_file_and_load_fills_the_form(settings, de
     from llmops.ui.tabs.training import TARGET_DEFAULTS, TARGET_FIELDS, _StageHandlers, form_fields, form_values
 
     services = build_services(settings)
-    names = [name for name, _, _ in form_fields("sft")]
+    names = [spec.name for spec in form_fields("sft")]
     handlers = _StageHandlers(services, "sft", names)
     config = services.training.build("sft", str(demo_model_dir), ["sample_sft"], **RICH)
-    target = [TARGET_DEFAULTS[name] for name, _, _ in TARGET_FIELDS]
+    target = [TARGET_DEFAULTS[name] for name, _ in TARGET_FIELDS]
     click = handlers.guarded(handlers.save)
     first = click(str(demo_model_dir), "chatml", ["sample_sft"], *form_values(config, "sft"), *target, "en")
     second = click(str(demo_model_dir), "chatml", ["sample_sft"], *form_values(config, "sft"), *target, "zh")

@@ -7,7 +7,8 @@ import yaml
 from ..errors import ValidationError
 from ..runner.runner import JobRunner
 from ..schemas.jobs import JobStatus
-from ..schemas.training import STAGES, field_names
+from ..schemas.stages import STAGE_NAMES
+from ..schemas.training import field_names
 from ..services.training import TrainingService
 from .types import devices, text
 
@@ -17,7 +18,7 @@ def register(sub) -> None:
     train = sub.add_parser("train", help="build and launch LLaMA-Factory training configs")
     tsub = train.add_subparsers(dest="train_command", required=True)
     config = tsub.add_parser("config", help="write a YAML config and print the command that runs it")
-    config.add_argument("--stage", choices=STAGES, required=True)
+    config.add_argument("--stage", choices=STAGE_NAMES, required=True)
     config.add_argument("--model", required=True, type=text, help="local path, hub id, or 'demo' for the tiny local model")
     config.add_argument("--dataset", action="append", required=True, type=text, help="registered dataset name (repeatable)")
     config.add_argument("--dataset-dir", help="import the dataset(s) from this folder's dataset_info.json")
@@ -30,6 +31,10 @@ def register(sub) -> None:
     config.add_argument("--master-addr", default="", help="node 0's address for the multi-node command")
     config.add_argument("--master-port", type=int, default=29500)
     config.set_defaults(handler=_config)
+    schema = tsub.add_parser("schema", help="print the JSON schema of a stage's named-API request")
+    schema.add_argument("--stage", choices=STAGE_NAMES, help="the stage whose request to describe")
+    schema.add_argument("--table", action="store_true", help="print every config key as a Markdown table instead")
+    schema.set_defaults(handler=_schema)
     launch = tsub.add_parser("launch", help="queue a saved config as a job")
     launch.add_argument("file", type=text)
     launch.add_argument("--wait", action="store_true", help="block until it ends; exit 0 only if it COMPLETED")
@@ -80,6 +85,19 @@ def _config(settings, args) -> int:
     saved = service.save(config, Target(args.nproc_per_node, args.nnodes, args.master_addr, args.master_port))
     print(saved.path)
     print(saved.commands.as_text(str(settings.home)))
+    return 0
+
+
+def _schema(settings, args) -> int:
+    import json
+
+    from ..services.train_request import fields_table
+
+    if args.table or not args.stage:
+        print(fields_table())
+        return 0
+    schema = TrainingService(settings, JobRunner(settings)).request_schema(args.stage)
+    print(json.dumps(schema, ensure_ascii=False, indent=2))
     return 0
 
 

@@ -20,6 +20,7 @@ from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
 from .stores import STORES
+from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
@@ -43,7 +44,8 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA, JOBS, STORES)
+                OPTIONS, EVALUATION, ARENA, JOBS, STORES,
+                TRAIN_API)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

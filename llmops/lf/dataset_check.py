@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from ..errors import NotFoundError, ValidationError
+from ..schemas.stages import STAGES
 from . import dataset_info
 
 # Columns LLaMA-Factory falls back to when an entry names none.
@@ -26,7 +27,7 @@ def check(dataset_dir: Path, name: str, entries: dict[str, dict], stage: str) ->
     if entry is None:
         raise NotFoundError("err.dataset_unknown", name=name)
     kind = dataset_info.entry_kind(entry)
-    wanted = dataset_info.STAGE_KINDS[stage]
+    wanted = STAGES[stage].dataset_kinds
     if kind not in wanted:
         raise ValidationError("err.dataset_wrong_kind", name=name, kind=kind, stage=stage, wanted="/".join(wanted))
     path = dataset_info.resolve_file(dataset_dir, entry)

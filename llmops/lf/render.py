@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from ..schemas.stages import LF_SECTIONS, STAGES, lf_section_keys
 from ..schemas.training import TrainConfig
 from ..settings import Settings
 
@@ -26,28 +27,22 @@ _OPTIMIZER_GROUPS = {
                "apollo_layerwise"),
     "badam": ("use_badam", "badam_mode", "badam_switch_mode", "badam_switch_interval", "badam_update_ratio"),
 }
-OPTIMIZER_KEYS: tuple[str, ...] = tuple(key for keys in _OPTIMIZER_GROUPS.values() for key in keys)
-# Keys the studio writes with a fixed value (or derives); reading a YAML back skips them.
-FIXED_KEYS = ("do_train", "dataset_dir", "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers",
-              "output_dir", "plot_loss", "save_only_model", "quantization_method", "freeze_trainable_modules",
-              "per_device_eval_batch_size", "eval_strategy", "trust_remote_code")
+# Keys LLaMA-Factory reads that are no TrainConfig field (fixed or derived here), by YAML section; every TrainConfig
+# field names its own section in its metadata (llmops.schemas.stages). Reading a YAML back accepts these too.
+_LF_ONLY = {
+    "model": ("model_name_or_path", "trust_remote_code", "quantization_method"),
+    "method": ("do_train", "freeze_trainable_modules"),
+    "dataset": ("dataset", "dataset_dir", "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers"),
+    "output": ("output_dir", "plot_loss", "save_only_model"),
+    "train": ("bf16", "fp16"),
+    "eval": ("per_device_eval_batch_size", "eval_strategy"),
+}
 
-# Section order mirrors LLaMA-Factory's example configs so users recognise the file.
-_SECTIONS = (
-    ("model", ("model_name_or_path", "adapter_name_or_path", "trust_remote_code", "quantization_bit",
-               "quantization_method", "rope_scaling", "flash_attn", "enable_liger_kernel", "use_unsloth")),
-    ("method", ("stage", "do_train", "finetuning_type", "lora_rank", "lora_alpha", "lora_dropout", "lora_target",
-                "freeze_trainable_layers", "freeze_trainable_modules", "pref_beta", "pref_loss", "ref_model",
-                "ref_model_adapters", "deepspeed", *OPTIMIZER_KEYS)),
-    ("dataset", ("dataset", "dataset_dir", "template", "cutoff_len", "max_samples", "packing", "neat_packing",
-                 "overwrite_cache", "preprocessing_num_workers", "dataloader_num_workers")),
-    ("output", ("output_dir", "logging_steps", "save_steps", "plot_loss", "save_only_model",
-                "report_to", "run_name")),
-    ("train", ("per_device_train_batch_size", "gradient_accumulation_steps", "learning_rate", "num_train_epochs",
-               "max_steps", "lr_scheduler_type", "warmup_ratio", "warmup_steps", "max_grad_norm",
-               "neftune_noise_alpha", "resume_from_checkpoint", "bf16", "fp16", "seed")),
-    ("eval", ("val_size", "per_device_eval_batch_size", "eval_strategy", "eval_steps")),
-)
+
+def yaml_sections() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Section order mirrors LLaMA-Factory's example configs so users recognise the file."""
+    fields = lf_section_keys()
+    return tuple((section, (*_LF_ONLY[section], *fields[section])) for section in LF_SECTIONS)
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,7 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
     precision = resolve_precision(config, placement)
     args: dict = {
         "model_name_or_path": config.model,
-        "stage": config.stage,
+        "stage": STAGES[config.stage].lf_stage,
         "do_train": True,
         "finetuning_type": config.finetuning_type,
         "dataset": ",".join(config.datasets),
@@ -160,7 +155,7 @@ def _eval_args(config: TrainConfig) -> dict:
 
 def from_lf_args(args: dict) -> tuple[dict, list[str]]:
     """A rendered argument dict back to TrainConfig values; also returns the keys the studio never writes."""
-    known = set(TrainConfig.model_fields) | set(FIXED_KEYS) | {"model_name_or_path", "dataset", "bf16", "fp16"}
+    known = set(TrainConfig.model_fields) | {key for keys in _LF_ONLY.values() for key in keys}
     unknown = sorted(key for key in args if key not in known)
     values = {key: value for key, value in args.items() if key in TrainConfig.model_fields}
     values["model"] = args.get("model_name_or_path")
@@ -183,7 +178,7 @@ def to_yaml(args: dict, header: str = "") -> str:
     """Render the dict in LLaMA-Factory's sectioned style; every key appears exactly once."""
     lines = [f"# {_printable(line)}" for line in header.splitlines()] if header else []
     placed: set[str] = set()
-    for section, keys in _SECTIONS:
+    for section, keys in yaml_sections():
         chunk = {key: args[key] for key in keys if key in args}
         if not chunk:
             continue

@@ -23,20 +23,17 @@ GaloreProjType = Literal["std", "reverse_std", "right", "left", "full"]
 BadamMode = Literal["layer", "ratio"]
 BadamSwitchMode = Literal["ascending", "descending", "random", "fixed"]
 _TARGETS = r"^[A-Za-z0-9_.,\s*]+$"
-
-STAGES: tuple[str, ...] = ("pt", "sft", "dpo")
-FINETUNING_TYPES: tuple[str, ...] = ("lora", "full", "freeze")
-PREF_LOSSES: tuple[str, ...] = ("sigmoid", "ipo", "hinge", "orpo", "simpo")
-DEEPSPEED_MODES: tuple[str, ...] = ("none", "z2", "z2_offload", "z3", "z3_offload")
-PRECISIONS: tuple[str, ...] = ("auto", "bf16", "fp16", "fp32")
-REPORT_TO: tuple[str, ...] = ("none", "tensorboard", "wandb", "mlflow", "swanlab")
-SCHEDULERS: tuple[str, ...] = Scheduler.__args__
-ROPE_SCALINGS: tuple[str, ...] = RopeScaling.__args__
-FLASH_ATTN: tuple[str, ...] = FlashAttn.__args__
-GALORE_PROJ_TYPES: tuple[str, ...] = GaloreProjType.__args__
-BADAM_MODES: tuple[str, ...] = BadamMode.__args__
-BADAM_SWITCH_MODES: tuple[str, ...] = BadamSwitchMode.__args__
 ZERO3 = ("z3", "z3_offload")
+FORM_KEY = "x-form"
+
+
+def _f(default=..., *, section: str, lf: str | None, kind: str | None = None, stages: tuple[str, ...] | None = None,
+       shown: tuple[str, ...] | None = None, source: str | None = None, row: bool = False, **constraints):
+    """A field with its form and YAML metadata (read by llmops.schemas.stages; it also shows in the JSON schema)."""
+    meta = {"section": section, "lf": lf, "kind": kind, "stages": list(stages) if stages else None,
+            "shown": list(shown) if shown else None, "source": source, "row": row or None}
+    return Field(default, json_schema_extra={FORM_KEY: {k: v for k, v in meta.items() if v is not None}},
+                 **constraints)
 
 
 def _rule(key: str) -> PydanticCustomError:
@@ -45,75 +42,90 @@ def _rule(key: str) -> PydanticCustomError:
 
 
 class TrainConfig(BaseModel):
-    """One training run as the user describes it; rendered to LLaMA-Factory YAML by llmops.lf.render."""
+    """One training run as the user describes it; rendered to LLaMA-Factory YAML by llmops.lf.render.
+
+    Each field carries its form metadata (section, YAML section, stages); within a section the declaration order
+    is the form's order, which is also the order of the positional API, so new fields go at a section's end.
+    """
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
-    stage: Stage
-    model: str = Field(min_length=1, max_length=1000)
-    # Continue training an existing LoRA adapter (a previous version), and compare against it as DPO reference.
-    adapter_name_or_path: str | None = Field(None, max_length=1000)
-    ref_model: str | None = Field(None, max_length=1000)
-    ref_model_adapters: str | None = Field(None, max_length=1000)
-    template: str = Field(min_length=1, max_length=64)
-    datasets: list[str] = Field(min_length=1, max_length=32)
-    finetuning_type: FinetuningType = "lora"
-    quantization_bit: Literal[4, 8] | None = None
-    lora_rank: int = Field(8, ge=1, le=1024)
-    lora_alpha: int | None = Field(None, ge=1, le=4096)
-    lora_dropout: float = Field(0.0, ge=0.0, le=0.9)
-    lora_target: str = Field("all", min_length=1, max_length=500, pattern=r"^[A-Za-z0-9_.,\s*]+$")
-    freeze_trainable_layers: int = Field(2, ge=-512, le=512)
-    learning_rate: float = Field(1e-4, gt=0.0, le=1.0)
-    num_train_epochs: float = Field(3.0, gt=0.0, le=1000.0)
-    max_steps: int | None = Field(None, ge=1, le=10_000_000)
-    per_device_train_batch_size: int = Field(1, ge=1, le=4096)
-    gradient_accumulation_steps: int = Field(8, ge=1, le=4096)
-    cutoff_len: int = Field(1024, ge=8, le=1_048_576)
-    max_samples: int | None = Field(None, ge=1, le=1_000_000_000)
-    val_size: float = Field(0.0, ge=0.0, lt=1.0)
-    eval_steps: int = Field(100, ge=1, le=10_000_000)
-    save_steps: int = Field(500, ge=1, le=10_000_000)
-    logging_steps: int = Field(10, ge=1, le=10_000_000)
-    warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0)
-    warmup_steps: int = Field(0, ge=0, le=10_000_000)
-    lr_scheduler_type: Scheduler = "cosine"
-    max_grad_norm: float = Field(1.0, gt=0.0, le=10_000.0)
-    # Continue an interrupted run of the same output folder (optimizer, scheduler and step restored).
-    resume_from_checkpoint: str | None = Field(None, max_length=1000)
-    packing: bool = False
-    neat_packing: bool = False
-    neftune_noise_alpha: float = Field(0.0, ge=0.0, le=100.0)
-    rope_scaling: RopeScaling = "none"
-    flash_attn: FlashAttn = "auto"
-    enable_liger_kernel: bool = False
-    use_unsloth: bool = False
-    # Memory-saving optimizers (LLaMA-Factory FinetuningArguments; full or freeze tuning only).
-    use_galore: bool = False
-    galore_target: str = Field("all", min_length=1, max_length=500, pattern=_TARGETS)
-    galore_rank: int = Field(16, ge=1, le=4096)
-    galore_update_interval: int = Field(200, ge=1, le=1_000_000)
-    galore_scale: float = Field(2.0, gt=0.0, le=1000.0)
-    galore_proj_type: GaloreProjType = "std"
-    galore_layerwise: bool = False
-    use_apollo: bool = False
-    apollo_target: str = Field("all", min_length=1, max_length=500, pattern=_TARGETS)
-    apollo_rank: int = Field(16, ge=1, le=4096)
-    apollo_update_interval: int = Field(200, ge=1, le=1_000_000)
-    apollo_scale: float = Field(32.0, gt=0.0, le=1000.0)
-    apollo_layerwise: bool = False
-    use_badam: bool = False
-    badam_mode: BadamMode = "layer"
-    badam_switch_mode: BadamSwitchMode = "ascending"
-    badam_switch_interval: int = Field(50, ge=-1, le=1_000_000)
-    badam_update_ratio: float = Field(0.05, gt=0.0, le=1.0)
-    pref_beta: float = Field(0.1, gt=0.0, le=100.0)
-    pref_loss: PrefLoss = "sigmoid"
-    precision: Precision = "auto"
-    deepspeed: DeepSpeedMode = "none"
-    report_to: ReportTo = "none"
-    run_name: str | None = Field(None, max_length=100)
-    seed: int = Field(42, ge=0, le=2**31 - 1)
+    # Drawn above the stage forms (model, template, datasets) or fixed by the tab (stage).
+    stage: Stage = _f(section="top", lf="method")
+    model: str = _f(section="top", lf=None, min_length=1, max_length=1000)
+    template: str = _f(section="top", lf="dataset", min_length=1, max_length=64)
+    datasets: list[str] = _f(section="top", lf=None, min_length=1, max_length=32)
+    # --- basic: the first row of every form
+    finetuning_type: FinetuningType = _f("lora", section="basic", lf="method", kind="radio")
+    quantization_bit: Literal[8, 4] | None = _f(None, section="basic", lf="model")
+    learning_rate: float = _f(1e-4, section="basic", lf="train", gt=0.0, le=1.0)
+    num_train_epochs: float = _f(3.0, section="basic", lf="train", gt=0.0, le=1000.0)
+    max_steps: int | None = _f(None, section="basic", lf="train", ge=1, le=10_000_000)
+    per_device_train_batch_size: int = _f(1, section="basic", lf="train", ge=1, le=4096)
+    gradient_accumulation_steps: int = _f(8, section="basic", lf="train", ge=1, le=4096)
+    cutoff_len: int = _f(1024, section="basic", lf="dataset", ge=8, le=1_048_576)
+    # --- advanced
+    lora_rank: int = _f(8, section="advanced", lf="method", ge=1, le=1024)
+    lora_alpha: int | None = _f(None, section="advanced", lf="method", ge=1, le=4096)
+    lora_dropout: float = _f(0.0, section="advanced", lf="method", ge=0.0, le=0.9)
+    lora_target: str = _f("all", section="advanced", lf="method", min_length=1, max_length=500, pattern=_TARGETS)
+    freeze_trainable_layers: int = _f(2, section="advanced", lf="method", ge=-512, le=512)
+    val_size: float = _f(0.0, section="advanced", lf="eval", ge=0.0, lt=1.0)
+    eval_steps: int = _f(100, section="advanced", lf="eval", ge=1, le=10_000_000)
+    save_steps: int = _f(500, section="advanced", lf="output", ge=1, le=10_000_000)
+    logging_steps: int = _f(10, section="advanced", lf="output", ge=1, le=10_000_000)
+    precision: Precision = _f("auto", section="advanced", lf="train")
+    deepspeed: DeepSpeedMode = _f("none", section="advanced", lf="method")
+    report_to: ReportTo = _f("none", section="advanced", lf="output")
+    run_name: str | None = _f(None, section="advanced", lf="output", max_length=100)
+    pref_beta: float = _f(0.1, section="advanced", lf="method", stages=("dpo",), gt=0.0, le=100.0)
+    pref_loss: PrefLoss = _f("sigmoid", section="advanced", lf="method", stages=("dpo",))
+    # --- continue: an existing LoRA adapter (a previous version) to train further, or an interrupted run's
+    # checkpoint of the same output folder (optimizer, scheduler and step restored).
+    adapter_name_or_path: str | None = _f(None, section="continue", lf="model", kind="source", source="continue",
+                                          max_length=1000)
+    resume_from_checkpoint: str | None = _f(None, section="continue", lf="train", kind="source", source="resume",
+                                            max_length=1000)
+    # --- optim
+    lr_scheduler_type: Scheduler = _f("cosine", section="optim", lf="train")
+    warmup_ratio: float = _f(0.1, section="optim", lf="train", ge=0.0, lt=1.0)
+    warmup_steps: int = _f(0, section="optim", lf="train", ge=0, le=10_000_000)
+    max_grad_norm: float = _f(1.0, section="optim", lf="train", gt=0.0, le=10_000.0)
+    max_samples: int | None = _f(None, section="optim", lf="dataset", ge=1, le=1_000_000_000)
+    packing: bool = _f(False, section="optim", lf="dataset")
+    # In every form (the positional API keeps its place) but shown only where LLaMA-Factory supports it.
+    neat_packing: bool = _f(False, section="optim", lf="dataset", shown=("sft",))
+    neftune_noise_alpha: float = _f(0.0, section="optim", lf="train", ge=0.0, le=100.0)
+    # --- speed
+    rope_scaling: RopeScaling = _f("none", section="speed", lf="model")
+    flash_attn: FlashAttn = _f("auto", section="speed", lf="model")
+    enable_liger_kernel: bool = _f(False, section="speed", lf="model")
+    use_unsloth: bool = _f(False, section="speed", lf="model")
+    # --- memory_optim: LLaMA-Factory FinetuningArguments; full or freeze tuning only. Each starts its own row.
+    use_galore: bool = _f(False, section="memory_optim", lf="method", row=True)
+    galore_target: str = _f("all", section="memory_optim", lf="method", min_length=1, max_length=500,
+                            pattern=_TARGETS)
+    galore_rank: int = _f(16, section="memory_optim", lf="method", ge=1, le=4096)
+    galore_update_interval: int = _f(200, section="memory_optim", lf="method", ge=1, le=1_000_000)
+    galore_scale: float = _f(2.0, section="memory_optim", lf="method", gt=0.0, le=1000.0)
+    galore_proj_type: GaloreProjType = _f("std", section="memory_optim", lf="method")
+    galore_layerwise: bool = _f(False, section="memory_optim", lf="method")
+    use_apollo: bool = _f(False, section="memory_optim", lf="method", row=True)
+    apollo_target: str = _f("all", section="memory_optim", lf="method", min_length=1, max_length=500,
+                            pattern=_TARGETS)
+    apollo_rank: int = _f(16, section="memory_optim", lf="method", ge=1, le=4096)
+    apollo_update_interval: int = _f(200, section="memory_optim", lf="method", ge=1, le=1_000_000)
+    apollo_scale: float = _f(32.0, section="memory_optim", lf="method", gt=0.0, le=1000.0)
+    apollo_layerwise: bool = _f(False, section="memory_optim", lf="method")
+    use_badam: bool = _f(False, section="memory_optim", lf="method", row=True)
+    badam_mode: BadamMode = _f("layer", section="memory_optim", lf="method")
+    badam_switch_mode: BadamSwitchMode = _f("ascending", section="memory_optim", lf="method")
+    badam_switch_interval: int = _f(50, section="memory_optim", lf="method", ge=-1, le=1_000_000)
+    badam_update_ratio: float = _f(0.05, section="memory_optim", lf="method", gt=0.0, le=1.0)
+    # --- api: settable through the CLI and the named API, not drawn on the form
+    ref_model: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
+    ref_model_adapters: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
+    seed: int = _f(42, section="api", lf="train", ge=0, le=2**31 - 1)
 
     @field_validator("datasets")
     @classmethod

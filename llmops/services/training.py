@@ -20,11 +20,12 @@ from ..lf.command import Commands, Target, commands_for, train_argv
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobSpec
 from ..schemas.models import pickle_only_weights
+from ..schemas.stages import STAGES
 from ..schemas.training import TrainConfig
 from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
-from . import demo_model
+from . import demo_model, train_request
 from . import training_sources as sources
 from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
@@ -75,8 +76,9 @@ class TrainingService:
 
     def defaults(self, stage: str) -> dict:
         """Stage defaults from configs/stages/<stage>.yaml."""
-        path = self.settings.stage_defaults_dir / f"{stage}.yaml"
-        if stage not in ("pt", "sft", "dpo") or not path.exists():
+        spec = STAGES.get(stage)
+        path = self.settings.stage_defaults_dir / spec.defaults_file if spec else None
+        if path is None or not path.exists():
             raise ValidationError("err.stage_unknown", stage=stage)
         return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
@@ -95,6 +97,17 @@ class TrainingService:
         except pydantic.ValidationError as exc:
             raise sources.config_error(exc) from exc
 
+    def build_request(self, payload, stage: str | None = None) -> tuple[TrainConfig, Target]:
+        """A named-API request (llmops.services.train_request) as a checked config and its command target."""
+        request = train_request.parse_request(payload, stage)
+        config = self.build(request.stage, request.model, request.datasets, template=request.template,
+                            **request.config)
+        return config, request.target
+
+    def request_schema(self, stage: str) -> dict:
+        """The JSON schema of a named-API request for `stage`, its defaults from the stage's file."""
+        return train_request.request_schema(stage, self.form_defaults(stage))
+
     def resolve_model(self, model: str) -> str:
         """'demo' means the tiny local model (built on first use); other strings pass through."""
         model = (model or "").strip()
@@ -111,7 +124,7 @@ class TrainingService:
 
     def datasets_for_stage(self, stage: str) -> list[str]:
         """Names of registered datasets a stage can read (DPO sees only preference data)."""
-        wanted = dataset_info.STAGE_KINDS[stage]
+        wanted = STAGES[stage].dataset_kinds
         return sorted(name for name, entry in self.dataset_entries().items()
                       if dataset_info.entry_kind(entry) in wanted)
 

@@ -10,20 +10,8 @@ import gradio as gr
 from ...errors import LLMOpsError, ValidationError
 from ...i18n import has, t
 from ...i18n.options import option_keys
-from ...schemas.training import (
-    BADAM_MODES,
-    BADAM_SWITCH_MODES,
-    DEEPSPEED_MODES,
-    FINETUNING_TYPES,
-    FLASH_ATTN,
-    GALORE_PROJ_TYPES,
-    PRECISIONS,
-    PREF_LOSSES,
-    REPORT_TO,
-    ROPE_SCALINGS,
-    SCHEDULERS,
-    TrainConfig,
-)
+from ...schemas.stages import SECTIONS, STAGES, FieldSpec, fields_by_name
+from ...schemas.training import TrainConfig
 from ...services.container import Services
 from ...services.planning import plan_config
 from ...services.training import Target
@@ -31,56 +19,18 @@ from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels, translated_choices, user_error
 from ..live import Live
 from ..widgets import jobs_panel
+from . import training_api
 
 HUB_PRESETS = ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-8B",
                "meta-llama/Llama-3.1-8B-Instruct", "THUDM/glm-4-9b-chat")
-STAGE_TITLES = (("pt", "ui.stage.pt"), ("sft", "ui.stage.sft"), ("dpo", "ui.stage.dpo"))
-# (field, kind, choices); kinds: int, float, text, choice, radio, bool, source (a path picker).
-# API order: model, template, datasets, FORM_FIELDS, DPO_FIELDS (dpo only), then EXTRA_FIELDS, then TARGET_FIELDS.
-FORM_FIELDS = (
-    ("finetuning_type", "radio", FINETUNING_TYPES), ("quantization_bit", "choice", ("none", "8", "4")),
-    ("learning_rate", "float", None), ("num_train_epochs", "float", None), ("max_steps", "int", None),
-    ("per_device_train_batch_size", "int", None), ("gradient_accumulation_steps", "int", None),
-    ("cutoff_len", "int", None), ("lora_rank", "int", None), ("lora_alpha", "int", None),
-    ("lora_dropout", "float", None), ("lora_target", "text", None), ("freeze_trainable_layers", "int", None),
-    ("val_size", "float", None), ("eval_steps", "int", None), ("save_steps", "int", None),
-    ("logging_steps", "int", None), ("precision", "choice", PRECISIONS), ("deepspeed", "choice", DEEPSPEED_MODES),
-    ("report_to", "choice", REPORT_TO), ("run_name", "text", None),
-)
-DPO_FIELDS = (("pref_beta", "float", None), ("pref_loss", "choice", PREF_LOSSES))
-# Added later, so they follow every earlier input and existing positional callers keep working.
-EXTRA_SECTIONS = (
-    ("ui.section.continue", (("adapter_name_or_path", "source", "continue"),
-                             ("resume_from_checkpoint", "source", "resume"))),
-    ("ui.section.optim", (("lr_scheduler_type", "choice", SCHEDULERS), ("warmup_ratio", "float", None),
-                          ("warmup_steps", "int", None), ("max_grad_norm", "float", None),
-                          ("max_samples", "int", None), ("packing", "bool", None), ("neat_packing", "bool", None),
-                          ("neftune_noise_alpha", "float", None))),
-    ("ui.section.speed", (("rope_scaling", "choice", ROPE_SCALINGS), ("flash_attn", "choice", FLASH_ATTN),
-                          ("enable_liger_kernel", "bool", None), ("use_unsloth", "bool", None))),
-    ("ui.section.memory_optim", (
-        ("use_galore", "bool", None), ("galore_target", "text", None), ("galore_rank", "int", None),
-        ("galore_update_interval", "int", None), ("galore_scale", "float", None),
-        ("galore_proj_type", "choice", GALORE_PROJ_TYPES), ("galore_layerwise", "bool", None),
-        ("use_apollo", "bool", None), ("apollo_target", "text", None), ("apollo_rank", "int", None),
-        ("apollo_update_interval", "int", None), ("apollo_scale", "float", None), ("apollo_layerwise", "bool", None),
-        ("use_badam", "bool", None), ("badam_mode", "choice", BADAM_MODES),
-        ("badam_switch_mode", "choice", BADAM_SWITCH_MODES), ("badam_switch_interval", "int", None),
-        ("badam_update_ratio", "float", None))),
-)
-EXTRA_FIELDS = tuple(field for _, fields in EXTRA_SECTIONS for field in fields)
 # Where the printed commands will run; not training settings, so they never reach the YAML.
-TARGET_FIELDS = (("nproc_per_node", "int", None), ("nnodes", "int", None), ("master_addr", "text", None),
-                 ("master_port", "int", None))
+TARGET_FIELDS = (("nproc_per_node", "int"), ("nnodes", "int"), ("master_addr", "text"), ("master_port", "int"))
 TARGET_DEFAULTS = {"nproc_per_node": 0, "nnodes": 2, "master_addr": "", "master_port": 29500}
-_NONE_WHEN_EMPTY = ("max_steps", "lora_alpha", "max_samples", "run_name", "adapter_name_or_path",
-                    "resume_from_checkpoint")
-_FLOATS = {name for name, field in TrainConfig.model_fields.items() if field.annotation is float}
 
 
-def form_fields(stage: str) -> tuple:
-    """Every config field of a stage form, in API order (the target-machine fields follow these)."""
-    return FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ()) + EXTRA_FIELDS
+def form_fields(stage: str) -> tuple[FieldSpec, ...]:
+    """Every config field of a stage form, in positional-API order (the target-machine fields follow these)."""
+    return STAGES[stage].form_fields
 
 
 def model_choices(services: Services) -> list[tuple[str, str]]:
@@ -94,29 +44,35 @@ def model_choices(services: Services) -> list[tuple[str, str]]:
 
 def overrides_from(names: list[str], values: tuple) -> dict:
     """Form values -> TrainConfig overrides (blank or 0 where 'not set' is meant)."""
-    result = {}
+    result, specs = {}, fields_by_name()
     for name, value in zip(names, values, strict=True):
+        spec = specs[name]
         if isinstance(value, str):
             value = value.strip()
-        if name == "quantization_bit":
-            value = None if value in (None, "none") else int(value)
-        elif name in _NONE_WHEN_EMPTY and not value:
+        if spec.kind == "choice" and spec.optional:
+            value = None if value in (None, "none") else _typed_choice(spec, value)
+        elif spec.optional and not value:
             value = None
-        elif isinstance(value, float) and value.is_integer() and name not in _FLOATS:
+        elif isinstance(value, float) and value.is_integer() and spec.kind != "float":
             value = int(value)
         result[name] = value
     return result
 
 
+def _typed_choice(spec: FieldSpec, value):
+    """A dropdown's string back as the Literal's own value (8, not '8')."""
+    return next((choice for choice in spec.choices if str(choice) == str(value)), value)
+
+
 def form_values(config: TrainConfig, stage: str) -> list:
     """A config back as the stage form's values, in form_fields order (the inverse of overrides_from)."""
     values = []
-    for name, kind, _ in form_fields(stage):
-        value = config.effective_lora_alpha if name == "lora_alpha" else getattr(config, name)
-        if name == "quantization_bit":
+    for spec in form_fields(stage):
+        value = config.effective_lora_alpha if spec.name == "lora_alpha" else getattr(config, spec.name)
+        if spec.kind == "choice" and spec.optional:
             value = "none" if value is None else str(value)
         elif value is None:
-            value = "" if kind in ("text", "source") else 0
+            value = "" if spec.kind in ("text", "source") else 0
         values.append(value)
     return values
 
@@ -167,20 +123,28 @@ def plan_markdown(plan, lang: str) -> str:
     return f"| | |\n|---|---|\n{table}\n\n{verdict}\n\n{advice}"
 
 
-def _field(name: str, kind: str, choices, default, lang: str, labels: Labels, visible: bool = True):
-    key = f"ui.field.{name}"
+def _planner_split(stage: str) -> int:
+    """How many form fields precede the planner's inputs in the positional plan API (the open and advanced ones)."""
+    return sum(1 for spec in form_fields(stage) if spec.section in ("basic", "advanced"))
+
+
+def _field(spec: FieldSpec, stage: str, sources: dict, default, lang: str, labels: Labels):
+    key = f"ui.field.{spec.name}"
     label, info = t(key, lang), (t(f"{key}.info", lang) if has(f"{key}.info") else None)
-    keyed = option_keys(name, [str(c) for c in choices]) if kind in ("radio", "choice") else None
-    comp = _component(name, kind, translated_choices(keyed, lang) if keyed else choices, default, label, info)
-    comp.visible = visible
+    keyed = option_keys(spec.name, [str(c) for c in spec.choices]) if spec.kind in ("radio", "choice") else None
+    choices = translated_choices(keyed, lang) if keyed else sources.get(spec.source, ())
+    comp = _component(spec, choices, default, label, info)
+    # A field hidden on a stage keeps its place so the positional API stays the same on every stage.
+    comp.visible = spec.visible(stage)
     return labels(comp, key, f"{key}.info", choices=keyed)
 
 
-def _component(name: str, kind: str, choices, default, label: str, info: str | None):
+def _component(spec: FieldSpec, choices, default, label: str, info: str | None):
+    kind = spec.kind
     if kind == "radio":
         comp = gr.Radio(list(choices), value=default, label=label, info=info)
     elif kind == "choice":
-        value = "none" if name == "quantization_bit" and default is None else default
+        value = "none" if spec.optional and default is None else default
         comp = gr.Dropdown(list(choices), value=str(value), label=label, info=info)
     elif kind == "source":
         comp = ChoiceOrTyped([("", ""), *choices], value=default or "", allow_custom_value=True, label=label, info=info)
@@ -242,9 +206,9 @@ class _StageHandlers:
     def plan(self, model_value, template_value, dataset_values, *rest):
         # Planner inputs sit between the first form fields and the later ones (positional API stays stable).
         *values, lang = rest
-        first = len(FORM_FIELDS) + (len(DPO_FIELDS) if self.stage == "dpo" else 0)
+        first = _planner_split(self.stage)
         count, memory, size = values[first:first + 3]
-        fields = values[:first] + values[first + 3:first + 3 + len(EXTRA_FIELDS)]
+        fields = values[:first] + values[first + 3:first + 3 + len(self.names) - first]
         config = self._config(model_value, template_value, dataset_values, fields, lang)
         try:
             result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
@@ -288,15 +252,23 @@ def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
     return [gpus, gpu_mem, params_b], button, gr.Markdown()
 
 
-def _fields_row(fields, sources, defaults, lang, labels, comps, stage):
-    # Each memory-saving optimizer starts its own row, so its keys sit together.
-    starts = [i for i, (name, _, _) in enumerate(fields) if i == 0 or name in ("use_apollo", "use_badam")]
+def _fields_row(fields: tuple[FieldSpec, ...], stage, sources, defaults, lang, labels, comps):
+    # A field marked new_row (each memory-saving optimizer) starts its own row, so its keys sit together.
+    starts = [i for i, spec in enumerate(fields) if i == 0 or spec.new_row]
     for begin, end in zip(starts, [*starts[1:], len(fields)], strict=True):
         with gr.Row():
-            for name, kind, choices in fields[begin:end]:
-                # Neat packing is SFT-only in LF; hidden elsewhere but kept in place for the positional API.
-                comps[name] = _field(name, kind, sources.get(choices, choices) if kind == "source" else choices,
-                                     defaults.get(name), lang, labels, visible=name != "neat_packing" or stage == "sft")
+            for spec in fields[begin:end]:
+                comps[spec.name] = _field(spec, stage, sources, defaults.get(spec.name), lang, labels)
+
+
+def _target_row(defaults, lang, labels, comps):
+    with gr.Row():
+        for name, kind in TARGET_FIELDS:
+            key = f"ui.field.{name}"
+            info = t(f"{key}.info", lang) if has(f"{key}.info") else None
+            comp = gr.Textbox(value=defaults[name], label=t(key, lang), info=info) if kind == "text" else gr.Number(
+                value=defaults[name], label=t(key, lang), info=info, precision=0)
+            comps[name] = labels(comp, key, f"{key}.info")
 
 
 def _saved_panel(labels: Labels, services: Services):
@@ -329,7 +301,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 live: Live):
     lang = labels.lang
     defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
-    first = FORM_FIELDS + (DPO_FIELDS if stage == "dpo" else ())
+    specs = form_fields(stage)
     sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
     with gr.Row():
         with gr.Column(scale=3):
@@ -343,12 +315,15 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
                                        max_height=300, elem_classes=["data-grid"])
             comps: dict = {}
-            _fields_row(first[:8], sources, defaults, lang, labels, comps, stage)
-            with labels(gr.Accordion(t("ui.section.advanced", lang), open=False), "ui.section.advanced"):
-                _fields_row(first[8:], sources, defaults, lang, labels, comps, stage)
-            for title_key, fields in (*EXTRA_SECTIONS, ("ui.section.target_box", TARGET_FIELDS)):
+            for section, title_key in SECTIONS.items():
+                fields = tuple(spec for spec in specs if spec.section == section)
+                if title_key is None:
+                    _fields_row(fields, stage, sources, defaults, lang, labels, comps)
+                    continue
                 with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
-                    _fields_row(fields, sources, defaults, lang, labels, comps, stage)
+                    _fields_row(fields, stage, sources, defaults, lang, labels, comps)
+            with labels(gr.Accordion(t("ui.section.target_box", lang), open=False), "ui.section.target_box"):
+                _target_row(defaults, lang, labels, comps)
             with gr.Row():
                 buttons = {key: labels(gr.Button(t(f"ui.btn.{key}", lang), variant=variant), f"ui.btn.{key}",
                                        attr="value")
@@ -361,10 +336,10 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
         with gr.Column(scale=2):
             planner_inputs, plan_btn, plan_out = _planner_column(labels)
 
-    names = [name for name, _, _ in form_fields(stage)]
+    names = [spec.name for spec in specs]
     h = _StageHandlers(services, stage, names)
     config_comps = [comps[name] for name in names]
-    target_comps = [comps[name] for name, _, _ in TARGET_FIELDS]
+    target_comps = [comps[name] for name, _ in TARGET_FIELDS]
     inputs = [model, template, datasets, *config_comps, *target_comps, lang_state]
     outputs = [yaml_box, command, status]
     buttons["preview"].click(h.guarded(h.preview), inputs, outputs, api_name=f"{stage}_preview")
@@ -373,8 +348,8 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     buttons["command"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
     buttons["launch"].click(h.guarded(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
-    plan_inputs = [model, template, datasets, *config_comps[:len(first)], *planner_inputs,
-                   *config_comps[len(first):], lang_state]
+    split = _planner_split(stage)
+    plan_inputs = [model, template, datasets, *config_comps[:split], *planner_inputs, *config_comps[split:], lang_state]
     plan_btn.click(h.plan, plan_inputs, plan_out, api_name=f"{stage}_plan")
     load.click(h.load, [saved, lang_state], [model, template, datasets, *config_comps, status],
                api_name=f"{stage}_load_config")
@@ -406,10 +381,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         device = gr.Markdown()
     launched = gr.Textbox(visible=False)
     with gr.Tabs():
-        for stage, title_key in STAGE_TITLES:
-            with labels(gr.Tab(t(title_key, lang), id=f"stage-{stage}"), title_key):
+        for stage, spec in STAGES.items():
+            with labels(gr.Tab(t(spec.title_key, lang), id=f"stage-{stage}"), spec.title_key):
                 _stage_form(stage, services, labels, model, template, lang_state, launched, live)
     panel = jobs_panel.build(services, labels, lang_state)
+    training_api.build(services)
 
     def show_launched(job_id, current_lang):
         return jobs_panel.refresh(services, job_id or None, current_lang)
