@@ -42,6 +42,71 @@ def test_every_string_has_both_languages_and_every_used_key_exists():
     assert not missing, missing
 
 
+def test_the_ui_talks_only_to_services():
+    """llmops/ui imports services, schemas, i18n and errors; never the engines or stores behind them."""
+    banned = {"lf", "runner", "backends", "storage", "security"}
+    for path in (ROOT / "llmops" / "ui").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                parts = node.module.split(".")
+                # Relative imports: ui/x.py uses `..pkg`, ui/tabs/x.py uses `...pkg`; absolute ones name llmops.
+                top = parts[1] if parts[0] == "llmops" and len(parts) > 1 else parts[0]
+                if node.level >= 2 or parts[0] == "llmops":
+                    assert top not in banned, f"{path.relative_to(ROOT)} imports {node.module}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module -> the llmops modules it imports at module level (relative imports resolved)."""
+    graph: dict[str, set[str]] = {}
+    for path in (ROOT / "llmops").rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        name = ".".join(rel.parts[:-1] if rel.name == "__init__" else rel.parts)
+        package = name if rel.name == "__init__" else name.rpartition(".")[0]
+        targets = set()
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:  # module level only: lazy imports are fine
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                    module = ".".join([*base, node.module] if node.module else base)
+                else:
+                    module = node.module or ""
+                if module.startswith("llmops"):
+                    targets.add(module)
+            elif isinstance(node, ast.Import):
+                targets |= {a.name for a in node.names if a.name.startswith("llmops")}
+        graph[name] = targets
+    return graph
+
+
+def test_the_house_has_no_import_cycle_between_packages():
+    """Between llmops' packages (ui, services, lf, runner, …) imports flow one way."""
+    def package(module: str) -> str:
+        parts = module.split(".")
+        return ".".join(parts[:2]) if len(parts) > 1 else module
+
+    edges: dict[str, set[str]] = {}
+    for source, targets in _import_graph().items():
+        for target in targets:
+            a, b = package(source), package(target)
+            if a != b:
+                edges.setdefault(a, set()).add(b)
+    seen, stack = set(), []
+
+    def visit(node):
+        if node in stack:
+            raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(node):], node]))
+        if node in seen:
+            return
+        stack.append(node)
+        for nxt in sorted(edges.get(node, ())):
+            visit(nxt)
+        stack.pop()
+        seen.add(node)
+
+    for node in sorted(edges):
+        visit(node)
+
+
 def test_no_shell_true_anywhere():
     for path in (ROOT / "llmops").rglob("*.py"):
         assert "shell=True" not in path.read_text(encoding="utf-8"), path

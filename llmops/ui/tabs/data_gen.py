@@ -8,7 +8,6 @@ from ...errors import ValidationError
 from ...i18n import t
 from ...i18n.options import option_keys
 from ...services.container import Services
-from ...security.credentials import credential_choices
 from ...services.datagen import (
     Endpoint,
     GenResult,
@@ -137,7 +136,7 @@ class _GenHandlers:
         return t("ui.data.gen.stopping", lang_now)
 
 
-def _llm_fields(labels: Labels, settings) -> list:
+def _llm_fields(labels: Labels, key_choices: list[tuple[str, str]]) -> list:
     lang = labels.lang
     with labels(gr.Accordion(t("ui.data.gen.llm", lang), open=True), "ui.data.gen.llm"):
         with gr.Row():
@@ -146,7 +145,7 @@ def _llm_fields(labels: Labels, settings) -> list:
             model = labels(gr.Textbox(label=t("ui.data.gen.model", lang)), "ui.data.gen.model")
             api_key = labels(gr.Textbox(type="password", label=t("ui.data.gen.api_key", lang)),
                              "ui.data.gen.api_key", "ui.data.gen.api_key.info")
-            key_env = labels(gr.Dropdown([("—", ""), *credential_choices(settings)], value="",
+            key_env = labels(gr.Dropdown([("—", ""), *key_choices], value="",
                                          label=t("ui.data.gen.key_env", lang)), "ui.data.gen.key_env", "gen.api_key_note")
         with gr.Row():
             pairs = labels(gr.Number(value=3, precision=0, label=t("ui.data.gen.pairs", lang)), "ui.data.gen.pairs")
@@ -170,7 +169,7 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
                       "ui.data.gen.seed")
         count = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.count", lang), scale=1),
                        "ui.data.gen.count", "ui.data.gen.count.info")
-    llm_inputs = _llm_fields(labels, services.settings)
+    llm_inputs = _llm_fields(labels, services.credential_choices())
     with gr.Row():
         generate_btn = labels(gr.Button(t("ui.data.gen.generate", lang), variant="primary"), "ui.data.gen.generate",
                               attr="value")
