@@ -52,6 +52,8 @@ def visible_strings(demo: gr.Blocks) -> list[tuple[str, str, str]]:
         if isinstance(block, gr.Dataframe) and isinstance(block.value, dict) and "data-grid" not in (
                 block.elem_classes or []):
             texts += [("header", str(h)) for h in block.value.get("headers") or []]
+        if isinstance(block, gr.Plot) and not block.label:
+            texts.append(("label", "Plot"))  # Gradio's own fallback title, never translated
         found += [(f"{type(block).__name__}#{block._id}", attr, text) for attr, text in texts]
     return found
 

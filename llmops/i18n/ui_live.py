@@ -37,4 +37,7 @@ UI_LIVE: dict[str, dict[str, str]] = {
     "ui.col.problem": {"en": "problem", "zh": "问题"},
     "ui.col.note": {"en": "note", "zh": "备注"},
     "ui.col.file": {"en": "file", "zh": "文件"},
+    "ui.chart.chunks": {"en": "chunks", "zh": "分块数"},
+    "ui.data.corpus.hist_chart": {"en": "Chunk lengths", "zh": "分块长度分布"},
+    "ui.data.reg.stats_chart": {"en": "Token lengths", "zh": "词元长度分布"},
 }

@@ -30,13 +30,14 @@ def loss_figure(progress: Progress, title: str = "", lang: str = "en") -> go.Fig
     return fig
 
 
-def histogram_figure(histogram: dict, title: str, x_title: str, y_title: str = "count") -> go.Figure:
+def histogram_figure(histogram: dict, title: str, lang: str, x_key: str = "ui.chart.tokens",
+                     y_key: str = "ui.chart.count") -> go.Figure:
     """Bars from {'bins': edges, 'counts': counts} (len(edges) == len(counts) + 1)."""
     edges, counts = histogram.get("bins") or [], histogram.get("counts") or []
     centers = [(a + b) / 2 for a, b in itertools.pairwise(edges)]
     widths = [b - a for a, b in itertools.pairwise(edges)]
     fig = go.Figure(go.Bar(x=centers, y=counts, width=widths, marker_line_width=1,
                            hovertemplate="%{x:.0f}: %{y}<extra></extra>"))
-    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, height=300, bargap=0.02,
+    fig.update_layout(title=title, xaxis_title=t(x_key, lang), yaxis_title=t(y_key, lang), height=300, bargap=0.02,
                       margin={"l": 40, "r": 20, "t": 40, "b": 40})
     return fig

@@ -54,7 +54,7 @@ def removals_figure(removed: dict[str, int], lang: str) -> go.Figure:
     fig = go.Figure(go.Bar(x=[t(f"corpus.reason.{r}", lang) for r in reasons], y=[removed.get(r, 0) for r in reasons],
                            marker_color="#d9534f"))
     fig.update_yaxes(rangemode="tozero", range=None if any(removed.values()) else [0, 1])
-    fig.update_layout(title=t("ui.data.corpus.removed_chart", lang), yaxis_title="chunks", height=300,
+    fig.update_layout(title=t("ui.data.corpus.removed_chart", lang), yaxis_title=t("ui.chart.chunks", lang), height=300,
                       margin={"l": 40, "r": 20, "t": 40, "b": 80})
     return fig
 
@@ -128,8 +128,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
         counts = labels.make(gr.Dataframe, "ui.data.corpus.counts", headers=COUNT_HEADERS, interactive=False,
                              max_height=640)
         with gr.Column():
-            hist = gr.Plot()
-            removals = gr.Plot()
+            hist = labels.make(gr.Plot, "ui.data.corpus.hist_chart")
+            removals = labels.make(gr.Plot, "ui.data.corpus.removed_chart")
     command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
                          "ui.data.command")
 
@@ -153,7 +153,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
         done = outcome(services, job, lang_now)
         built = CorpusBuild(Path(done["path"]), done["dataset_name"], CorpusStats.model_validate(done["stats"]))
         stats = built.stats
-        figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), "tokens")
+        figure = histogram_figure(stats.histogram, t("corpus.stats.histogram", lang_now), lang_now)
         yield (summary(built, lang_now), built.dataset_name, str(built.path), count_rows(stats, lang_now), figure,
                removals_figure(stats.removed, lang_now), cmd, token(built.dataset_name), job.id)
 

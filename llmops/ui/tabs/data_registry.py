@@ -115,7 +115,7 @@ class _Handlers:
     def stats(self, name, lang):
         with guard(lang):
             found = self.registry.stats(require_name(name, lang))
-        figure = histogram_figure(found.histogram, t("ui.data.reg.hist", lang, name=found.name), "tokens")
+        figure = histogram_figure(found.histogram, t("ui.data.reg.hist", lang, name=found.name), lang)
         return stats_text(found, lang), figure
 
     def versions(self, name, lang):
@@ -196,7 +196,7 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
         with gr.Column():
             c["stats"] = _button(labels, "ui.data.reg.stats")
             c["stats_md"] = gr.Markdown()
-        c["stats_plot"] = gr.Plot()
+        c["stats_plot"] = labels.make(gr.Plot, "ui.data.reg.stats_chart")
     with gr.Row():
         with gr.Column():
             c["mode"] = labels.make(gr.Radio, "ui.data.reg.dedup_mode", value="near",
