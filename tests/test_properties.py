@@ -26,7 +26,7 @@ YAML_SPECIAL = ["yes", "no", "on", "off", "null", "~", "true", "False", "NO", "N
 values_text = st.one_of(st.sampled_from(YAML_SPECIAL), st.text(),
                         st.lists(st.sampled_from(YAML_SPECIAL) | st.text(max_size=5), max_size=4).map("".join))
 scalars = st.one_of(values_text, st.integers(), st.floats(allow_nan=False), st.booleans(), st.none())
-SECTION_KEYS = [key for _, keys in render._SECTIONS for key in keys]
+SECTION_KEYS = [key for _, keys in render.yaml_sections() for key in keys]
 
 
 @PROPERTY
