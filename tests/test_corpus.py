@@ -10,7 +10,7 @@ import numpy as np
 import pydantic
 import pytest
 
-from llmops.errors import ValidationError
+from llmops.errors import InvalidInputError
 from llmops.i18n.corpus import CORPUS
 from llmops.services.corpus import (
     REASONS,
@@ -38,14 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS_SRC = ROOT / "llmops" / "services" / "corpus"
 
 
-def _raises(key: str, fn, *args, **kwargs) -> ValidationError:
-    with pytest.raises(ValidationError) as info:
+def _raises(key: str, fn, *args, **kwargs) -> InvalidInputError:
+    with pytest.raises(InvalidInputError) as info:
         fn(*args, **kwargs)
     assert info.value.key == key, info.value.key
     return info.value
 
 
-def _message(err: ValidationError, lang: str = "en") -> str:
+def _message(err: InvalidInputError, lang: str = "en") -> str:
     """The user-facing text from this module's table (the shared table may not have merged it yet)."""
     return CORPUS[err.key][lang].format(**err.params)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..i18n import t
 from ..services.datasets.results import human_size
 from .jobs import add_wait_flags, run_job
@@ -118,7 +118,7 @@ def _register(settings, args) -> int:
     try:
         row = _registry(settings, args).upload(args.file, args.name, args.format,
                                                confirm_conversion=args.confirm_conversion, note=args.note)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         if exc.key == "err.ds_needs_conversion":
             print(t("cli.error", settings.lang, message=f"{exc.message(settings.lang)} (--confirm-conversion)"),
                   file=sys.stderr)

@@ -8,6 +8,7 @@ from .cli import CLI
 from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
+from .error_kinds import ERROR_KINDS
 from .errors import ERRORS
 from .evaluation import EVALUATION
 from .jobs import JOBS
@@ -39,7 +40,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
-                OPTIONS, EVALUATION, ARENA, JOBS)
+                OPTIONS, EVALUATION, ARENA, JOBS, ERROR_KINDS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import InvalidInputError, NotFoundError
 from ..settings import Settings
 from ..storage import atomic_write_json, file_lock, safe_name
 
@@ -96,11 +96,11 @@ def register(path: Path, name: str, entry: dict, *, replace: bool = False) -> No
     safe_name(name, "dataset name")
     problem = _check_entry(name, entry)
     if problem:
-        raise ValidationError("err.dataset_entry_invalid", reason=problem)
+        raise InvalidInputError("err.dataset_entry_invalid", reason=problem)
     with file_lock(path):
         raw = _read_raw(path)
         if name in raw and not replace and raw[name] != entry:
-            raise ValidationError("err.dataset_exists", name=name)
+            raise InvalidInputError("err.dataset_exists", name=name)
         raw[name] = entry
         atomic_write_json(path, raw)
 
@@ -123,9 +123,9 @@ def _read_raw(path: Path) -> dict:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         # Never overwrite a file we could not read: the user's entries would be lost.
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
+        raise InvalidInputError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
     if not isinstance(raw, dict):
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason="top level is not an object")
+        raise InvalidInputError("err.dataset_info_corrupt", path=str(path), reason="top level is not an object")
     return raw
 
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import PermissionDeniedError
 from ..settings import Settings
 
 
-class PathNotAllowed(ValidationError):
+class PathNotAllowed(PermissionDeniedError):
     """A path resolved (symlinks and '..' included) to a place outside every allowed root."""
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pydantic
-
 import json
 import re
 import time
@@ -12,7 +10,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import ValidationError, pydantic_details
+import pydantic
+
+from ...errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    StorageError,
+    pydantic_details,
+)
 from ...lf import dataset_info
 from ...security.paths import allowed, contain
 from ...settings import Settings
@@ -48,7 +54,7 @@ class GenResult:
     stats: dict = field(default_factory=dict)
 
 
-class EmptyGeneration(ValidationError):
+class EmptyGeneration(InvalidInputError):
     """Nothing usable came out, so nothing was written or registered; `.result` still carries the counts."""
 
     def __init__(self, key: str, /, result: GenResult, **params):
@@ -109,11 +115,11 @@ def write_new(settings: Settings, prefix: str, suffix: str, text: str, out: Path
         return create_unique(settings.work_dir / f"{prefix}_{timestamp()}{suffix}", text)
     path = contain(settings, out)
     if path.suffix.lower() != suffix:
-        raise ValidationError("err.gen_out_suffix", path=str(out), suffix=suffix)
+        raise InvalidInputError("err.gen_out_suffix", path=str(out), suffix=suffix)
     try:
         return atomic_write_text(path.resolve(), text, overwrite=False)
     except FileExistsError:
-        raise ValidationError("err.gen_out_exists", path=str(out)) from None
+        raise ConflictError("err.gen_out_exists", path=str(out)) from None
 
 
 def register(settings: Settings, path: Path, entry: dict) -> str:
@@ -122,7 +128,7 @@ def register(settings: Settings, path: Path, entry: dict) -> str:
     try:
         dataset_info.register(dataset_info.ensure(settings), name,
                               {"file_name": file_name_for(settings, path), **entry})
-    except ValidationError:
+    except InvalidInputError:
         Path(path).unlink(missing_ok=True)  # we created it a moment ago; leave no unregistered orphan behind
         raise
     return name
@@ -161,7 +167,7 @@ def load_chunks(settings: Settings, corpus: Path | str, options: CorpusOptions |
         if registered is None:
             contain(settings, path)
         if registered is None or not registered.exists():
-            raise ValidationError("err.gen_corpus_missing", corpus=str(corpus))
+            raise NotFoundError("err.gen_corpus_missing", corpus=str(corpus))
         path = registered
     if path.is_file() and path.suffix.lower() in CORPUS_SUFFIXES:
         return _read_corpus_file(path)
@@ -177,7 +183,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError("err.gen_corpus_unreadable", path=f"{path}:{exc.lineno}", reason=exc.msg) from None
+            raise StorageError("err.gen_corpus_unreadable", path=f"{path}:{exc.lineno}", reason=exc.msg) from None
         rows = data if isinstance(data, list) else [data]
     else:
         for lineno, line in enumerate(text.split("\n"), start=1):
@@ -185,7 +191,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    raise ValidationError("err.gen_corpus_unreadable", path=f"{path}:{lineno}",
+                    raise StorageError("err.gen_corpus_unreadable", path=f"{path}:{lineno}",
                                           reason=exc.msg) from None
     chunks = []
     for row in rows:
@@ -196,7 +202,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
             lang = "zh" if detect_language(row["text"]) == "zh" else "en"
         chunks.append(CorpusChunk(row["text"], str(row.get("section") or ""), lang, str(row.get("source") or "")))
     if not chunks:
-        raise ValidationError("err.gen_corpus_no_text", path=str(path))
+        raise InvalidInputError("err.gen_corpus_no_text", path=str(path))
     return chunks
 
 
@@ -207,4 +213,4 @@ def parse_options(model: type[pydantic.BaseModel], options) -> pydantic.BaseMode
     try:
         return model(**(options or {}))
     except pydantic.ValidationError as exc:
-        raise ValidationError("err.gen_options_invalid", details=pydantic_details(exc)) from None
+        raise InvalidInputError("err.gen_options_invalid", details=pydantic_details(exc)) from None

@@ -6,7 +6,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...security.credentials import has_userinfo, require_bound
 from ...settings import Settings
 
@@ -63,11 +63,11 @@ class Endpoint:
             object.__setattr__(self, "api_key", Secret(self.api_key))
         url = (self.base_url or "").strip().rstrip("/")
         if has_userinfo(url):
-            raise ValidationError("err.sec_url_userinfo")  # never echoed: the user-info is a secret
+            raise InvalidInputError("err.sec_url_userinfo")  # never echoed: the user-info is a secret
         if not re.match(r"^https?://[^\s/]+", url):
-            raise ValidationError("err.gen_bad_base_url", url=url)
+            raise InvalidInputError("err.gen_bad_base_url", url=url)
         if not (self.model or "").strip():
-            raise ValidationError("err.gen_model_required")
+            raise InvalidInputError("err.gen_model_required")
         object.__setattr__(self, "base_url", url)
         object.__setattr__(self, "model", self.model.strip())
 
@@ -81,7 +81,7 @@ class Endpoint:
             require_bound(settings or Settings.from_env(), api_key_env, (base_url or "").strip())
             key = os.environ.get(api_key_env, "")
             if not key:
-                raise ValidationError("err.gen_api_key_env_missing", name=api_key_env)
+                raise InvalidInputError("err.gen_api_key_env_missing", name=api_key_env)
         return cls(base_url, model, Secret(key), api_key_env or None)
 
     def public(self) -> dict:

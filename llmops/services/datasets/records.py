@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 
 # Largest CSV field accepted; a cap keeps one runaway quote from swallowing the whole file into memory twice.
 DEFAULT_CSV_FIELD_LIMIT = 64 * 2**20
@@ -75,4 +75,4 @@ class ParquetRows:
                     number += 1
                     yield number, row
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise ValidationError("err.ds_unreadable", path=self.label, reason=str(exc)[:300]) from None
+            raise InvalidInputError("err.ds_unreadable", path=self.label, reason=str(exc)[:300]) from None

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...storage import atomic_write_json
 from .formats import Shape
 
@@ -67,7 +67,7 @@ class Manifest:
         for item in self.versions:
             if item.version == wanted:
                 return item
-        raise ValidationError("err.ds_unknown_version", name=self.name, version=wanted)
+        raise InvalidInputError("err.ds_unknown_version", name=self.name, version=wanted)
 
     def next_version(self) -> str:
         numbers = [int(m.group(1)) for v in self.versions if (m := _VERSION.match(v.version))]

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from pydantic import ValidationError as PydanticError
 
-from ...errors import NotFoundError, ValidationError, pydantic_details
+from ...errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    StorageError,
+    pydantic_details,
+)
 from ...i18n import t
 from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
 from ...security.paths import contain
@@ -89,7 +95,7 @@ class EvalSets:
         path = contain(self.settings, path)
         label = label or str(path)
         if path.suffix.lower() != SUFFIX:
-            raise ValidationError("err.ev_set_suffix", path=label)
+            raise InvalidInputError("err.ev_set_suffix", path=label)
         return self._read(path, label)[1]
 
     def add(self, path: Path | str, name: str) -> EvalSetInfo:
@@ -97,7 +103,7 @@ class EvalSets:
         name = safe_name(name, "evaluation set name")
         report = self.validate_file(path)
         if not report.ok:
-            raise ValidationError("err.ev_set_invalid", path=report.path, count=report.error_count,
+            raise InvalidInputError("err.ev_set_invalid", path=report.path, count=report.error_count,
                                   errors="\n".join(report.errors[:10]))
         samples, _ = self._read(Path(path), report.path)
         return self._write(name, samples)
@@ -107,7 +113,7 @@ class EvalSets:
         try:
             atomic_write_bytes(target, _dump(samples), overwrite=False)
         except FileExistsError:
-            raise ValidationError("err.ev_set_exists", name=name) from None
+            raise ConflictError("err.ev_set_exists", name=name) from None
         return EvalSetInfo(name=name, source="set", path=str(target), samples=len(samples))
 
     # --- names ---------------------------------------------------------------------------------------
@@ -121,7 +127,7 @@ class EvalSets:
                 samples, report = self._read(path, path.name)
                 info.samples = len(samples)
                 info.problem = "; ".join(report.errors[:3])
-            except ValidationError as exc:
+            except InvalidInputError as exc:
                 info.problem = exc.message(self.settings.lang)
             out.append(info)
         for row in self.datasets.table():
@@ -138,7 +144,7 @@ class EvalSets:
         if "/" not in name and own.is_file():
             samples, report = self._read(own, own.name)
             if report.error_count:
-                raise ValidationError("err.ev_set_invalid", path=own.name, count=report.error_count,
+                raise InvalidInputError("err.ev_set_invalid", path=own.name, count=report.error_count,
                                       errors="\n".join(report.errors[:10]))
             return samples
         dataset, _, version = name.partition("@")
@@ -151,7 +157,7 @@ class EvalSets:
         except NotFoundError:
             raise NotFoundError("err.ev_set_unknown", name=name) from None
         if target.shape.kind != "sft":
-            raise ValidationError("err.ev_not_sft", name=name, format=target.shape.format)
+            raise InvalidInputError("err.ev_not_sft", name=name, format=target.shape.format)
         parsed, _ = read_file(target.path, target.path.name)
         samples, problems = [], []
         for line, row in parsed.rows:
@@ -163,7 +169,7 @@ class EvalSets:
                                        self.settings.lang))
         if problems or parsed.issues:
             problems += [render(i, target.path.name, parsed.unit, self.settings.lang) for i in parsed.issues]
-            raise ValidationError("err.ev_set_invalid", path=target.path.name, count=len(problems),
+            raise InvalidInputError("err.ev_set_invalid", path=target.path.name, count=len(problems),
                                   errors="\n".join(problems[:10]))
         return samples
 
@@ -180,7 +186,7 @@ class EvalSets:
     def sample(self, name: str, n: int, seed: int = 0, save: str | None = None) -> list[EvalSample]:
         """N samples drawn at random (the same seed draws the same ones), in the set's order; optionally saved."""
         if n < 1:
-            raise ValidationError("err.ev_bad_count", n=n)
+            raise InvalidInputError("err.ev_bad_count", n=n)
         samples = self.load(name)
         chosen = sorted(random.Random(seed).sample(range(len(samples)), min(n, len(samples))))
         picked = [samples[i] for i in chosen]
@@ -191,7 +197,7 @@ class EvalSets:
     def split(self, dataset: str, eval_fraction: float = 0.1, seed: int = 0, note: str = "") -> SplitResult:
         """Hold out a fraction of a dataset: an eval version and a train version (the registered one) are written."""
         if not 0.0 < eval_fraction < 1.0:
-            raise ValidationError("err.ev_bad_fraction", fraction=eval_fraction)
+            raise InvalidInputError("err.ev_bad_fraction", fraction=eval_fraction)
         self.load(dataset)  # refuses a name that is no SFT dataset, or rows that are no samples
         registry = self.datasets
         with registry._locked(safe_name(dataset, "dataset name")):
@@ -199,7 +205,7 @@ class EvalSets:
             rows = registry._rows(target.path)
             held = max(1, round(len(rows) * eval_fraction))
             if held >= len(rows):
-                raise ValidationError("err.ev_split_too_small", name=dataset, samples=len(rows))
+                raise InvalidInputError("err.ev_split_too_small", name=dataset, samples=len(rows))
             order = list(range(len(rows)))
             random.Random(seed).shuffle(order)
             eval_index = set(order[:held])
@@ -232,7 +238,7 @@ class EvalSets:
         try:
             atomic_write_bytes(eval_path, text.encode("utf-8"), overwrite=False)
         except OSError as exc:
-            raise ValidationError("err.ds_write_failed", path=str(eval_path), reason=exc.strerror or str(exc)) from None
+            raise StorageError("err.ds_write_failed", path=str(eval_path), reason=exc.strerror or str(exc)) from None
         try:
             dstore.write_version(self.settings, folder, target.manifest, manifest, train_rows, target.entry)
         except BaseException:
