@@ -75,6 +75,12 @@ def is_user_error(exc: LLMOpsError) -> bool:
     return not isinstance(exc, RUNTIME_ERRORS)
 
 
+def os_failure(key: str, exc: OSError, /, **params) -> LLMOpsError:
+    """A StorageError for `exc`, unless the path names the wrong kind of thing (a folder for a file): the user's to fix."""
+    cls = InvalidInputError if isinstance(exc, (IsADirectoryError, NotADirectoryError)) else StorageError
+    return cls(key, reason=exc.strerror or str(exc), **params)
+
+
 def pydantic_details(exc, default: str = "value", limit: int | None = None) -> str:
     """A pydantic ValidationError as 'field: problem; …', with no input values (they may hold secrets)."""
     errors = exc.errors()[:limit] if limit else exc.errors()

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import PermissionDeniedError
+from ..schemas.model_ref import looks_like_hub_id
 from ..settings import Settings
 
 
@@ -56,7 +57,7 @@ def contain_if_local(settings: Settings, location: str) -> str:
     """Like contain() for a model location that may also be a hub id ('org/name', no such local path)."""
     text = (location or "").strip()
     local = in_workspace(settings, text) if text else Path()
-    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") != 1 or local.exists()
+    looks_local = not looks_like_hub_id(text) or local.exists()
     if text and looks_local:
         contain(settings, text)
     return location

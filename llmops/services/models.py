@@ -15,6 +15,7 @@ import pydantic
 from ..errors import ConflictError, InvalidInputError, NotFoundError, StorageError
 from ..lf import templates
 from ..schemas.jobs import Job, JobStatus
+from ..schemas.model_ref import looks_like_hub_id
 from ..schemas.models import (
     NAME_PATTERN,
     VERSION_PATTERN,
@@ -35,7 +36,6 @@ FIRST_VERSION = "v1.0"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 FULL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
 _SEMVER = re.compile(r"^v(\d+)\.(\d+)$")
@@ -385,8 +385,7 @@ def _model_location(path: str, *, strict: bool = True) -> str:
         if strict and not (local / "config.json").is_file():
             raise NotFoundError("err.model_path_missing", path=text)
         return str(local.resolve())
-    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") != 1
-    if strict and (looks_local or not _HUB_ID.match(text)):
+    if strict and not looks_like_hub_id(text):
         raise NotFoundError("err.model_path_missing", path=text)
     return text
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import pydantic
 
-from ..errors import InvalidInputError, StorageError, pydantic_details
+from ..errors import InvalidInputError, StorageError, os_failure, pydantic_details
 from ..schemas.votes import SCHEMA_VERSION, WINNERS, Vote, now_iso
 from ..storage import atomic_write_text, file_lock
 from . import prefs_index as index
@@ -179,7 +179,7 @@ class PrefsStore:
         except FileNotFoundError:
             return result
         except OSError as exc:
-            raise StorageError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+            raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
         return result
 
     def aggregates(self) -> Aggregates:
@@ -191,13 +191,13 @@ class PrefsStore:
                 self._tally = index.Tally(generation=self._tally.generation + 1)
                 return Aggregates(generation=self._tally.generation)
             except OSError as exc:
-                raise StorageError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+                raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
             try:
                 self._refresh(fd)
                 self._maybe_save()
                 return self._snapshot_of(index.torn_tail(self._tally, fd, str(self.path)))
             except OSError as exc:
-                raise StorageError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+                raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
             finally:
                 os.close(fd)
 

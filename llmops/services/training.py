@@ -19,6 +19,7 @@ from ..lf import dataset_check, dataset_info, render, templates
 from ..lf.command import Commands, Target, commands_for, train_argv
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobSpec
+from ..schemas.model_ref import looks_like_hub_id
 from ..schemas.models import pickle_only_weights
 from ..schemas.training import TrainConfig
 from ..security.paths import contain, contain_if_local
@@ -29,7 +30,6 @@ from . import training_sources as sources
 from .device import DeviceInfo, probe
 from .models import ModelRegistry
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 DEMO_ALIAS = "demo"
 _MODEL_FILES = ("adapter_model.safetensors", "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
@@ -165,8 +165,7 @@ class TrainingService:
             if not (path / "config.json").exists():
                 raise InvalidInputError("err.model_not_a_model", path=model)
             return
-        looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") != 1
-        if looks_local or not _HUB_ID.match(model):
+        if not looks_like_hub_id(model):
             raise InvalidInputError("err.model_missing", model=model)
 
     # --- rendering and saving ---------------------------------------------------------------------
