@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from llmops.errors import InvalidInputError, NotFoundError
+from llmops.errors import ConflictError, InvalidInputError, NotFoundError
 from llmops.lf import dataset_info
 from llmops.services.datasets import DatasetRegistry
 from llmops.services.evaluation import EvalSets
@@ -88,7 +88,7 @@ def test_sample_is_deterministic_and_saved(sets):
     saved = sets.sample("sample_sft", 5, seed=7, save="probe")
     assert sets.load("probe") == saved == sets.sample("sample_sft", 5, seed=7)
     assert ("probe", "set") in {(i.name, i.source) for i in sets.list()}
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(ConflictError):
         sets.sample("sample_sft", 5, seed=7, save="probe")  # never overwritten
     with pytest.raises(NotFoundError):
         sets.load("no-such-set")

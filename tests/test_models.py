@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
+from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError, StorageError
 from llmops.runner.runner import JobRunner
 from llmops.schemas.jobs import JobStatus
 from llmops.schemas.models import Endpoint, ModelEntry, SamplingParams
@@ -136,7 +136,7 @@ def test_corrupt_registry_is_reported_and_left_untouched(settings, demo_model_di
                      lambda: registry.add_base("m", str(demo_model_dir)),
                      lambda: registry.add_endpoint("ep", "http://127.0.0.1:9/v1", "m"),
                      lambda: registry.set_default(None), lambda: registry.ensure_demo(demo_model_dir)):
-            with pytest.raises(InvalidInputError) as info:
+            with pytest.raises(StorageError) as info:
                 call()
             assert info.value.key == "err.model_registry_corrupt" and str(registry.path) in str(info.value)
         assert registry.path.read_bytes() == garbage, "a corrupt registry must never be overwritten"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import InvalidInputError
+from llmops.errors import InvalidInputError, StorageError
 from llmops.services import prefs
 from llmops.services.prefs import PrefsStore, Vote, export_dpo, stats
 
@@ -196,7 +196,7 @@ def test_disk_full_leaves_file_unchanged(settings, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(prefs.os, "write", full)
-    with pytest.raises(InvalidInputError) as info:
+    with pytest.raises(StorageError) as info:
         store.append(make_vote(2))
     assert info.value.key == "err.prefs_write_failed" and "space" in info.value.params["reason"]
     assert settings.prefs_path.read_bytes() == before

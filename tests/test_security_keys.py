@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmops.errors import InvalidInputError
+from llmops.errors import InvalidInputError, PermissionDeniedError
 from llmops.security.credentials import (
     KeyNotBound,
     bindings,
@@ -38,7 +38,7 @@ def test_bindings_file_and_malformed_entries(tmp_path):
     s.credentials_path.chmod(0o600)
     assert bindings(s) == {"K": ("https://a.example/v1", "https://b.example/v1"), "M": ("http://127.0.0.1:1/v1",)}
     s.credentials_path.chmod(0o666)
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(PermissionDeniedError):
         bindings(s)
     for bad in ("lower=http://h", "K=", "K=ftp://h", "K=http://u:p@h"):
         with pytest.raises(InvalidInputError):

@@ -29,8 +29,6 @@ from ..corpus import run as run_corpus
 PT_COLUMNS = {"prompt": "text"}
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-\u4e00-\u9fff]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 CORPUS_SUFFIXES = (".jsonl", ".json")
 
 
@@ -68,10 +66,8 @@ def timestamp() -> str:
 
 
 def language_of(text: str) -> str:
-    """'zh' when Han characters are at least 30% of letters, else 'en' (cheap; no numpy profile)."""
-    han = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if han and han >= 0.3 * (han + latin) else "en"
+    """'zh' or 'en': the corpus quality detector's answer, with anything not Chinese treated as English."""
+    return "zh" if detect_language(text) == "zh" else "en"
 
 
 def instruction_key(text: str) -> str:
@@ -199,7 +195,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
             continue
         lang = row.get("lang")
         if lang not in ("zh", "en"):
-            lang = "zh" if detect_language(row["text"]) == "zh" else "en"
+            lang = language_of(row["text"])
         chunks.append(CorpusChunk(row["text"], str(row.get("section") or ""), lang, str(row.get("source") or "")))
     if not chunks:
         raise InvalidInputError("err.gen_corpus_no_text", path=str(path))
