@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import InvalidInputError
+from llmops.errors import ConflictError, InvalidInputError, NotFoundError
 from llmops.lf import dataset_info
 from llmops.services.corpus import CorpusOptions
 from llmops.services.datagen import (
@@ -74,7 +74,7 @@ def test_corpus_build_writes_timestamped_jsonl_and_registers_pt(settings):
 
 
 def test_corpus_build_refuses_bad_input_and_registers_nothing(settings, tmp_path):
-    with pytest.raises(InvalidInputError) as missing:
+    with pytest.raises(NotFoundError) as missing:
         build_corpus(settings, [tmp_path / "nope"])
     assert missing.value.key == "err.corpus_source_missing"
     tiny = tmp_path / "tiny.txt"
@@ -84,7 +84,7 @@ def test_corpus_build_refuses_bad_input_and_registers_nothing(settings, tmp_path
     assert empty.value.key == "err.gen_corpus_empty"
     out = tmp_path / "mine.jsonl"
     out.write_text("keep me\n", encoding="utf-8")
-    with pytest.raises(InvalidInputError) as exists:
+    with pytest.raises(ConflictError) as exists:
         build_corpus(settings, ["preset"], CorpusOptions(max_tokens=128), out=out)
     assert exists.value.key == "err.gen_out_exists" and out.read_text() == "keep me\n"
     assert not settings.dataset_info_path.exists() or not any(n.startswith(("domain", "mine"))
@@ -382,7 +382,7 @@ def test_mock_prefs_append_synthetic_votes_that_export_to_dpo(settings):
     with pytest.raises(InvalidInputError) as wrong:
         mock_prefs(settings, "sample_pt")
     assert wrong.value.key == "err.gen_sft_kind"
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(NotFoundError):
         mock_prefs(settings, "no_such_dataset")
 
 

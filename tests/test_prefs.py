@@ -206,7 +206,7 @@ def test_disk_full_leaves_file_unchanged(settings, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(prefs.os, "write", half_then_full)
-    with pytest.raises(InvalidInputError):
+    with pytest.raises(StorageError):
         store.append(make_vote(3))
     assert settings.prefs_path.read_bytes() == before
     monkeypatch.setattr(prefs.os, "write", real_write)

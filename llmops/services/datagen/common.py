@@ -15,6 +15,7 @@ import pydantic
 from ...errors import (
     ConflictError,
     InvalidInputError,
+    LLMOpsError,
     NotFoundError,
     StorageError,
     pydantic_details,
@@ -124,7 +125,7 @@ def register(settings: Settings, path: Path, entry: dict) -> str:
     try:
         dataset_info.register(dataset_info.ensure(settings), name,
                               {"file_name": file_name_for(settings, path), **entry})
-    except InvalidInputError:
+    except LLMOpsError:  # refused or unwritable registry alike
         Path(path).unlink(missing_ok=True)  # we created it a moment ago; leave no unregistered orphan behind
         raise
     return name
