@@ -69,7 +69,7 @@ class Round:
         return self.side_text("left"), self.side_text("right")
 
 
-class SideFailedError(InvalidInputError):
+class SideFailedError(BackendError):
     """One side of a round failed; the message names the side (never the hidden model) and the cause."""
 
     def __init__(self, side: str, cause: LLMOpsError):
