@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import ValidationError
+from .errors import InvalidInputError, PermissionDeniedError
 
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9\u4e00-\u9fff][A-Za-z0-9_.\-\u4e00-\u9fff]{0,99}$")
 
@@ -20,7 +20,7 @@ def safe_name(name: str, what: str = "name") -> str:
     """Return `name` if it is a plain file/run name (no separators, no '..'), else raise."""
     name = (name or "").strip()
     if not _SAFE_NAME.match(name) or ".." in name:
-        raise ValidationError("err.unsafe_name", what=what, name=name)
+        raise InvalidInputError("err.unsafe_name", what=what, name=name)
     return name
 
 
@@ -29,7 +29,7 @@ def inside(root: Path, path: Path | str, what: str = "path") -> Path:
     root = Path(root).resolve()
     candidate = (root / path).resolve()
     if candidate != root and root not in candidate.parents:
-        raise ValidationError("err.path_escape", what=what, path=str(path), root=str(root))
+        raise PermissionDeniedError("err.path_escape", what=what, path=str(path), root=str(root))
     return candidate
 
 

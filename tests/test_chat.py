@@ -8,7 +8,7 @@ import pytest
 from gradio_client import Client
 
 from llmops.backends import backend_for
-from llmops.errors import LLMOpsError, NotFoundError, ValidationError
+from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
 from llmops.schemas.models import SamplingParams
 from llmops.services.chat import ChatService, last_user_message, without_last_answer
 from llmops.services.container import build_services
@@ -106,25 +106,25 @@ def test_endpoint_version_two_turns(recorded, services, lf_api):
 
 def test_clear_errors_in_both_languages(services):
     chat = services.chat
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         chat.request("demo@v1.0", [], "   ")
     assert info.value.key == "err.chat_empty_message" and "空消息" in info.value.message("zh")
     with pytest.raises(NotFoundError) as info:
         chat.stream(chat.request("nope@v9", [], "hi"))
     assert "nope@v9" in info.value.message("en") and "nope@v9" in info.value.message("zh")
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         chat.stream(chat.request("", [], "hi"))
     assert info.value.key == "err.chat_no_model"
     services.models.add_endpoint("down", "http://127.0.0.1:9/v1", "x")
     with pytest.raises(LLMOpsError) as info:
         chat.reply(chat.request("down@v1.0", [], "hi", params=PARAMS))
     assert info.value.key == "err.backend_unreachable" and "无法连接" in info.value.message("zh")
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         without_last_answer([{"role": "assistant", "content": "hello"}])
     assert info.value.key == "err.chat_nothing_to_regenerate"
     asked = [{"role": "user", "content": "q"}]
     assert without_last_answer(asked) == asked, "after a failed answer, regenerate asks the same question"
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         last_user_message([])
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pydantic
 import pytest
 
-from llmops.errors import ValidationError
+from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
 from llmops.i18n.corpus import CORPUS
 from llmops.services.corpus import (
     REASONS,
@@ -38,14 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS_SRC = ROOT / "llmops" / "services" / "corpus"
 
 
-def _raises(key: str, fn, *args, **kwargs) -> ValidationError:
-    with pytest.raises(ValidationError) as info:
+def _raises(key: str, fn, *args, cls: type[LLMOpsError] = InvalidInputError, **kwargs) -> LLMOpsError:
+    with pytest.raises(cls) as info:
         fn(*args, **kwargs)
     assert info.value.key == key, info.value.key
     return info.value
 
 
-def _message(err: ValidationError, lang: str = "en") -> str:
+def _message(err: InvalidInputError, lang: str = "en") -> str:
     """The user-facing text from this module's table (the shared table may not have merged it yet)."""
     return CORPUS[err.key][lang].format(**err.params)
 
@@ -145,7 +145,7 @@ def test_empty_undecodable_oversized_and_unsupported(tmp_path):
     odd = tmp_path / "x.xyz"
     odd.write_text("x", encoding="utf-8")
     _raises("err.corpus_unknown_suffix", read_file, odd)
-    _raises("err.corpus_source_missing", list, iter_documents([tmp_path / "nope"]))
+    _raises("err.corpus_source_missing", list, iter_documents([tmp_path / "nope"]), cls=NotFoundError)
     _raises("err.corpus_no_sources", list, iter_documents([]))
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import ValidationError
+from llmops.errors import ConflictError, InvalidInputError, NotFoundError
 from llmops.lf import dataset_info
 from llmops.services.corpus import CorpusOptions
 from llmops.services.datagen import (
@@ -74,17 +74,17 @@ def test_corpus_build_writes_timestamped_jsonl_and_registers_pt(settings):
 
 
 def test_corpus_build_refuses_bad_input_and_registers_nothing(settings, tmp_path):
-    with pytest.raises(ValidationError) as missing:
+    with pytest.raises(NotFoundError) as missing:
         build_corpus(settings, [tmp_path / "nope"])
     assert missing.value.key == "err.corpus_source_missing"
     tiny = tmp_path / "tiny.txt"
     tiny.write_text("hi", encoding="utf-8")
-    with pytest.raises(ValidationError) as empty:
+    with pytest.raises(InvalidInputError) as empty:
         build_corpus(settings, [tiny])
     assert empty.value.key == "err.gen_corpus_empty"
     out = tmp_path / "mine.jsonl"
     out.write_text("keep me\n", encoding="utf-8")
-    with pytest.raises(ValidationError) as exists:
+    with pytest.raises(ConflictError) as exists:
         build_corpus(settings, ["preset"], CorpusOptions(max_tokens=128), out=out)
     assert exists.value.key == "err.gen_out_exists" and out.read_text() == "keep me\n"
     assert not settings.dataset_info_path.exists() or not any(n.startswith(("domain", "mine"))
@@ -189,10 +189,10 @@ def test_api_key_is_never_shown_or_serialised(monkeypatch):
     with pytest.raises(TypeError):
         pickle.dumps(endpoint.api_key)
     assert Secret(KEY).redact(f"bad key {KEY}!") == "bad key ***!"
-    with pytest.raises(ValidationError) as unset:
+    with pytest.raises(InvalidInputError) as unset:
         Endpoint.from_env("http://x/v1", "m", "NOT_SET_ANYWHERE")
     assert "NOT_SET_ANYWHERE" in unset.value.message()
-    with pytest.raises(ValidationError) as bad_url:
+    with pytest.raises(InvalidInputError) as bad_url:
         Endpoint("ftp://x", "m")
     assert bad_url.value.key == "err.gen_bad_base_url"
 
@@ -349,7 +349,7 @@ def test_refused_or_unreachable_endpoint_aborts_without_registering(settings, fa
     with pytest.raises(EmptyGeneration) as garbage:
         generate_llm(settings, _corpus(tmp_path, ["bad-1", "bad-2"]), Endpoint(fake_llm.base_url, "fake"), FAST)
     assert garbage.value.key == "err.gen_no_pairs_llm" and garbage.value.result.stats["malformed"] == 2
-    with pytest.raises(ValidationError) as bad:
+    with pytest.raises(InvalidInputError) as bad:
         generate_llm(settings, _corpus(tmp_path, ["ok-1"]), Endpoint(fake_llm.base_url, "fake"), {"max_workers": 0})
     assert bad.value.key == "err.gen_options_invalid"
 
@@ -379,10 +379,10 @@ def test_mock_prefs_append_synthetic_votes_that_export_to_dpo(settings):
 
     again = mock_prefs(settings, ROOT / "data" / "samples" / "sft.json", limit=3, seed=7)
     assert again.count == 3 and len(PrefsStore(settings.prefs_path).read().votes) == made.count + 3
-    with pytest.raises(ValidationError) as wrong:
+    with pytest.raises(InvalidInputError) as wrong:
         mock_prefs(settings, "sample_pt")
     assert wrong.value.key == "err.gen_sft_kind"
-    with pytest.raises(ValidationError):
+    with pytest.raises(NotFoundError):
         mock_prefs(settings, "no_such_dataset")
 
 

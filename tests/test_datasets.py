@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import NotFoundError, ValidationError
+from llmops.errors import InvalidInputError, NotFoundError
 from llmops.lf import dataset_check, dataset_info
 from llmops.services.datasets import DatasetRegistry, safe_cell, to_csv_text
 
@@ -110,7 +110,7 @@ def test_every_format_is_detected_registered_and_fits_its_stage(reg, settings, s
     info = entries(settings)
     dataset_check.check(settings.data_dir, name, info, stage)  # the check training runs before launching
     other = "sft" if stage != "sft" else "dpo"
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         dataset_check.check(settings.data_dir, name, info, other)
     assert (settings.data_dir / info[name]["file_name"]).is_file()
 
@@ -138,7 +138,7 @@ def test_user_can_force_a_format(reg, src):
     assert reg.validate_file(path, "alpaca").ok
     forced = reg.validate_file(path, "sharegpt")
     assert not forced.ok and forced.errors[0].startswith(f"{path}:1: missing field 'conversations'")
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.validate_file(path, "yaml")
     assert info.value.key == "err.ds_bad_format_name"
 
@@ -223,7 +223,7 @@ def test_file_level_problems_are_clear(settings, reg, src):
     capped = DatasetRegistry(settings, max_bytes=100)
     big = write(src / "big.jsonl", jsonl([{"text": "y" * 200}]))
     assert "over the 0.0 MB limit" in capped.validate_file(big).errors[0]
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         capped.upload(big, "big")
     assert info.value.key == "err.ds_too_large"
     odd = write(src / "data.xlsx", "x")
@@ -241,7 +241,7 @@ def test_file_level_problems_are_clear(settings, reg, src):
 @pytest.mark.parametrize("name", ["../evil", "/etc/passwd", "a/b", "..", ""])
 def test_unsafe_names_are_refused_and_nothing_is_written(settings, reg, src, name):
     path = write(src / "ok.jsonl", jsonl([{"text": "a"}]))
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.upload(path, name)
     assert info.value.key == "err.unsafe_name"
     assert not (settings.work_dir / "datasets").exists() or not any(
@@ -281,7 +281,7 @@ def test_sharegpt_role_order_and_empty_messages(reg, src):
 
 def test_failed_uploads_leave_nothing_behind(settings, reg, src, monkeypatch):
     bad = write(src / "bad.jsonl", '{"text": "a"}\n{oops}\n')
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.upload(bad, "bad")
     assert info.value.key == "err.ds_invalid" and f"{bad.name}:2: invalid JSON" in info.value.message()
     assert_nothing_left(settings, "bad")
@@ -308,7 +308,7 @@ def test_gbk_needs_consent_and_converts_exactly(settings, reg, src):
     path = write(src / "gbk.json", text.encode("gbk"))
     report = reg.validate_file(path)
     assert report.ok and report.encoding == "GBK" and report.needs_conversion
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.upload(path, "gbk")
     assert info.value.key == "err.ds_needs_conversion" and info.value.params["encoding"] == "GBK"
     assert_nothing_left(settings, "gbk")
@@ -325,7 +325,7 @@ def test_undecodable_bytes_never_become_mojibake(reg, src):
     korean = "안녕하세요. 인버터 고장 코드를 확인하고 점검을 진행하세요. 안전 규정을 반드시 지켜야 합니다. " * 4
     euc_kr = write(src / "ko.jsonl", ('{"text": "' + korean + '"}\n').encode("euc-kr"))
     assert "neither UTF-8 nor GBK" in errors_of(reg, euc_kr)[0]
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.upload(euc_kr, "ko", confirm_conversion=True)
     assert info.value.key == "err.ds_encoding"
 
@@ -405,7 +405,7 @@ def test_dedup_makes_new_versions_and_keeps_old_ones(settings, reg, src):
     again = reg.dedup("d")
     assert again.version is None and again.after == 30
     dataset_check.check(settings.data_dir, "d", entries(settings), "sft")
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         reg.dedup("d", threshold=0.1)
 
 
@@ -423,7 +423,7 @@ def test_delete_keeps_files_unless_asked(settings, reg, src):
     row = reg.upload(path, "gone")
     reg.delete("gone")
     assert "gone" not in entries(settings) and Path(row.path).exists()
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.upload(path, "gone")
     assert info.value.key == "err.ds_folder_exists"
     removed = reg.delete("gone", delete_files=True)
@@ -439,11 +439,11 @@ def test_register_file_in_place_for_generators(settings, reg, src):
     out = write(settings.work_dir / "generated" / "sft_gen.jsonl", jsonl(SFT))
     row = reg.register_file(out, "gen", "alpaca", note="from sft-gen", copy=False)
     assert row.file == "llmops/generated/sft_gen.jsonl" and row.samples == 2 and row.managed
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.register_file(write(src / "x.jsonl", jsonl(SFT)), "outside", copy=False)
     assert info.value.key == "err.ds_outside_data"
     assert_nothing_left(settings, "outside")
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         reg.register_file(out, "gen")
     assert info.value.key == "err.ds_exists"
 

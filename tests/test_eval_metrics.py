@@ -15,7 +15,7 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from llmops.errors import ValidationError
+from llmops.errors import InvalidInputError
 from llmops.schemas.evaluation import EvalSample, Prediction
 from llmops.services.evaluation import metrics, scorer, text_metrics
 from llmops.services.evaluation.lf_similarity import LFSimilarity, summarise
@@ -133,7 +133,7 @@ def test_registry_entries_describe_themselves_in_both_languages():
     assert "LLaMA-Factory" in metrics.get("lf_bleu4").display("en") and "LLaMA-Factory" not in metrics.get(
         "sacrebleu").display("en")
     assert metrics.get("perplexity").needs == ("reference", "model") and not metrics.get("perplexity").higher_is_better
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         metrics.get("bleu")
 
 
@@ -150,7 +150,7 @@ def test_score_reads_llamafactory_and_our_predictions(tmp_path):
         assert {k: report.summary[k] for k in figures} == figures
         assert report.summary["n"] == len(PAIRS) and report.summary["exact_match"] == pytest.approx(100 / len(PAIRS))
         assert len(report.per_sample) == len(PAIRS) and report.per_sample[7]["exact_match"] == 100.0
-    with pytest.raises(ValidationError, match="accuracy"):
+    with pytest.raises(InvalidInputError, match="accuracy"):
         scorer.score(scorer.read_predictions(lf), ["accuracy"])  # LF files carry no label of ours
     assert scorer.score(scorer.read_predictions(ours), ["accuracy"]).summary["accuracy"] == 0.0
 
@@ -158,7 +158,7 @@ def test_score_reads_llamafactory_and_our_predictions(tmp_path):
 def test_bad_prediction_lines_are_reported_by_line(tmp_path):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"output": "ok", "reference": "ok"}\n{oops\n{"reference": "no output"}\n', encoding="utf-8")
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(InvalidInputError) as caught:
         scorer.read_predictions(path)
     message = caught.value.message("en")
     assert f"{path}:2: invalid JSON" in message and f"{path}:3: not a prediction" in message and "2 bad" in message
@@ -186,7 +186,7 @@ def test_perplexity_equals_exp_of_masked_loss(demo_model_dir):
     report = scorer.score([Prediction(prompt=sample.prompt, system=sample.system, reference=reference, output="x")],
                           ["perplexity"], model=str(demo_model_dir))
     assert report.summary["perplexity"] == pytest.approx(figure)
-    with pytest.raises(ValidationError, match="local model"):
+    with pytest.raises(InvalidInputError, match="local model"):
         scorer.score([Prediction(prompt="p", reference="r", output="x")], ["perplexity"])
 
 

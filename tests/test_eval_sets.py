@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from llmops.errors import NotFoundError, ValidationError
+from llmops.errors import ConflictError, InvalidInputError, NotFoundError
 from llmops.lf import dataset_info
 from llmops.services.datasets import DatasetRegistry
 from llmops.services.evaluation import EvalSets
@@ -72,9 +72,9 @@ def test_validation_reports_problems_by_line(sets, tmp_path):
         assert f"{path}:{line}:" in joined, line
     assert f"{path}:2: field 'prompt' is empty" in joined and f"{path}:4: invalid JSON" in joined
     assert sets.validate_file(_jsonl(tmp_path / "good.jsonl", [{"prompt": "p"}])).ok
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         sets.validate_file(tmp_path / "set.csv")
-    with pytest.raises(ValidationError, match="1 problem|5 problem"):
+    with pytest.raises(InvalidInputError, match="1 problem|5 problem"):
         sets.add(path, "broken")
 
 
@@ -88,7 +88,7 @@ def test_sample_is_deterministic_and_saved(sets):
     saved = sets.sample("sample_sft", 5, seed=7, save="probe")
     assert sets.load("probe") == saved == sets.sample("sample_sft", 5, seed=7)
     assert ("probe", "set") in {(i.name, i.source) for i in sets.list()}
-    with pytest.raises(ValidationError):
+    with pytest.raises(ConflictError):
         sets.sample("sample_sft", 5, seed=7, save="probe")  # never overwritten
     with pytest.raises(NotFoundError):
         sets.load("no-such-set")
@@ -110,7 +110,7 @@ def test_split_writes_an_eval_and_a_train_version(sets, settings, tmp_path):
     assert {s.prompt for s in held}.isdisjoint({s.prompt for s in train})
     assert {s.prompt for s in held} | {s.prompt for s in train} == {r["instruction"] for r in rows}
     again = EvalSets(settings, DatasetRegistry(settings))
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidInputError):
         again.split("ops", eval_fraction=1.5)
     # A hand-registered dataset (the shipped sample) is adopted as v1 first, its file untouched.
     sample = again.split("sample_sft", eval_fraction=0.1, seed=0)

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from llmops.errors import JobError
+from llmops.errors import StorageError
 from llmops.runner.store import SCHEMA_VERSION, UPDATABLE, JobStore
 from llmops.schemas.jobs import JobSpec, JobStatus
 
@@ -77,7 +77,7 @@ def test_a_table_from_a_newer_release_is_refused_untouched(tmp_path):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version=99")
     conn.close()
-    with pytest.raises(JobError, match="newer version") as refused:
+    with pytest.raises(StorageError, match="newer version") as refused:
         JobStore(path)
     assert refused.value.key == "err.jobs_db_newer"
     conn = sqlite3.connect(path)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import LLMOpsError, NotFoundError, ValidationError
+from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError, StorageError
 from llmops.runner.runner import JobRunner
 from llmops.schemas.jobs import JobStatus
 from llmops.schemas.models import Endpoint, ModelEntry, SamplingParams
@@ -103,11 +103,11 @@ def test_endpoint_validation_never_stores_or_echoes_a_key(settings):
     registry = ModelRegistry(settings)
     for url in ("ftp://host/v1", "localhost:8000/v1", "http://", "javascript:alert(1)", "", "http://h:99999/v1"):
         assert error_key(lambda url=url: registry.add_endpoint("ep", url, "m")) == "err.model_endpoint_url", url
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         registry.add_endpoint("ep", f"https://user:{SECRET}@api.example.com/v1", "m")
     assert info.value.key == "err.model_endpoint_credentials" and SECRET not in str(info.value)
     for literal in (SECRET, "sk_live_ABCDEF", "openai_api_key", "A" * 20 + "1234567890" + "BCDEFG", "MY-KEY"):
-        with pytest.raises(ValidationError) as info:
+        with pytest.raises(InvalidInputError) as info:
             registry.add_endpoint("ep", "https://api.example.com/v1", "m", api_key_env=literal)
         assert info.value.key == "err.model_api_key_env", literal
         assert literal not in str(info.value) and literal not in info.value.message("zh")
@@ -136,7 +136,7 @@ def test_corrupt_registry_is_reported_and_left_untouched(settings, demo_model_di
                      lambda: registry.add_base("m", str(demo_model_dir)),
                      lambda: registry.add_endpoint("ep", "http://127.0.0.1:9/v1", "m"),
                      lambda: registry.set_default(None), lambda: registry.ensure_demo(demo_model_dir)):
-            with pytest.raises(ValidationError) as info:
+            with pytest.raises(StorageError) as info:
                 call()
             assert info.value.key == "err.model_registry_corrupt" and str(registry.path) in str(info.value)
         assert registry.path.read_bytes() == garbage, "a corrupt registry must never be overwritten"

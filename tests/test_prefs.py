@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops.errors import ValidationError
+from llmops.errors import InvalidInputError, StorageError
 from llmops.services import prefs
 from llmops.services.prefs import PrefsStore, Vote, export_dpo, stats
 
@@ -107,7 +107,7 @@ def test_index_follows_other_writers_and_rewrites(settings):
 
 def test_invalid_vote_refused(settings):
     store = PrefsStore(settings.prefs_path)
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         store.append(make_vote(1, winner="c"))
     assert info.value.key == "err.prefs_invalid_vote"
     assert not settings.prefs_path.exists()
@@ -196,7 +196,7 @@ def test_disk_full_leaves_file_unchanged(settings, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(prefs.os, "write", full)
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(StorageError) as info:
         store.append(make_vote(2))
     assert info.value.key == "err.prefs_write_failed" and "space" in info.value.params["reason"]
     assert settings.prefs_path.read_bytes() == before
@@ -206,7 +206,7 @@ def test_disk_full_leaves_file_unchanged(settings, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     monkeypatch.setattr(prefs.os, "write", half_then_full)
-    with pytest.raises(ValidationError):
+    with pytest.raises(StorageError):
         store.append(make_vote(3))
     assert settings.prefs_path.read_bytes() == before
     monkeypatch.setattr(prefs.os, "write", real_write)
@@ -231,7 +231,7 @@ def test_export_dpo_shape(settings):
     assert "更好" in out.read_text(encoding="utf-8")
     assert export_dpo(votes, out, only_models="qwen-0.5b@1") == 2
     assert export_dpo(votes, out, source="synthetic") == 1
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         export_dpo(votes[2:4], out)
     assert info.value.key == "err.prefs_export_empty"
 

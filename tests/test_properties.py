@@ -10,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmops.errors import ValidationError
+from llmops.errors import InvalidInputError
 from llmops.lf import render
 from llmops.services import models
 from llmops.storage import safe_name
@@ -80,7 +80,7 @@ def _one_component(name: str, root: Path) -> bool:
 def test_safe_name_accepts_only_documented_names(name):
     try:
         accepted = safe_name(name)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         assert exc.key == "err.unsafe_name"
         assert not _documented(name.strip())
         return
@@ -100,7 +100,7 @@ def test_safe_name_keeps_every_documented_name(name, pad):
 def test_model_names_follow_the_same_rule(name):
     try:
         accepted = models._check_name(name)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         assert exc.key == "err.model_bad_name" and not _documented(name.strip())
         return
     assert accepted == name.strip() and _documented(accepted) and "/" not in accepted and "\x00" not in accepted
@@ -111,7 +111,7 @@ def test_model_names_follow_the_same_rule(name):
 def test_versions_never_carry_separators(version):
     try:
         accepted = models._check_version(version)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         assert exc.key == "err.model_bad_version"
         return
     assert accepted == version.strip() and 0 < len(accepted) <= 32 and accepted[0] not in ".-_"
@@ -122,6 +122,6 @@ def test_versions_never_carry_separators(version):
 def test_dataset_registration_refuses_hostile_names(settings, name):
     from llmops.lf import dataset_info
 
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         dataset_info.register(dataset_info.ensure(settings), name, {"file_name": "x.jsonl"})
     assert info.value.key == "err.unsafe_name"

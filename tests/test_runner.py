@@ -11,7 +11,7 @@ import time
 import psutil
 import pytest
 
-from llmops.errors import JobError
+from llmops.errors import PermissionDeniedError
 from llmops.runner import procs
 from llmops.runner.runner import JobRunner
 from llmops.runner.store import devices_conflict
@@ -126,6 +126,6 @@ def test_pid_reuse_is_not_mistaken_for_the_job():
 
 
 def test_secret_env_is_refused(settings):
-    with pytest.raises(JobError) as info:
+    with pytest.raises(PermissionDeniedError) as info:
         JobRunner(settings).submit(spec(settings, "secret", "pass", env={"OPENAI_API_KEY": "sk-x"}))
     assert info.value.key == "err.job_secret_env"

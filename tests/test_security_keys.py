@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from llmops.errors import ValidationError
-from llmops.security.credentials import KeyNotBound, bindings, has_userinfo, is_bound, parse_bindings, require_bound
+from llmops.errors import InvalidInputError, PermissionDeniedError
+from llmops.security.credentials import (
+    KeyNotBound,
+    bindings,
+    has_userinfo,
+    is_bound,
+    parse_bindings,
+    require_bound,
+)
 from llmops.settings import Settings
 
 
@@ -19,7 +26,7 @@ def test_a_binding_covers_its_host_and_path_only(tmp_path):
     with pytest.raises(KeyNotBound):
         require_bound(s, "K", "http://127.0.0.1:8000/v1")
     require_bound(Settings(home=tmp_path), "K", "http://127.0.0.1:8000/v1")  # the CLI's own user decides
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(InvalidInputError) as info:
         require_bound(Settings(home=tmp_path), "K", "http://u:pw-secret@h/v1")
     assert "pw-secret" not in info.value.message() and has_userinfo("u:p@h") and not has_userinfo("http://h/a@b")
 
@@ -31,8 +38,8 @@ def test_bindings_file_and_malformed_entries(tmp_path):
     s.credentials_path.chmod(0o600)
     assert bindings(s) == {"K": ("https://a.example/v1", "https://b.example/v1"), "M": ("http://127.0.0.1:1/v1",)}
     s.credentials_path.chmod(0o666)
-    with pytest.raises(ValidationError):
+    with pytest.raises(PermissionDeniedError):
         bindings(s)
     for bad in ("lower=http://h", "K=", "K=ftp://h", "K=http://u:p@h"):
-        with pytest.raises(ValidationError):
+        with pytest.raises(InvalidInputError):
             parse_bindings(bad)

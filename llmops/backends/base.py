@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from ..errors import LLMOpsError
+from ..errors import (
+    BackendError,  # re-exported: backends and their callers import it from here
+)
 from ..schemas.models import SamplingParams
 
 ROLES = ("system", "user", "assistant")
-
-
-class BackendError(LLMOpsError):
-    """Generation failed; the message says why and never contains a secret."""
 
 
 @dataclass(frozen=True)

@@ -32,12 +32,11 @@ class Placement:
 
 
 def pick_placement() -> Placement:
-    """CUDA if torch sees one, else the CPU."""
-    import torch
+    """CUDA if the device probe sees one, else the CPU (services.device is the one probe; it loads torch)."""
+    from ..services.device import probe
 
-    if torch.cuda.is_available():
-        return Placement("cuda", "bfloat16" if torch.cuda.is_bf16_supported() else "float16")
-    return Placement("cpu", "float32")
+    info = probe()
+    return Placement("cuda" if info.cuda else "cpu", info.dtype_name)
 
 
 def model_key(path: str) -> str:

@@ -1,14 +1,20 @@
-"""Any OpenAI-compatible chat server (vLLM, `llamafactory-cli api`, Ollama, OpenAI) through the `openai` client."""
+"""Any OpenAI-compatible chat server (vLLM, `llamafactory-cli api`, Ollama, OpenAI) through the `openai` client.
+
+The one home of an endpoint (URL, model, in-memory key) and of the client that talks to it: chat, the arena and
+data generation all send their requests through OpenAICompatBackend.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from ..errors import LLMOpsError
+from ..errors import InvalidInputError, LLMOpsError
 from ..schemas.models import SamplingParams
-from ..security.credentials import require_bound
+from ..security.credentials import has_userinfo, require_bound
 from ..settings import Settings
 from .base import Backend, BackendError, check_messages
 
@@ -16,12 +22,93 @@ NO_KEY = "EMPTY"  # what local servers (vLLM, LLaMA-Factory) accept when they ch
 _DETAIL_CHARS = 300
 
 
+class Secret:
+    """A string that never shows itself: repr/str print stars, pickling is refused."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None = None):
+        self._value = value or ""
+
+    def reveal(self) -> str:
+        """The value, for the one place that must send it."""
+        return self._value
+
+    def redact(self, text: str) -> str:
+        """`text` with every occurrence of the value replaced by ***."""
+        return text.replace(self._value, "***") if len(self._value) >= 4 else text
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __copy__(self) -> Secret:
+        return self
+
+    def __deepcopy__(self, memo) -> Secret:
+        return self
+
+    def __reduce__(self):
+        raise TypeError("a Secret is never serialised")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where to send requests: base URL (…/v1), model name and an in-memory API key.
+
+    `key_env` names the bound variable the key came from (None for a key the user typed for this URL), so the
+    binding can be checked again right before each run.
+    """
+
+    base_url: str
+    model: str
+    api_key: Secret = field(default_factory=Secret, repr=False, compare=False)
+    key_env: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.api_key, Secret):
+            object.__setattr__(self, "api_key", Secret(self.api_key))
+        url = (self.base_url or "").strip().rstrip("/")
+        if has_userinfo(url):
+            raise InvalidInputError("err.sec_url_userinfo")  # never echoed: the user-info is a secret
+        if not re.match(r"^https?://[^\s/]+", url):
+            raise InvalidInputError("err.gen_bad_base_url", url=url)
+        if not (self.model or "").strip():
+            raise InvalidInputError("err.gen_model_required")
+        object.__setattr__(self, "base_url", url)
+        object.__setattr__(self, "model", self.model.strip())
+
+    @classmethod
+    def from_env(cls, base_url: str, model: str, api_key_env: str | None = None,
+                 settings: Settings | None = None) -> Endpoint:
+        """An endpoint whose key is read from the variable `api_key_env` (none: no key), which must be bound
+        to `base_url` (checked before the variable is even looked at, so nobody learns which ones are set)."""
+        key = ""
+        if api_key_env:
+            require_bound(settings or Settings.from_env(), api_key_env, (base_url or "").strip())
+            key = os.environ.get(api_key_env, "")
+            if not key:
+                raise InvalidInputError("err.gen_api_key_env_missing", name=api_key_env)
+        return cls(base_url, model, Secret(key), api_key_env or None)
+
+    def public(self) -> dict:
+        """What may be shown or stored: never the key itself."""
+        return {"base_url": self.base_url, "model": self.model, "api_key": "set" if self.api_key else "none"}
+
+
+
 class OpenAICompatBackend(Backend):
-    """Chat completions from `base_url`; the key is read from `api_key_env` at each call and never kept."""
+    """Chat completions from `base_url`; the key is read from `api_key_env` (or an in-memory `api_key`) at each
+    call, after its binding to `base_url` is checked again, and is never kept in a file, a log or a message."""
 
     def __init__(self, base_url: str, model: str, api_key_env: str | None = None, timeout: float = 60.0,
-                 max_retries: int = 1, settings: Settings | None = None):
+                 max_retries: int = 1, settings: Settings | None = None, api_key: Secret | None = None):
         self.settings = settings
+        self._api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -29,6 +116,28 @@ class OpenAICompatBackend(Backend):
         self.max_retries = int(max_retries)
         self._http = None
         self._http_lock = threading.Lock()
+
+    @classmethod
+    def from_endpoint(cls, endpoint: Endpoint, *, timeout: float = 60.0, max_retries: int = 1,
+                      settings: Settings | None = None) -> OpenAICompatBackend:
+        """A backend for a runtime Endpoint: its typed key, or its bound variable checked again at each request."""
+        return cls(endpoint.base_url, endpoint.model, endpoint.key_env, timeout=timeout, max_retries=max_retries,
+                   settings=settings, api_key=endpoint.api_key)
+
+    def client(self):
+        """An `openai` client for one run of requests, its key checked now (binding, presence); see `close`."""
+        return self._client(self._key())
+
+    def close(self) -> None:
+        """Close the connection pool; the next request opens a new one."""
+        with self._http_lock:
+            http, self._http = self._http, None
+        if http is not None:
+            http.close()
+
+    def redact(self, text: str) -> str:
+        """`text` with the in-memory key, if any, replaced by ***."""
+        return self._api_key.redact(text)
 
     def __repr__(self) -> str:
         return (f"OpenAICompatBackend(base_url={self.base_url!r}, model={self.model!r}, "
@@ -79,13 +188,13 @@ class OpenAICompatBackend(Backend):
 
     def _key(self) -> str:
         if not self.api_key_env:
-            return NO_KEY
+            return self._api_key.reveal() or NO_KEY  # a key typed for this URL, or none
         try:
             # Checked at every request, so an edited models.json cannot send a key to another host.
             require_bound(self.settings or Settings.from_env(), self.api_key_env, self.base_url)
         except LLMOpsError as exc:
             raise BackendError(exc.key, **exc.params) from None
-        key = os.environ.get(self.api_key_env)
+        key = self._api_key.reveal() or os.environ.get(self.api_key_env)
         if not key:
             raise BackendError("err.backend_key_missing", env=self.api_key_env)
         return key

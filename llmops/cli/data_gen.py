@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..i18n import t
 from ..services.datagen.common import parse_options
 from .jobs import WorkerError, add_wait_flags, run_job
@@ -108,7 +108,7 @@ def _llm_params(settings, args) -> dict:
 
     missing = [flag for flag, value in (("--base-url", args.base_url), ("--model", args.model)) if not value]
     if missing:
-        raise ValidationError("err.gen_llm_args", missing=", ".join(missing))
+        raise InvalidInputError("err.gen_llm_args", missing=", ".join(missing))
     endpoint = Endpoint.from_env(args.base_url, args.model, args.api_key_env, settings)
     options = {"pairs_per_chunk": args.pairs_per_chunk, "max_workers": args.concurrency, "timeout_s": args.timeout,
                "max_retries": args.max_retries, "max_chunks": args.max_chunks, "max_tokens": args.max_tokens}

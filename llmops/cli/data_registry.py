@@ -119,7 +119,7 @@ def _register(settings, args) -> int:
     try:
         row = _registry(settings, args).upload(args.file, args.name, args.format,
                                                confirm_conversion=args.confirm_conversion, note=args.note)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         if exc.key == "err.ds_needs_conversion":
             print(t("cli.error", settings.lang, message=f"{exc.message(settings.lang)} (--confirm-conversion)"),
                   file=sys.stderr)

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from ..errors import LLMOpsError
+from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
 from . import data, jobs, prefs, train, users
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one command; user errors print a message in the user's language and exit 2."""
+    """Run one command; errors print a message in the user's language: exit 2 for user errors, 1 for failures."""
     args = build_parser().parse_args(argv)
     lang = Settings().lang
     try:
@@ -43,8 +43,8 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(lang, t("cli.bad_env", lang, reason=exc))
     try:
         return args.handler(settings, args) or 0
-    except LLMOpsError as exc:
-        return _fail(lang, exc.message(lang))
+    except LLMOpsError as exc:  # storage, backend and job failures exit 1; what the user can fix exits 2
+        return _fail(lang, exc.message(lang), code=2 if is_user_error(exc) else 1)
     except OSError as exc:  # a path the user named cannot be read or written
         reason = exc.strerror or str(exc)
         return _fail(lang, t("cli.os_error", lang, path=exc.filename or "-", reason=reason))

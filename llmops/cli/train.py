@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..runner.runner import JobRunner
 from ..schemas.jobs import JobStatus
 from ..schemas.stages import STAGE_NAMES
@@ -49,15 +49,15 @@ def parse_sets(items: list[str]) -> dict:
     for item in items:
         key, sep, raw = item.partition("=")
         if not sep or not key.strip():
-            raise ValidationError("err.set_syntax", item=item)
+            raise InvalidInputError("err.set_syntax", item=item)
         key = key.strip()
         if key not in known:
-            raise ValidationError("err.set_unknown_key", key=key, known=", ".join(sorted(known)))
+            raise InvalidInputError("err.set_unknown_key", key=key, known=", ".join(sorted(known)))
         try:
             values[key] = yaml.safe_load(raw) if raw.strip() else None
         except yaml.YAMLError as exc:
             reason = " ".join(str(getattr(exc, "problem", None) or exc).split())
-            raise ValidationError("cli.set_yaml", item=item, reason=reason) from None
+            raise InvalidInputError("cli.set_yaml", item=item, reason=reason) from None
     return values
 
 

@@ -10,6 +10,7 @@ from .cli import CLI
 from .corpus import CORPUS
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
+from .error_kinds import ERROR_KINDS
 from .errors import ERRORS
 from .evaluation import EVALUATION
 from .jobs import JOBS

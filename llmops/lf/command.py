@@ -7,7 +7,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 
 _HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9\-]{0,61}"
                    r"[A-Za-z0-9])?)*$")
@@ -24,10 +24,10 @@ class Target:
 
     def __post_init__(self):
         if not (0 <= self.gpus_per_node <= 4096 and 1 <= self.nnodes <= 4096 and 1 <= self.master_port <= 65535):
-            raise ValidationError("err.train.bad_node_count")
+            raise InvalidInputError("err.train.bad_node_count")
         addr = (self.master_addr or "").strip()
         if addr and not _is_host(addr):
-            raise ValidationError("err.train.bad_master_addr", addr=addr)
+            raise InvalidInputError("err.train.bad_master_addr", addr=addr)
         object.__setattr__(self, "master_addr", addr)
 
     def with_detected(self, gpu_count: int) -> Target:

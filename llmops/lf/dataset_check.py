@@ -29,12 +29,12 @@ def check(dataset_dir: Path, name: str, entries: dict[str, dict], stage: str) ->
     kind = dataset_info.entry_kind(entry)
     wanted = STAGES[stage].dataset_kinds
     if kind not in wanted:
-        raise ValidationError("err.dataset_wrong_kind", name=name, kind=kind, stage=stage, wanted="/".join(wanted))
+        raise InvalidInputError("err.dataset_wrong_kind", name=name, kind=kind, stage=stage, wanted="/".join(wanted))
     path = dataset_info.resolve_file(dataset_dir, entry)
     if path is None:
         return  # a hub dataset: LLaMA-Factory fetches and checks it
     if not path.exists():
-        raise ValidationError("err.dataset_file_missing", name=name, path=str(path))
+        raise InvalidInputError("err.dataset_file_missing", name=name, path=str(path))
     if path.is_dir():
         return
     formatting = entry.get("formatting", "alpaca")
@@ -42,10 +42,10 @@ def check(dataset_dir: Path, name: str, entries: dict[str, dict], stage: str) ->
     needed = [columns[key] for key in _REQUIRED[kind] if key in columns]
     for line_no, row in _peek(path):
         if not isinstance(row, dict):
-            raise ValidationError("err.dataset_shape", path=f"{path}:{line_no}", reason="row is not an object")
+            raise InvalidInputError("err.dataset_shape", path=f"{path}:{line_no}", reason="row is not an object")
         missing = [column for column in needed if column not in row]
         if missing:
-            raise ValidationError("err.dataset_shape", path=f"{path}:{line_no}",
+            raise InvalidInputError("err.dataset_shape", path=f"{path}:{line_no}",
                                   reason=f"missing field(s) {', '.join(missing)} for a {kind} dataset")
 
 
@@ -55,13 +55,13 @@ def _peek(path: Path) -> list[tuple[int, object]]:
     if suffix not in (".json", ".jsonl"):
         return []  # csv/parquet/txt: LLaMA-Factory's own loader reports their problems
     if path.stat().st_size == 0:
-        raise ValidationError("err.dataset_shape", path=f"{path}:1", reason="the file is empty")
+        raise InvalidInputError("err.dataset_shape", path=f"{path}:1", reason="the file is empty")
     if suffix == ".json" and path.stat().st_size <= _PEEK_BYTES:
         try:
             data = json.loads(path.read_text(encoding="utf-8-sig"))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             line = getattr(exc, "lineno", 1)
-            raise ValidationError("err.dataset_shape", path=f"{path}:{line}", reason=str(exc)) from exc
+            raise InvalidInputError("err.dataset_shape", path=f"{path}:{line}", reason=str(exc)) from exc
         if isinstance(data, list):
             return [(index + 1, row) for index, row in enumerate(data[:_PEEK_ROWS])]
         if isinstance(data, dict):
@@ -74,7 +74,7 @@ def _peek(path: Path) -> list[tuple[int, object]]:
             try:
                 rows.append((line_no, json.loads(line)))
             except json.JSONDecodeError as exc:
-                raise ValidationError("err.dataset_shape", path=f"{path}:{line_no}", reason=exc.msg) from exc
+                raise InvalidInputError("err.dataset_shape", path=f"{path}:{line_no}", reason=exc.msg) from exc
             if len(rows) >= _PEEK_ROWS:
                 break
     return rows

@@ -99,7 +99,7 @@ def register(path: Path, name: str, entry: dict, *, replace: bool = False) -> No
     safe_name(name, "dataset name")
     problem = _check_entry(name, entry)
     if problem:
-        raise ValidationError("err.dataset_entry_invalid", reason=problem)
+        raise InvalidInputError("err.dataset_entry_invalid", reason=problem)
     with file_lock(path):
         raw = _read_raw(path)
         if raw.get(name) == entry:
@@ -128,7 +128,7 @@ def _read_raw(path: Path) -> dict:
         raw = json.loads(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         # Never overwrite a file we could not read: the user's entries would be lost.
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
+        raise InvalidInputError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
     if not isinstance(raw, dict):
         raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=Message("ds.info_top_not_object"))
     return raw

@@ -10,7 +10,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from ..errors import JobError, NotFoundError
+from ..errors import InvalidInputError, NotFoundError, PermissionDeniedError
 from ..schemas.jobs import Job, JobSpec, JobStatus
 from ..security.environ import child_env, is_secret_name
 from ..settings import Settings
@@ -30,11 +30,11 @@ class JobRunner:
     def submit(self, spec: JobSpec) -> Job:
         """Queue `spec` and start its supervisor; returns the PENDING (or already RUNNING) job."""
         if not spec.argv or not all(isinstance(part, str) for part in spec.argv):
-            raise JobError("err.job_bad_argv")
+            raise InvalidInputError("err.job_bad_argv")
         leaked = [key for key in spec.env if is_secret_name(key)]
         if leaked:
             # Secrets stay in the environment the app inherited; the job table is a plain file.
-            raise JobError("err.job_secret_env", keys=", ".join(leaked))
+            raise PermissionDeniedError("err.job_secret_env", keys=", ".join(leaked))
         run_dir = Path(spec.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         job = self.store.create(spec, str(run_dir / LOG_NAME))

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import JobError
+from ..errors import StorageError
 from ..schemas.jobs import Job, JobSpec, JobStatus
 from . import evidence, procs
 
@@ -96,7 +96,7 @@ class JobStore:
         with self._transaction() as conn:
             current = _version(conn)
             if current > SCHEMA_VERSION:
-                raise JobError("err.jobs_db_newer", path=str(self.path), version=current, supported=SCHEMA_VERSION)
+                raise StorageError("err.jobs_db_newer", path=str(self.path), version=current, supported=SCHEMA_VERSION)
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[version]:
                     conn.execute(statement)

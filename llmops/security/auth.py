@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError, StorageError
 from ..settings import Settings
 from ..storage import atomic_write_json, file_lock
 
@@ -75,7 +75,7 @@ class UserStore:
                 data = json.loads(self.path.read_text(encoding="utf-8"))
                 found.update({str(k): str(v["hash"]) for k, v in data.get("users", {}).items()})
             except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-                raise ValidationError("err.sec_users_corrupt", path=str(self.path), reason=type(exc).__name__) from None
+                raise StorageError("err.sec_users_corrupt", path=str(self.path), reason=type(exc).__name__) from None
         for entry in re.split(r"[;\s]+", os.environ.get("LLMOPS_USERS", "")):
             name, sep, stored = entry.partition("=")
             if sep and _NAME.match(name):
@@ -85,9 +85,9 @@ class UserStore:
     def add(self, name: str, password: str) -> Path:
         """Add or replace `name`; the file is written atomically with mode 600."""
         if not _NAME.match(name or ""):
-            raise ValidationError("err.sec_user_bad_name", name=name)
+            raise InvalidInputError("err.sec_user_bad_name", name=name)
         if len(password or "") < MIN_PASSWORD:
-            raise ValidationError("err.sec_password_short", min=MIN_PASSWORD)
+            raise InvalidInputError("err.sec_password_short", min=MIN_PASSWORD)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.path):
             data = json.loads(self.path.read_text(encoding="utf-8")) if self.path.exists() else {"users": {}}

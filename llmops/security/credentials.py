@@ -14,14 +14,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError, PermissionDeniedError, StorageError
 from ..settings import Settings
 
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-class KeyNotBound(ValidationError):
+class KeyNotBound(PermissionDeniedError):
     """A key variable was aimed at a base URL it is not bound to."""
 
 
@@ -79,9 +79,9 @@ def parse_bindings(text: str, source: str = "LLMOPS_KEY_BINDINGS") -> dict[str, 
 def _add(found: dict[str, tuple[str, ...]], name: str, urls: list, source: str) -> None:
     name = str(name).strip()
     if not _ENV_NAME.match(name):
-        raise ValidationError("err.sec_bindings_invalid", source=source, reason=f"bad variable name {name[:40]!r}")
+        raise InvalidInputError("err.sec_bindings_invalid", source=source, reason=f"bad variable name {name[:40]!r}")
     if not urls or not all(isinstance(u, str) and target(u) for u in urls):
-        raise ValidationError("err.sec_bindings_invalid", source=source,
+        raise InvalidInputError("err.sec_bindings_invalid", source=source,
                               reason=f"{name} needs one or more http(s) URLs without user-info")
     found[name] = found.get(name, ()) + tuple(u.strip() for u in urls)
 
@@ -94,13 +94,13 @@ def _file_bindings(settings: Settings) -> dict[str, tuple[str, ...]]:
         return {}
     source = str(path)
     if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise ValidationError("err.sec_bindings_invalid", source=source, reason="others may write it (chmod 600)")
+        raise PermissionDeniedError("err.sec_bindings_invalid", source=source, reason="others may write it (chmod 600)")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise ValidationError("err.sec_bindings_invalid", source=source, reason=type(exc).__name__) from None
+        raise StorageError("err.sec_bindings_invalid", source=source, reason=type(exc).__name__) from None
     if not isinstance(data, dict):
-        raise ValidationError("err.sec_bindings_invalid", source=source, reason="expected VAR: [url, …]")
+        raise InvalidInputError("err.sec_bindings_invalid", source=source, reason="expected VAR: [url, …]")
     found: dict[str, tuple[str, ...]] = {}
     for name, urls in data.items():
         _add(found, str(name), [urls] if isinstance(urls, str) else list(urls or []), source)
@@ -134,6 +134,6 @@ def require_bound(settings: Settings, env_name: str, url: str) -> None:
     Enforced when the settings are restricted (the app); the CLI's user names both key and URL themselves.
     """
     if has_userinfo(url):
-        raise ValidationError("err.sec_url_userinfo")
+        raise InvalidInputError("err.sec_url_userinfo")
     if settings.restricted and not is_bound(settings, env_name, url):
         raise KeyNotBound("err.sec_key_unbound", env=env_name, url=url, file=str(settings.credentials_path))

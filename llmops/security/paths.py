@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import PermissionDeniedError
+from ..schemas.model_ref import looks_like_hub_id
 from ..settings import Settings
 
 
-class PathNotAllowed(ValidationError):
+class PathNotAllowed(PermissionDeniedError):
     """A path resolved (symlinks and '..' included) to a place outside every allowed root."""
 
 
@@ -56,7 +57,7 @@ def contain_if_local(settings: Settings, location: str) -> str:
     """Like contain() for a model location that may also be a hub id ('org/name', no such local path)."""
     text = (location or "").strip()
     local = in_workspace(settings, text) if text else Path()
-    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") != 1 or local.exists()
+    looks_local = not looks_like_hub_id(text) or local.exists()
     if text and looks_local:
         contain(settings, text)
     return location

@@ -15,7 +15,7 @@ from typing import Literal
 
 from ..backends import Backend, BackendError, RowEvent, backend_for, stream_together
 from ..backends.cache import LocalModelCache
-from ..errors import LLMOpsError, NotFoundError, ValidationError
+from ..errors import ConflictError, InvalidInputError, LLMOpsError, NotFoundError
 from ..i18n import t
 from ..schemas.models import SamplingParams
 from .models import ModelRegistry
@@ -69,7 +69,7 @@ class Round:
         return self.side_text("left"), self.side_text("right")
 
 
-class SideFailedError(ValidationError):
+class SideFailedError(BackendError):
     """One side of a round failed; the message names the side (never the hidden model) and the cause."""
 
     def __init__(self, side: str, cause: LLMOpsError):
@@ -112,22 +112,22 @@ class ArenaService:
         pool = [i for i in ids if i not in (model_a, model_b)]
         if not model_a:
             if not pool:
-                raise ValidationError("err.arena_need_two")
+                raise InvalidInputError("err.arena_need_two")
             model_a = self._rng.choice(pool)
             pool.remove(model_a)
         if not model_b:
             if not pool:
-                raise ValidationError("err.arena_need_two")
+                raise InvalidInputError("err.arena_need_two")
             model_b = self._rng.choice(pool)
         if model_a == model_b:
-            raise ValidationError("err.arena_same_model")
+            raise InvalidInputError("err.arena_same_model")
         return model_a, model_b
 
     def start_round(self, session: str, prompt: str, system: str = "", params: SamplingParams | None = None,
                     model_a: str | None = None, model_b: str | None = None) -> Round:
         """Validate the prompt, choose the pair and a random side for each; the session's running round stops."""
         if not (prompt or "").strip():
-            raise ValidationError("err.arena_empty_prompt")
+            raise InvalidInputError("err.arena_empty_prompt")
         model_a, model_b = self.pick_pair(model_a or None, model_b or None)
         round_ = Round(uuid.uuid4().hex, session, prompt, system or "", params or SamplingParams(), model_a, model_b,
                        left=self._rng.choice(("a", "b")))
@@ -221,7 +221,7 @@ class ArenaService:
                 continue
             if not text:
                 round_.errors[letter] = SideFailedError(round_.side_of(letter),
-                                                        ValidationError("err.arena_empty_answer"))
+                                                        InvalidInputError("err.arena_empty_answer"))
 
     def run(self, round_: Round) -> Round:
         """Generate both sides to the end (for scripts); raises if a side failed."""
@@ -241,19 +241,19 @@ class ArenaService:
         with self._lock:
             round_ = self._rounds.get(round_id or "")
         if round_ is None or round_.session != session:
-            raise ValidationError("err.arena_unknown_round")
+            raise NotFoundError("err.arena_unknown_round")
         return round_
 
     def vote(self, session: str, round_id: str | None, choice: str, edited: str | None = None,
              source: str = "human") -> VoteResult:
         """Append the vote (fsynced) and reveal the names; a repeated vote on a round is stored once."""
         if choice not in CHOICES:
-            raise ValidationError("err.arena_bad_choice", choice=choice)
+            raise InvalidInputError("err.arena_bad_choice", choice=choice)
         round_ = self.get_round(session, round_id)
         if round_.errors:
-            raise ValidationError("err.arena_failed_round")
+            raise ConflictError("err.arena_failed_round")
         if not round_.done:
-            raise ValidationError("err.arena_not_ready")
+            raise ConflictError("err.arena_not_ready")
         right = "b" if round_.left == "a" else "a"
         winner = {"left": round_.left, "right": right}.get(choice, choice)
         if edited and winner not in ("a", "b"):

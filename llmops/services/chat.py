@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from ..backends import backend_for
 from ..backends.base import Backend
 from ..backends.cache import LocalModelCache
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..schemas.models import ModelEntry, SamplingParams
 from .models import ModelRegistry
 
@@ -45,7 +45,7 @@ def without_last_answer(messages: list[dict[str, str]]) -> list[dict[str, str]]:
     while turns and turns[-1]["role"] == "assistant":
         turns.pop()
     if not turns or not turns[-1]["content"].strip():
-        raise ValidationError("err.chat_nothing_to_regenerate")
+        raise InvalidInputError("err.chat_nothing_to_regenerate")
     return turns
 
 
@@ -54,7 +54,7 @@ def last_user_message(messages: list[dict[str, str]]) -> str:
     for turn in reversed(conversation(messages)):
         if turn["role"] == "user" and turn["content"].strip():
             return turn["content"]
-    raise ValidationError("err.chat_no_user_message")
+    raise InvalidInputError("err.chat_no_user_message")
 
 
 class ChatService:
@@ -84,7 +84,7 @@ class ChatService:
                 params: SamplingParams | None = None) -> ChatRequest:
         """A request answering `message` after `history`; an empty message or no model is refused."""
         if not (message or "").strip():
-            raise ValidationError("err.chat_empty_message")
+            raise InvalidInputError("err.chat_empty_message")
         messages = [*conversation(history), {"role": "user", "content": message}]
         return ChatRequest(model_id or "", messages, system or "", params or SamplingParams())
 
@@ -97,14 +97,14 @@ class ChatService:
         """The messages the backend receives: the system prompt (if any) first, then the conversation."""
         turns = conversation(request.messages)
         if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
-            raise ValidationError("err.chat_empty_message")
+            raise InvalidInputError("err.chat_empty_message")
         system = (request.system or "").strip()
         return ([{"role": "system", "content": system}] if system else []) + turns
 
     def stream(self, request: ChatRequest, session: str | None = None) -> ReplyStream:
         """Validate `request` now, then yield the reply's text pieces; `stop(session)` or closing it ends it."""
         if not request.model_id:
-            raise ValidationError("err.chat_no_model")
+            raise InvalidInputError("err.chat_no_model")
         messages = self.rendered(request)
         entry = self.models.get(request.model_id)
         backend = self._factory(entry, self.cache)

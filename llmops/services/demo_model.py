@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import ConflictError, InvalidInputError
 
 MARKER = "llmops_demo.json"
 CHATML_TEMPLATE = (
@@ -40,10 +40,10 @@ def build(out: Path, sources: list[Path], vocab_size: int = 1024, seed: int = 0,
     if out.exists() and any(out.iterdir()) and not overwrite:
         if is_demo(out):
             return out
-        raise ValidationError("err.output_not_empty", path=str(out))
+        raise ConflictError("err.output_not_empty", path=str(out))
     texts = _corpus(sources)
     if sum(len(text) for text in texts) < 2000:
-        raise ValidationError("err.demo_no_text", sources=", ".join(map(str, sources)))
+        raise InvalidInputError("err.demo_no_text", sources=", ".join(map(str, sources)))
 
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers

@@ -1,4 +1,5 @@
-"""What accelerators this machine has; torch is imported only on first ask."""
+"""What accelerators this machine has — the one probe training, planning and the local backends ask; torch is
+imported only on first ask."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ class DeviceInfo:
     @property
     def placement(self) -> Placement:
         return Placement(cuda=self.cuda, bf16_supported=self.bf16, gpu_count=self.count)
+
+    @property
+    def dtype_name(self) -> str:
+        """The torch dtype local inference uses here: bf16 on CUDA that has it, else fp16 on CUDA, else fp32."""
+        if not self.cuda:
+            return "float32"
+        return "bfloat16" if self.bf16 else "float16"
 
     def describe(self) -> str:
         """One line for the UI and the CLI."""

@@ -64,7 +64,7 @@ class LoopService:
         """Export votes and pre-fill a DPO config that continues `base_id` and uses it as the reference."""
         base = self.models.get(base_id)
         if base.kind == "endpoint" or not base.path:
-            raise ValidationError("err.loop_endpoint_base", model=base_id)
+            raise InvalidInputError("err.loop_endpoint_base", model=base_id)
         name, path, pairs = self.export(base_id if only_current else None, source)
         extra = {"template": base.template} if base.template else {}
         if base.adapter:
@@ -82,12 +82,12 @@ class LoopService:
         """Register a finished round as the next version and make it the A/B pair against its parent (once)."""
         job = self.runner.get(job_id)
         if job.status is not JobStatus.COMPLETED:
-            raise ValidationError("err.loop_job_not_done", job_id=job_id, status=job.status.value)
+            raise ConflictError("err.loop_job_not_done", job_id=job_id, status=job.status.value)
         registered = self.models.sync_jobs([job])
         entry = next((e for e in self.models.list() if e.lineage.get("job_id") == job_id), None)
         entry = entry or (registered[0] if registered else None)
         if entry is None:
-            raise ValidationError("err.loop_job_not_done", job_id=job_id, status="not registrable")
+            raise ConflictError("err.loop_job_not_done", job_id=job_id, status="not registrable")
         state = self._state()
         if job_id not in state["applied"]:
             write_json_if_changed(self._state_path, {"current": entry.id, "previous": job.meta.get("parent_model_id"),

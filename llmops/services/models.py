@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pydantic
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import ConflictError, InvalidInputError, NotFoundError, StorageError
 from ..lf import templates
 from ..schemas.jobs import Job, JobStatus
+from ..schemas.model_ref import looks_like_hub_id
 from ..schemas.models import (
     NAME_PATTERN,
     VERSION_PATTERN,
@@ -35,7 +36,6 @@ FIRST_VERSION = "v1.0"
 ADAPTER_WEIGHTS = ("adapter_model.safetensors", "adapter_model.bin")
 FULL_WEIGHTS = ("model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
                 "pytorch_model.bin.index.json")
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _NAME = re.compile(NAME_PATTERN)
 _VERSION = re.compile(VERSION_PATTERN)
 _SEMVER = re.compile(r"^v(\d+)\.(\d+)$")
@@ -76,7 +76,7 @@ class _State:
 
     def add(self, entry: ModelEntry) -> ModelEntry:
         if entry.id in self.models:
-            raise ValidationError("err.model_exists", model_id=entry.id)
+            raise ConflictError("err.model_exists", model_id=entry.id)
         self.models[entry.id] = entry
         return entry
 
@@ -156,13 +156,13 @@ class ModelRegistry:
         name = _check_name(name)
         folder = contain(self.settings, adapter_path)
         if not is_adapter_dir(folder):
-            raise ValidationError("err.model_adapter_missing", path=str(adapter_path))
+            raise NotFoundError("err.model_adapter_missing", path=str(adapter_path))
         with self._editing() as state:
             base = state.models.get(base_id)
             if base is None:
                 raise NotFoundError("err.model_unknown", model_id=base_id)
             if base.kind not in ("base", "merged"):
-                raise ValidationError("err.model_adapter_base", model_id=base_id, kind=base.kind)
+                raise InvalidInputError("err.model_adapter_base", model_id=base_id, kind=base.kind)
             entry = _entry(name=name, version=_check_version(version or state.next_version(name)), kind="adapter",
                            path=base.path, adapter=str(folder.resolve()), template=base.template,
                            lineage={**(lineage or {}), "parent_id": base_id}, demo=base.demo)
@@ -174,7 +174,7 @@ class ModelRegistry:
         name = _check_name(name)
         folder = contain(self.settings, path)
         if not (folder / "config.json").is_file():
-            raise ValidationError("err.model_path_missing", path=str(path))
+            raise NotFoundError("err.model_path_missing", path=str(path))
         lineage = dict(lineage or {})
         with self._editing() as state:
             parent = state.models.get(lineage.get("parent_id") or "")
@@ -189,18 +189,18 @@ class ModelRegistry:
         """Register an OpenAI-compatible server; `api_key_env` names a variable bound to this URL's host."""
         name, version = _check_name(name), _check_version(version)
         if has_userinfo(base_url) or url_problem(base_url) == "credentials in the URL":
-            raise ValidationError("err.model_endpoint_credentials")  # the URL is not echoed: it holds a secret
+            raise InvalidInputError("err.model_endpoint_credentials")  # the URL is not echoed: it holds a secret
         if problem := url_problem(base_url):
-            raise ValidationError("err.model_endpoint_url", url=base_url, reason=problem)
+            raise InvalidInputError("err.model_endpoint_url", url=base_url, reason=problem)
         api_key_env = (api_key_env or "").strip() or None
         if api_key_env and looks_like_secret(api_key_env):
-            raise ValidationError("err.model_api_key_env")
+            raise InvalidInputError("err.model_api_key_env")
         if api_key_env:
             require_bound(self.settings, api_key_env, base_url)  # a key never goes to a host it is not bound to
         try:
             endpoint = Endpoint(base_url=base_url, model=(model or "").strip(), api_key_env=api_key_env)
         except pydantic.ValidationError as exc:
-            raise ValidationError("err.model_invalid", details=_details(exc)) from None
+            raise InvalidInputError("err.model_invalid", details=_details(exc)) from None
         entry = _entry(name=name, version=version, kind="endpoint", endpoint=endpoint)
         with self._editing() as state:
             return state.add(entry)
@@ -277,7 +277,7 @@ class ModelRegistry:
         except FileNotFoundError:
             return _State()
         except OSError as exc:
-            raise ValidationError("err.model_registry_corrupt", path=str(self.path), reason=str(exc)) from None
+            raise StorageError("err.model_registry_corrupt", path=str(self.path), reason=str(exc)) from None
         try:
             data = json.loads(raw.decode("utf-8"))
             if not isinstance(data, dict) or not isinstance(data.get("models"), list):
@@ -294,7 +294,7 @@ class ModelRegistry:
                     raise ValueError(f"entry {index}: duplicate id {entry.id}")
                 state.models[entry.id] = entry
         except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            raise ValidationError("err.model_registry_corrupt", path=str(self.path), reason=str(exc)) from None
+            raise StorageError("err.model_registry_corrupt", path=str(self.path), reason=str(exc)) from None
         return state
 
     @contextlib.contextmanager
@@ -323,7 +323,7 @@ def _entry(**values) -> ModelEntry:
     try:
         return ModelEntry(created=_now(), **values)
     except pydantic.ValidationError as exc:
-        raise ValidationError("err.model_invalid", details=_details(exc)) from None
+        raise InvalidInputError("err.model_invalid", details=_details(exc)) from None
 
 
 def _entry_for_job(state: _State, job: Job) -> ModelEntry | None:
@@ -362,7 +362,7 @@ def _entry_for_job(state: _State, job: Job) -> ModelEntry | None:
     try:
         return ModelEntry(created=finished, **values)
     except pydantic.ValidationError as exc:
-        raise ValidationError("err.model_invalid", details=_details(exc)) from None
+        raise InvalidInputError("err.model_invalid", details=_details(exc)) from None
 
 
 def _auto_base(state: _State, model: str, template: str | None) -> ModelEntry:
@@ -383,11 +383,10 @@ def _model_location(path: str, *, strict: bool = True) -> str:
     local = Path(text).expanduser()
     if text and local.exists():
         if strict and not (local / "config.json").is_file():
-            raise ValidationError("err.model_path_missing", path=text)
+            raise NotFoundError("err.model_path_missing", path=text)
         return str(local.resolve())
-    looks_local = text.startswith(("/", "./", "../", "~")) or text.count("/") != 1
-    if strict and (looks_local or not _HUB_ID.match(text)):
-        raise ValidationError("err.model_path_missing", path=text)
+    if strict and not looks_like_hub_id(text):
+        raise NotFoundError("err.model_path_missing", path=text)
     return text
 
 
@@ -403,14 +402,14 @@ def _guess_template(location: str) -> str | None:
 def _check_name(name: str) -> str:
     name = (name or "").strip()
     if not _NAME.match(name) or ".." in name:
-        raise ValidationError("err.model_bad_name", name=name)
+        raise InvalidInputError("err.model_bad_name", name=name)
     return name
 
 
 def _check_version(version: str) -> str:
     version = (version or "").strip()
     if not _VERSION.match(version):
-        raise ValidationError("err.model_bad_version", version=version)
+        raise InvalidInputError("err.model_bad_version", version=version)
     return version
 
 

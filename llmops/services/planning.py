@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..schemas.training import TrainConfig
 from . import planner
 
@@ -22,13 +22,13 @@ def shape_for(model: str, params_b: float = 0.0) -> planner.Shape:
     match = _SIZE.search(model.split("/")[-1])
     if match:
         return planner.shape_for_size(float(match.group(1)))
-    raise ValidationError("err.planner_size_unknown", model=model)
+    raise InvalidInputError("err.planner_size_unknown", model=model)
 
 
 def plan_config(config: TrainConfig, gpus: int, gpu_memory_gb: float, params_b: float = 0.0) -> planner.Plan:
     """Memory estimate and advice for `config` on `gpus` GPUs of `gpu_memory_gb` each."""
     if gpus < 1 or gpu_memory_gb <= 0:
-        raise ValidationError("err.planner_bad_gpus")
+        raise InvalidInputError("err.planner_bad_gpus")
     precision_bytes = 4 if config.precision == "fp32" else 2
     inp = planner.PlanInput(
         shape=shape_for(config.model, params_b), finetuning_type=config.finetuning_type,

@@ -18,7 +18,7 @@ from typing import NamedTuple
 
 import pydantic
 
-from ..errors import ValidationError, pydantic_details
+from ..errors import InvalidInputError, StorageError, os_failure, pydantic_details
 from ..schemas.votes import SCHEMA_VERSION, WINNERS, Vote, now_iso
 from ..storage import atomic_write_text, file_lock
 from . import prefs_index as index
@@ -124,7 +124,7 @@ class PrefsStore:
             try:
                 vote = Vote.model_validate(vote)
             except pydantic.ValidationError as exc:
-                raise ValidationError("err.prefs_invalid_vote", reason=pydantic_details(exc, "vote", limit=3)) from exc
+                raise InvalidInputError("err.prefs_invalid_vote", reason=pydantic_details(exc, "vote", limit=3)) from exc
         line = vote.to_line()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with file_lock(self.path), self._mutex:
@@ -144,7 +144,7 @@ class PrefsStore:
                     os.fsync(fd)
                 except OSError as exc:
                     self._truncate_back(fd, before)
-                    raise ValidationError("err.prefs_write_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+                    raise StorageError("err.prefs_write_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
                 self._count_own(fd, before, line, vote)
                 self._maybe_save()
                 return True
@@ -179,7 +179,7 @@ class PrefsStore:
         except FileNotFoundError:
             return result
         except OSError as exc:
-            raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+            raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
         return result
 
     def aggregates(self) -> Aggregates:
@@ -191,13 +191,13 @@ class PrefsStore:
                 self._tally = index.Tally(generation=self._tally.generation + 1)
                 return Aggregates(generation=self._tally.generation)
             except OSError as exc:
-                raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+                raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
             try:
                 self._refresh(fd)
                 self._maybe_save()
                 return self._snapshot_of(index.torn_tail(self._tally, fd, str(self.path)))
             except OSError as exc:
-                raise ValidationError("err.prefs_read_failed", path=str(self.path), reason=exc.strerror or str(exc)) from exc
+                raise os_failure("err.prefs_read_failed", exc, path=str(self.path)) from exc
             finally:
                 os.close(fd)
 
@@ -331,7 +331,7 @@ def dpo_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = N
         lines.append(json.dumps(pair, ensure_ascii=False) + "\n")
     if not lines:
         # An empty dataset would only fail later inside LLaMA-Factory, far from the cause.
-        raise ValidationError("err.prefs_export_empty")
+        raise InvalidInputError("err.prefs_export_empty")
     return lines
 
 

@@ -13,12 +13,13 @@ from pathlib import Path
 import pydantic
 import yaml
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..i18n import t
 from ..lf import dataset_check, dataset_info, render, templates
 from ..lf.command import Commands, Target, commands_for, train_argv
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobSpec
+from ..schemas.model_ref import looks_like_hub_id
 from ..schemas.models import pickle_only_weights
 from ..schemas.stages import STAGES
 from ..schemas.training import TrainConfig
@@ -31,7 +32,6 @@ from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
 from .models import ModelRegistry
 
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 DEMO_ALIAS = "demo"
 _MODEL_FILES = ("adapter_model.safetensors", "model.safetensors", "pytorch_model.bin", "model.safetensors.index.json")
 
@@ -132,7 +132,7 @@ class TrainingService:
         """Register `name` from another folder's dataset_info.json, with its file path made absolute."""
         source = dataset_info.read(Path(source_dir) / "dataset_info.json")
         if name not in source.entries:
-            raise ValidationError("err.dataset_unknown", name=name)
+            raise InvalidInputError("err.dataset_unknown", name=name)
         entry = dict(source.entries[name])
         if "file_name" in entry:
             entry["file_name"] = str((Path(source_dir) / entry["file_name"]).resolve())
@@ -143,19 +143,19 @@ class TrainingService:
     def validate(self, config: TrainConfig, *, for_launch: bool = False) -> None:
         """Everything that can be known before a process starts."""
         if not templates.is_known(config.template):
-            raise ValidationError("err.template_unknown", template=config.template)
+            raise InvalidInputError("err.template_unknown", template=config.template)
         entries = self.dataset_entries()
         _contain_args(self.settings, {"model_name_or_path": config.model, "ref_model": config.ref_model,
                                       "adapter_name_or_path": config.adapter_name_or_path,
                                       "ref_model_adapters": config.ref_model_adapters}, entries, config.datasets)
         self._check_model(config.model)
         if pickle_only_weights(config.model) and not self.models.load_options(config.model)[1]:
-            raise ValidationError("err.train.pickle_only", path=config.model)
+            raise InvalidInputError("err.train.pickle_only", path=config.model)
         if config.resume_from_checkpoint:
             sources.check_resume(self.settings, config.resume_from_checkpoint, self.output_dir_for(config))
         for extra in (config.adapter_name_or_path, config.ref_model_adapters):
             if extra and not (Path(extra) / "adapter_config.json").exists():
-                raise ValidationError("err.adapter_missing", path=extra)
+                raise InvalidInputError("err.adapter_missing", path=extra)
         if config.ref_model:
             self._check_model(config.ref_model)
         for name in config.datasets:
@@ -164,24 +164,23 @@ class TrainingService:
             safe_name(config.run_name, "run name")
         if for_launch and not self.device.cuda:
             if config.quantization_bit:
-                raise ValidationError("err.needs_gpu", feature=f"QLoRA {config.quantization_bit}-bit")
+                raise InvalidInputError("err.needs_gpu", feature=f"QLoRA {config.quantization_bit}-bit")
             if config.deepspeed != "none":
-                raise ValidationError("err.needs_gpu", feature="DeepSpeed")
+                raise InvalidInputError("err.needs_gpu", feature="DeepSpeed")
             if config.precision in ("bf16", "fp16"):
-                raise ValidationError("err.needs_gpu", feature=config.precision)
+                raise InvalidInputError("err.needs_gpu", feature=config.precision)
         if for_launch:
             for feature, package in sources.missing_packages(config):
-                raise ValidationError("err.train.package_missing", feature=feature, package=package)
+                raise InvalidInputError("err.train.package_missing", feature=feature, package=package)
 
     def _check_model(self, model: str) -> None:
         path = Path(model).expanduser()
         if path.exists():
             if not (path / "config.json").exists():
-                raise ValidationError("err.model_not_a_model", path=model)
+                raise InvalidInputError("err.model_not_a_model", path=model)
             return
-        looks_local = model.startswith(("/", "./", "../", "~")) or model.count("/") != 1
-        if looks_local or not _HUB_ID.match(model):
-            raise ValidationError("err.model_missing", model=model)
+        if not looks_like_hub_id(model):
+            raise InvalidInputError("err.model_missing", model=model)
 
     # --- rendering and saving ---------------------------------------------------------------------
 
@@ -277,13 +276,13 @@ class TrainingService:
             path = self.settings.home / path
         contain(self.settings, path)
         if not path.exists():
-            raise ValidationError("err.yaml_missing", path=str(yaml_path))
+            raise InvalidInputError("err.yaml_missing", path=str(yaml_path))
         try:
             args = yaml.safe_load(path.read_text(encoding="utf-8"))
         except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ValidationError("err.yaml_invalid", path=str(path), reason=str(exc)) from exc
+            raise InvalidInputError("err.yaml_invalid", path=str(path), reason=str(exc)) from exc
         if not isinstance(args, dict) or "output_dir" not in args or "stage" not in args:
-            raise ValidationError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")
+            raise InvalidInputError("err.yaml_invalid", path=str(path), reason="needs stage and output_dir")
         _contain_args(self.settings, {**args, "dataset_dir": self.settings.home / str(args.get("dataset_dir", "."))})
         output_dir = inside(self.settings.checkpoints_dir, self.settings.home / args["output_dir"], "output_dir")
         resume = args.get("resume_from_checkpoint")
@@ -335,13 +334,13 @@ def _lf_cli() -> str:
     beside = Path(sys.executable).parent / "llamafactory-cli"
     found = beside if beside.exists() else shutil.which("llamafactory-cli")
     if not found:
-        raise ValidationError("err.lf_missing")
+        raise InvalidInputError("err.lf_missing")
     return str(found)
 
 
 def _require_empty(output_dir: Path) -> None:
     if output_dir.exists() and any(output_dir.iterdir()):
-        raise ValidationError("err.output_not_empty", path=str(output_dir))
+        raise InvalidInputError("err.output_not_empty", path=str(output_dir))
 
 
 def _slug(text: str) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pydantic
 import yaml
 
-from ..errors import ValidationError, pydantic_details
+from ..errors import InvalidInputError, pydantic_details
 from ..lf import render
 from ..schemas.training import TrainConfig
 from ..settings import Settings
@@ -61,24 +61,24 @@ def check_resume(settings: Settings, checkpoint: str, output_dir: Path) -> Path:
     folder = Path(checkpoint).expanduser()
     folder = folder if folder.is_absolute() else settings.home / folder
     if not folder.is_dir():
-        raise ValidationError("err.train.resume_missing", path=checkpoint)
+        raise InvalidInputError("err.train.resume_missing", path=checkpoint)
     folder = folder.resolve()
     root = settings.checkpoints_dir.resolve()
     if (not _CHECKPOINT.match(folder.name) or folder.parent.parent != root
             or not (folder / "trainer_state.json").is_file()):
-        raise ValidationError("err.train.resume_not_checkpoint", path=checkpoint)
+        raise InvalidInputError("err.train.resume_not_checkpoint", path=checkpoint)
     if folder.parent != Path(output_dir).resolve():
-        raise ValidationError("err.train.resume_other_run", path=checkpoint, run=folder.parent.name,
+        raise InvalidInputError("err.train.resume_other_run", path=checkpoint, run=folder.parent.name,
                               output=str(output_dir))
     return folder
 
 
-def config_error(exc: pydantic.ValidationError) -> ValidationError:
+def config_error(exc: pydantic.ValidationError) -> InvalidInputError:
     """A schema refusal in the user's language: a cross-field rule by its own key, else the field details."""
     rules = [err["ctx"]["rule"] for err in exc.errors() if err["type"] == "llmops_rule"]
     if rules:
-        return ValidationError(rules[0])
-    return ValidationError("err.config_invalid", details=pydantic_details(exc, "config"))
+        return InvalidInputError(rules[0])
+    return InvalidInputError("err.config_invalid", details=pydantic_details(exc, "config"))
 
 
 # --- saved configs --------------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def _saved_path(settings: Settings, path: str | Path) -> Path:
         candidate = settings.home / candidate if len(parts) > 1 else settings.generated_configs_dir / candidate
     target = inside(settings.generated_configs_dir, candidate, "saved config")
     if not text or not target.is_file():
-        raise ValidationError("err.train.config_missing", path=text)
+        raise InvalidInputError("err.train.config_missing", path=text)
     return target
 
 
@@ -115,16 +115,16 @@ def load_config(settings: Settings, path: str | Path) -> TrainConfig:
         try:
             args = yaml.safe_load(target.read_text(encoding="utf-8"))
         except yaml.YAMLError as exc:
-            raise ValidationError("err.yaml_invalid", path=str(target), reason=str(exc)) from exc
+            raise InvalidInputError("err.yaml_invalid", path=str(target), reason=str(exc)) from exc
         if not isinstance(args, dict):
-            raise ValidationError("err.yaml_invalid", path=str(target), reason="not a mapping")
+            raise InvalidInputError("err.yaml_invalid", path=str(target), reason="not a mapping")
         values, unknown = render.from_lf_args(args)
         if unknown:
-            raise ValidationError("err.train.config_unknown_keys", path=target.name, keys=", ".join(unknown))
+            raise InvalidInputError("err.train.config_unknown_keys", path=target.name, keys=", ".join(unknown))
         values.setdefault("warmup_ratio", 0.0)  # written only when set, so absent means off
         return TrainConfig.model_validate(values)
     except json.JSONDecodeError as exc:
-        raise ValidationError("err.yaml_invalid", path=str(sidecar), reason=str(exc)) from exc
+        raise InvalidInputError("err.yaml_invalid", path=str(sidecar), reason=str(exc)) from exc
     except pydantic.ValidationError as exc:
         raise config_error(exc) from exc
 

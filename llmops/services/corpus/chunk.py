@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from .normalize import split_fences
 
 CountTokens = Callable[[str], int]
@@ -46,7 +46,7 @@ def tokenizer_counter(model_path: str | Path) -> CountTokens:
 
                     tokenizer = AutoTokenizer.from_pretrained(str(model_path))
                 except (OSError, ValueError, KeyError, ImportError) as exc:
-                    raise ValidationError("err.corpus_tokenizer", model=str(model_path), reason=str(exc)[:300]) from None
+                    raise InvalidInputError("err.corpus_tokenizer", model=str(model_path), reason=str(exc)[:300]) from None
                 tokenizer.model_max_length = 10**12  # counting only; silence the "sequence too long" warning
                 holder.append(tokenizer)
         return holder[0]
@@ -230,7 +230,7 @@ def chunk_text(text: str, *, max_tokens: int = 512, count_tokens: CountTokens = 
     cut between lines and each piece re-fenced.
     """
     if max_tokens < 1:
-        raise ValidationError("err.corpus_bad_budget", max_tokens=max_tokens)
+        raise InvalidInputError("err.corpus_bad_budget", max_tokens=max_tokens)
     chunks: list[Chunk] = []
     path: list[tuple[int, str]] = []
     pending: list[tuple[int, str]] = []  # headings whose section has no body yet

@@ -13,7 +13,7 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...settings import Settings
 from ...storage import atomic_write_text, safe_name
 from .chunk import CountTokens, approx_tokens, chunk_text, tokenizer_counter
@@ -156,7 +156,7 @@ def _read_and_chunk(sources, options: CorpusOptions, count: CountTokens, report:
         report("read", done, len(files))
     clock.add("read", t)
     if not stats.documents:
-        raise ValidationError("err.corpus_no_documents", suffixes=" ".join(sorted(FORMATS)))
+        raise InvalidInputError("err.corpus_no_documents", suffixes=" ".join(sorted(FORMATS)))
     stats.skipped = [{"path": s.path, "reason": s.reason} for s in skipped]
     stats.chunks = len(texts)
     return texts, origin

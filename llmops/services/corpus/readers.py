@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError, NotFoundError
 
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
 _SPACES = re.compile(r"\s+")
@@ -45,15 +45,15 @@ def read_text_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> str:
     """The file's text, decoded as UTF-8 (a BOM is dropped); refuse empty, oversized and undecodable files."""
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValidationError("err.corpus_file_too_large", path=str(path), size_mb=round(size / 2**20, 1),
+        raise InvalidInputError("err.corpus_file_too_large", path=str(path), size_mb=round(size / 2**20, 1),
                               limit_mb=round(max_bytes / 2**20, 1))
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ValidationError("err.corpus_encoding", path=str(path), offset=exc.start) from None
+        raise InvalidInputError("err.corpus_encoding", path=str(path), offset=exc.start) from None
     if not text.strip():
-        raise ValidationError("err.corpus_empty_file", path=str(path))
+        raise InvalidInputError("err.corpus_empty_file", path=str(path))
     return text
 
 
@@ -164,11 +164,11 @@ _MISSING = object()
 def _record_doc(record, path: Path, source: str, where: str, text_field: str, meta: dict) -> Doc | None:
     value = record if isinstance(record, str) else _field(record, text_field)
     if value is _MISSING:
-        raise ValidationError("err.corpus_field_missing", where=where, field=text_field)
+        raise InvalidInputError("err.corpus_field_missing", where=where, field=text_field)
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise ValidationError("err.corpus_field_type", where=where, field=text_field, type=type(value).__name__)
+        raise InvalidInputError("err.corpus_field_type", where=where, field=text_field, type=type(value).__name__)
     return Doc(value, source, meta)
 
 
@@ -179,7 +179,7 @@ def _read_jsonl(text: str, path: Path, source: str, text_field: str) -> Iterator
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValidationError("err.corpus_bad_json", where=f"{path}:{lineno}", reason=exc.msg) from None
+            raise InvalidInputError("err.corpus_bad_json", where=f"{path}:{lineno}", reason=exc.msg) from None
         doc = _record_doc(record, path, source, f"{path}:{lineno}", text_field, {"format": "text", "line": lineno})
         if doc:
             yield doc
@@ -189,7 +189,7 @@ def _read_json(text: str, path: Path, source: str, text_field: str) -> Iterator[
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError("err.corpus_bad_json", where=f"{path}:{exc.lineno}", reason=exc.msg) from None
+        raise InvalidInputError("err.corpus_bad_json", where=f"{path}:{exc.lineno}", reason=exc.msg) from None
     records = data if isinstance(data, list) else [data]
     for index, record in enumerate(records):
         doc = _record_doc(record, path, source, f"{path}[{index}]", text_field, {"format": "text", "index": index})
@@ -205,14 +205,14 @@ def _read_csv(text: str, path: Path, source: str, column: str, max_bytes: int) -
     try:
         header = next(reader, None)
         if header is None or column not in header:
-            raise ValidationError("err.corpus_column_missing", path=str(path), column=column,
+            raise InvalidInputError("err.corpus_column_missing", path=str(path), column=column,
                                   columns=", ".join(header or []))
         col = header.index(column)
         for index, row in enumerate(reader, start=1):
             if col < len(row) and row[col].strip():
                 yield Doc(row[col], source, {"format": "text", "row": index})
     except csv.Error as exc:
-        raise ValidationError("err.corpus_bad_csv", where=f"{path}:{reader.line_num}", reason=str(exc)) from None
+        raise InvalidInputError("err.corpus_bad_csv", where=f"{path}:{reader.line_num}", reason=str(exc)) from None
 
 
 def read_file(path: Path, *, source: str | None = None, text_field: str = "text", csv_column: str = "text",
@@ -223,16 +223,16 @@ def read_file(path: Path, *, source: str | None = None, text_field: str = "text"
     suffix = path.suffix.lower()
     if suffix in UNSUPPORTED:
         name, package = UNSUPPORTED[suffix]
-        raise ValidationError("err.corpus_format_unsupported", path=str(path), format=name,
+        raise InvalidInputError("err.corpus_format_unsupported", path=str(path), format=name,
                               package=package or "-")
     kind = FORMATS.get(suffix)
     if kind is None:
-        raise ValidationError("err.corpus_unknown_suffix", path=str(path), suffixes=" ".join(sorted(FORMATS)))
+        raise InvalidInputError("err.corpus_unknown_suffix", path=str(path), suffixes=" ".join(sorted(FORMATS)))
     text = read_text_file(path, max_bytes)
     if kind == "html":
         body, title = html_to_text(text)
         if not body.strip():
-            raise ValidationError("err.corpus_empty_file", path=str(path))
+            raise InvalidInputError("err.corpus_empty_file", path=str(path))
         return [Doc(body, source, {"format": "html", "title": title} if title else {"format": "html"})]
     if kind == "jsonl":
         docs = list(_read_jsonl(text, path, source, text_field))
@@ -243,7 +243,7 @@ def read_file(path: Path, *, source: str | None = None, text_field: str = "text"
     else:
         return [Doc(text, source, {"format": kind})]
     if not docs:
-        raise ValidationError("err.corpus_empty_file", path=str(path))
+        raise InvalidInputError("err.corpus_empty_file", path=str(path))
     return docs
 
 
@@ -291,13 +291,13 @@ class SourceFile:
 def list_files(sources) -> tuple[list[SourceFile], list[Skipped]]:
     """Every file the sources name (folders walked), and the files of folders that were left out."""
     if not sources:
-        raise ValidationError("err.corpus_no_sources")
+        raise InvalidInputError("err.corpus_no_sources")
     files: list[SourceFile] = []
     skipped: list[Skipped] = []
     for raw in sources:
         path = Path(raw).expanduser()
         if not path.exists():
-            raise ValidationError("err.corpus_source_missing", path=str(raw))
+            raise NotFoundError("err.corpus_source_missing", path=str(raw))
         if path.is_file():
             files.append(SourceFile(path, path.name, False))
             continue
@@ -313,7 +313,7 @@ def read_source_file(item: SourceFile, *, text_field: str = "text", csv_column: 
     try:
         return read_file(item.path, source=item.source, text_field=text_field, csv_column=csv_column,
                          max_bytes=max_bytes)
-    except ValidationError as exc:
+    except InvalidInputError as exc:
         if item.in_folder and exc.key == "err.corpus_empty_file":
             return None
         raise

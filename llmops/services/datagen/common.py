@@ -24,8 +24,6 @@ from ..datasets import DatasetRegistry
 PT_COLUMNS = {"prompt": "text"}
 SFT_COLUMNS = {"prompt": "instruction", "query": "input", "response": "output"}
 _NAME_CHARS = re.compile(r"[^A-Za-z0-9_.\-\u4e00-\u9fff]+")
-_CJK = re.compile(r"[\u3400-\u9fff]")
-_LATIN = re.compile(r"[A-Za-z]")
 CORPUS_SUFFIXES = (".jsonl", ".json")
 
 
@@ -49,7 +47,7 @@ class GenResult:
     stats: dict = field(default_factory=dict)
 
 
-class EmptyGeneration(ValidationError):
+class EmptyGeneration(InvalidInputError):
     """Nothing usable came out, so nothing was written or registered; `.result` still carries the counts."""
 
     def __init__(self, key: str, /, result: GenResult, **params):
@@ -63,10 +61,8 @@ def timestamp() -> str:
 
 
 def language_of(text: str) -> str:
-    """'zh' when Han characters are at least 30% of letters, else 'en' (cheap; no numpy profile)."""
-    han = len(_CJK.findall(text))
-    latin = len(_LATIN.findall(text))
-    return "zh" if han and han >= 0.3 * (han + latin) else "en"
+    """'zh' or 'en': the corpus quality detector's answer, with anything not Chinese treated as English."""
+    return "zh" if detect_language(text) == "zh" else "en"
 
 
 def instruction_key(text: str) -> str:
@@ -110,11 +106,11 @@ def write_new(settings: Settings, prefix: str, suffix: str, text: str, out: Path
         return create_unique(settings.work_dir / f"{prefix}_{timestamp()}{suffix}", text)
     path = contain(settings, out)
     if path.suffix.lower() != suffix:
-        raise ValidationError("err.gen_out_suffix", path=str(out), suffix=suffix)
+        raise InvalidInputError("err.gen_out_suffix", path=str(out), suffix=suffix)
     try:
         return atomic_write_text(path.resolve(), text, overwrite=False)
     except FileExistsError:
-        raise ValidationError("err.gen_out_exists", path=str(out)) from None
+        raise ConflictError("err.gen_out_exists", path=str(out)) from None
 
 
 def register(settings: Settings, path: Path, entry: dict) -> str:
@@ -161,7 +157,7 @@ def load_chunks(settings: Settings, corpus: Path | str, options: CorpusOptions |
         if registered is None:
             contain(settings, path)
         if registered is None or not registered.exists():
-            raise ValidationError("err.gen_corpus_missing", corpus=str(corpus))
+            raise NotFoundError("err.gen_corpus_missing", corpus=str(corpus))
         path = registered
     if path.is_file() and path.suffix.lower() in CORPUS_SUFFIXES:
         return _read_corpus_file(path)
@@ -177,7 +173,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ValidationError("err.gen_corpus_unreadable", path=f"{path}:{exc.lineno}", reason=exc.msg) from None
+            raise StorageError("err.gen_corpus_unreadable", path=f"{path}:{exc.lineno}", reason=exc.msg) from None
         rows = data if isinstance(data, list) else [data]
     else:
         for lineno, line in enumerate(text.split("\n"), start=1):
@@ -185,7 +181,7 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as exc:
-                    raise ValidationError("err.gen_corpus_unreadable", path=f"{path}:{lineno}",
+                    raise StorageError("err.gen_corpus_unreadable", path=f"{path}:{lineno}",
                                           reason=exc.msg) from None
     chunks = []
     for row in rows:
@@ -193,10 +189,10 @@ def _read_corpus_file(path: Path) -> list[CorpusChunk]:
             continue
         lang = row.get("lang")
         if lang not in ("zh", "en"):
-            lang = "zh" if detect_language(row["text"]) == "zh" else "en"
+            lang = language_of(row["text"])
         chunks.append(CorpusChunk(row["text"], str(row.get("section") or ""), lang, str(row.get("source") or "")))
     if not chunks:
-        raise ValidationError("err.gen_corpus_no_text", path=str(path))
+        raise InvalidInputError("err.gen_corpus_no_text", path=str(path))
     return chunks
 
 
@@ -207,4 +203,4 @@ def parse_options(model: type[pydantic.BaseModel], options) -> pydantic.BaseMode
     try:
         return model(**(options or {}))
     except pydantic.ValidationError as exc:
-        raise ValidationError("err.gen_options_invalid", details=pydantic_details(exc)) from None
+        raise InvalidInputError("err.gen_options_invalid", details=pydantic_details(exc)) from None

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError, NotFoundError
 from ...security.paths import contain
 from ...settings import Settings
 from ..corpus import CorpusOptions, CorpusStats
@@ -35,7 +35,7 @@ def preset_sources(settings: Settings) -> list[Path]:
 def resolve_sources(settings: Settings, sources: Sequence[str | Path]) -> list[Path]:
     """Paths of `sources`, the word 'preset' standing for the shipped documents; every one must exist."""
     if not sources:
-        raise ValidationError("err.corpus_no_sources")
+        raise InvalidInputError("err.corpus_no_sources")
     paths: list[Path] = []
     for source in sources:
         if str(source).strip() == PRESET:
@@ -43,7 +43,7 @@ def resolve_sources(settings: Settings, sources: Sequence[str | Path]) -> list[P
             continue
         path = contain(settings, source)
         if not path.exists():
-            raise ValidationError("err.corpus_source_missing", path=str(source))
+            raise NotFoundError("err.corpus_source_missing", path=str(source))
         paths.append(path)
     return paths
 
@@ -58,7 +58,7 @@ def build_corpus(settings: Settings, sources: Sequence[str | Path], options: Cor
     paths = resolve_sources(settings, sources)
     result = run_corpus(paths, options or CorpusOptions(), progress=progress)
     if not result.records:
-        raise ValidationError("err.gen_corpus_empty", chunks=result.stats.chunks)
+        raise InvalidInputError("err.gen_corpus_empty", chunks=result.stats.chunks)
     text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in result.records)
     path = write_new(settings, "domain_corpus", ".jsonl", text, out)
     name = register(settings, path, {"columns": dict(PT_COLUMNS)}) if register_it else None

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...backends.openai_compat import OpenAICompatBackend
 from ...security.credentials import require_bound
 from ...settings import Settings
 from .common import (
@@ -166,18 +167,17 @@ def _backoff(options: LLMGenOptions, attempt: int, retry_after: float) -> float:
 
 
 def llm_pairs(chunks: Sequence[CorpusChunk], endpoint: Endpoint, options: LLMGenOptions | dict | None = None, *,
-              stop_event: threading.Event | None = None,
-              progress: GenProgress | None = None) -> tuple[list[dict], dict]:
+              stop_event: threading.Event | None = None, progress: GenProgress | None = None,
+              settings: Settings | None = None) -> tuple[list[dict], dict]:
     """Ask the endpoint for pairs about each chunk; returns deduplicated pairs (chunk order) and counts."""
-    import openai
-
     options = parse_options(LLMGenOptions, options)
     stop = stop_event or threading.Event()
     abort = threading.Event()
     report = progress or (lambda *counts: None)
     started = time.perf_counter()
-    client = openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key.reveal() or "EMPTY",
-                           timeout=options.timeout_s, max_retries=0)
+    # Retries are counted here (stats), so the client itself never retries; the backend checks the key's binding.
+    backend = OpenAICompatBackend.from_endpoint(endpoint, timeout=options.timeout_s, max_retries=0, settings=settings)
+    client = backend.client()
     worker = _Worker(client, endpoint, options, stop, abort)
     outcomes: list[_Outcome] = []
     counts: Counter = Counter({"ok": 0, "malformed": 0, "failed": 0, "skipped": 0})
@@ -195,7 +195,7 @@ def llm_pairs(chunks: Sequence[CorpusChunk], endpoint: Endpoint, options: LLMGen
                 stop.set()  # e.g. Ctrl-C: queued chunks return at once, running ones after their request
                 raise
     finally:
-        client.close()
+        backend.close()
     outcomes.sort(key=lambda o: o.index)
     raw = [{**pair, "source": chunks[o.index].source, "section": chunks[o.index].section,
             "lang": chunks[o.index].lang, "kind": "llm"} for o in outcomes for pair in o.pairs]
@@ -228,7 +228,7 @@ def generate_llm(settings: Settings, corpus: Path | str, endpoint: Endpoint,
     chunks = [c for c in load_chunks(settings, corpus) if len(c.text.strip()) >= options.min_chunk_chars]
     if options.max_chunks:
         chunks = chunks[: options.max_chunks]
-    pairs, stats = llm_pairs(chunks, endpoint, options, stop_event=stop_event, progress=progress)
+    pairs, stats = llm_pairs(chunks, endpoint, options, stop_event=stop_event, progress=progress, settings=settings)
     if not pairs:
         result = GenResult(None, None, [], stats)
         if stats["aborted"]:

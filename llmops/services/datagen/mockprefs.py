@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError, NotFoundError, StorageError
 from ...lf import dataset_info
 from ...security.paths import allowed, contain
 from ...settings import Settings
@@ -111,15 +111,15 @@ def resolve_sft(settings: Settings, sft: str | Path) -> tuple[Path, dict[str, st
     entry = dataset_info.read(info_path).entries.get(str(sft)) if info_path.exists() else None
     if entry is None:
         contain(settings, path)  # a path outside the allowed roots is refused as such, never probed
-        raise ValidationError("err.gen_sft_missing", sft=str(sft))
+        raise NotFoundError("err.gen_sft_missing", sft=str(sft))
     kind = dataset_info.entry_kind(entry)
     if kind != "sft" or entry.get("formatting", "alpaca") != "alpaca":
-        raise ValidationError("err.gen_sft_kind", name=str(sft), kind=kind if kind != "sft" else "sharegpt")
+        raise InvalidInputError("err.gen_sft_kind", name=str(sft), kind=kind if kind != "sft" else "sharegpt")
     file = dataset_info.resolve_file(settings.data_dir, entry)
     if file is not None:
         contain(settings, file)  # dataset_info.json is a saved config; its entries obey the same roots
     if file is None or not file.is_file():
-        raise ValidationError("err.gen_sft_missing", sft=str(sft))
+        raise NotFoundError("err.gen_sft_missing", sft=str(sft))
     return file, {**SFT_COLUMNS, **(entry.get("columns") or {})}
 
 
@@ -134,7 +134,7 @@ def read_pairs(path: Path, columns: dict[str, str] | None = None) -> list[dict]:
             data = json.loads(text)
             rows = data if isinstance(data, list) else [data]
     except json.JSONDecodeError as exc:
-        raise ValidationError("err.gen_sft_unreadable", path=str(path), reason=exc.msg) from None
+        raise StorageError("err.gen_sft_unreadable", path=str(path), reason=exc.msg) from None
     records = []
     for row in rows:
         if not isinstance(row, dict):
@@ -152,11 +152,11 @@ def mock_prefs(settings: Settings, sft: str | Path, *, limit: int | None = None,
                store: PrefsStore | None = None) -> MockPrefs:
     """Append one synthetic vote per SFT pair (the first `limit`) to the preference log; returns what was added."""
     if limit is not None and limit < 1:
-        raise ValidationError("err.gen_limit_invalid", limit=limit)
+        raise InvalidInputError("err.gen_limit_invalid", limit=limit)
     path, columns = resolve_sft(settings, sft)
     records = read_pairs(path, columns)[:limit]
     if not records:
-        raise ValidationError("err.gen_sft_empty", path=str(path))
+        raise InvalidInputError("err.gen_sft_empty", path=str(path))
     settings.ensure_dirs()
     store = store or PrefsStore(settings.prefs_path)
     session = f"synthetic-{timestamp()}"

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 
 UTF8 = ("utf-8", "utf-8-sig")
 _NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -97,7 +97,7 @@ def detect(path: Path, label: str) -> str:
         text, used = None, 0
     if text is not None and "\x00" not in text and looks_chinese(text):
         return _legacy_name(window[:used])
-    raise ValidationError("err.ds_encoding", path=label, line=bad_line, offset=first_bad)
+    raise InvalidInputError("err.ds_encoding", path=label, line=bad_line, offset=first_bad)
 
 
 def _count_newlines(handle, start: int, end: int) -> int:
@@ -162,10 +162,10 @@ def chunks(path: Path, label: str, encoding: str, size: int | None = None) -> It
                 text, used = _decode_prefix(data, codec, final=not block)
             except UnicodeDecodeError as exc:
                 before = data[:exc.start].decode(codec, errors="replace")
-                raise ValidationError("err.ds_encoding", path=label, line=newlines + before.count("\n") + 1,
+                raise InvalidInputError("err.ds_encoding", path=label, line=newlines + before.count("\n") + 1,
                                       offset=offset + exc.start) from None
             if "\x00" in text:
-                raise ValidationError("err.ds_binary", path=label)
+                raise InvalidInputError("err.ds_binary", path=label)
             pending = data[used:]
             offset += used
             newlines += text.count("\n")

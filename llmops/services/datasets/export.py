@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...storage import atomic_write_bytes
 
 # A cell starting with one of these is read as a formula (or a DDE command) by Excel, LibreOffice and Sheets.
@@ -53,4 +53,4 @@ def write_csv(rows: Sequence[object], out_path: Path | str) -> Path:
     try:
         return atomic_write_bytes(out_path, ("\ufeff" + to_csv_text(rows)).encode("utf-8"))
     except OSError as exc:
-        raise ValidationError("err.ds_write_failed", path=str(out_path), reason=exc.strerror or str(exc)) from None
+        raise InvalidInputError("err.ds_write_failed", path=str(out_path), reason=exc.strerror or str(exc)) from None

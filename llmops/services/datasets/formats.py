@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 
 FORMATS = ("pt", "alpaca", "sharegpt", "messages", "preference")
 FORMAT_CHOICES = ("auto", *FORMATS)
@@ -46,7 +46,7 @@ def check_format_name(name: str) -> str:
     """Return `name` if it is 'auto' or a known format, else raise."""
     name = (name or "auto").strip().lower()
     if name not in FORMAT_CHOICES:
-        raise ValidationError("err.ds_bad_format_name", format=name, formats=", ".join(FORMAT_CHOICES))
+        raise InvalidInputError("err.ds_bad_format_name", format=name, formats=", ".join(FORMAT_CHOICES))
     return name
 
 

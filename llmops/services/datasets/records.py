@@ -86,4 +86,4 @@ class ParquetRows:
                     number += 1
                     yield number, row
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise ValidationError("err.ds_unreadable", path=self.label, reason=str(exc)[:300]) from None
+            raise InvalidInputError("err.ds_unreadable", path=self.label, reason=str(exc)[:300]) from None

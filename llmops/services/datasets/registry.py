@@ -46,7 +46,7 @@ def _is_safe(name: str) -> bool:
     try:
         safe_name(name)
         return True
-    except ValidationError:
+    except InvalidInputError:
         return False
 
 
@@ -136,9 +136,9 @@ class DatasetRegistry:
         folder = self.root / name
         with self.locked(name):
             if name in dataset_info.read(info_path).entries:
-                raise ValidationError("err.ds_exists", name=name)
+                raise InvalidInputError("err.ds_exists", name=name)
             if folder.exists():
-                raise ValidationError("err.ds_folder_exists", path=str(folder), name=name)
+                raise InvalidInputError("err.ds_folder_exists", path=str(folder), name=name)
             found = self._inspect(src, format, label)
             report = found.report
             if found.error is not None:
@@ -147,7 +147,7 @@ class DatasetRegistry:
                 raise self._invalid(report)
             if report.needs_conversion:
                 if not confirm_conversion:
-                    raise ValidationError("err.ds_needs_conversion", path=label, encoding=report.encoding)
+                    raise InvalidInputError("err.ds_needs_conversion", path=label, encoding=report.encoding)
                 copy = True  # converted text has to be stored somewhere
             if copy:
                 file_name = store.store_copy(self.settings, src, folder, found, note)
@@ -246,16 +246,16 @@ class DatasetRegistry:
         chosen = None
         if version:
             if manifest is None:
-                raise ValidationError("err.ds_unknown_version", name=name, version=version)
+                raise InvalidInputError("err.ds_unknown_version", name=name, version=version)
             chosen = manifest.get(version)
             path = dataset_info.resolve_file(self.settings.data_dir, {"file_name": chosen.file})
         else:
             chosen = manifest.by_file(entry.get("file_name", "")) if manifest else None
             path = dataset_info.resolve_file(self.settings.data_dir, entry)
         if path is None:
-            raise ValidationError("err.ds_not_local", name=name)
+            raise InvalidInputError("err.ds_not_local", name=name)
         if not path.is_file():
-            raise ValidationError("err.dataset_file_missing", name=name, path=str(path))
+            raise InvalidInputError("err.dataset_file_missing", name=name, path=str(path))
         shape = chosen.to_shape() if chosen else formats.shape_of_entry(entry)
         return Target(name, entry, path, shape, manifest, chosen)
 
@@ -327,7 +327,7 @@ class DatasetRegistry:
     def dedup(self, name: str, near: bool = True, threshold: float = 0.8, note: str = "") -> DedupResult:
         """Remove exact (and near) duplicates into a NEW version that becomes the registered one."""
         if near and not 0.5 <= float(threshold) <= 1.0:
-            raise ValidationError("err.ds_threshold", threshold=threshold)
+            raise InvalidInputError("err.ds_threshold", threshold=threshold)
         safe_name(name, "dataset name")
         with self.locked(name):
             target = self.resolve(name)

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...lf import dataset_info
 from ...settings import Settings
 from ...storage import atomic_write_bytes
@@ -51,14 +51,14 @@ def write_stored(src: Path, found: Inspection, dest: Path) -> None:
             if suffix in (".jsonl", ".txt"):  # rows re-serialised: blank lines, CRLF and BOM gone, paragraphs as rows
                 for item in found.source:
                     if isinstance(item, Issue):
-                        raise ValidationError("err.ds_changed", path=found.report.path)
+                        raise InvalidInputError("err.ds_changed", path=found.report.path)
                     out.write(json.dumps(item[1], ensure_ascii=False) + "\n")
             else:
                 out.writelines(found.source.chunks())
             out.flush()
             os.fsync(out.fileno())
     if stamp_of(src) != found.stamp:
-        raise ValidationError("err.ds_changed", path=found.report.path)
+        raise InvalidInputError("err.ds_changed", path=found.report.path)
 
 
 def store_copy(settings: Settings, src: Path, folder: Path, found: Inspection, note: str) -> str:
@@ -73,7 +73,7 @@ def store_copy(settings: Settings, src: Path, folder: Path, found: Inspection, n
         os.rename(tmp, folder)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ValidationError("err.ds_write_failed", path=str(folder), reason=exc.strerror or str(exc)) from None
+        raise InvalidInputError("err.ds_write_failed", path=str(folder), reason=exc.strerror or str(exc)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -85,7 +85,7 @@ def store_reference(settings: Settings, src: Path, folder: Path, found: Inspecti
     resolved = src.resolve()
     data_dir = settings.data_dir.resolve()
     if data_dir not in resolved.parents:
-        raise ValidationError("err.ds_outside_data", path=str(src), root=str(data_dir))
+        raise InvalidInputError("err.ds_outside_data", path=str(src), root=str(data_dir))
     file_name = rel(settings, resolved)
     folder.mkdir(parents=True)
     try:

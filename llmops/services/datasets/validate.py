@@ -267,14 +267,14 @@ def open_source(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
         raise NotFoundError("err.ds_source_missing", path=label)
     suffix = path.suffix.lower()
     if suffix not in formats.SUFFIXES:
-        raise ValidationError("err.ds_unsupported_type", path=label, suffix=path.suffix or "(none)",
+        raise InvalidInputError("err.ds_unsupported_type", path=label, suffix=path.suffix or "(none)",
                               suffixes=", ".join(formats.SUFFIXES))
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValidationError("err.ds_too_large", path=label, size_mb=round(size / 2**20, 1),
+        raise InvalidInputError("err.ds_too_large", path=label, size_mb=round(size / 2**20, 1),
                               limit_mb=round(max_bytes / 2**20, 1))
     if size == 0:
-        raise ValidationError("err.ds_empty", path=label)
+        raise InvalidInputError("err.ds_empty", path=label)
     if suffix == ".parquet":
         return ParquetRows(path, label), None
     encoding = encodings.detect(path, label)
@@ -294,7 +294,7 @@ def read_file(path: Path, label: str, max_bytes: int = DEFAULT_MAX_BYTES,
             parsed.rows.append(item)
     parsed.fatal = source.fatal
     if not parsed.rows and not parsed.issues:
-        raise ValidationError("err.ds_empty", path=label)
+        raise InvalidInputError("err.ds_empty", path=label)
     return parsed, encoding
 
 
@@ -359,7 +359,7 @@ def _check_rows(source, fmt: str, report: ValidationReport, label: str,
                 issues.add(Issue(line, issue.key, issue.params))
             valid += not found
     if shape is None and rows:
-        error = ValidationError("err.ds_format_unknown", path=label, fields=", ".join(sorted(fields)[:12]) or "-",
+        error = InvalidInputError("err.ds_format_unknown", path=label, fields=", ".join(sorted(fields)[:12]) or "-",
                                 formats=", ".join(formats.FORMATS))
         report.messages, report.error_count = [Message(error.key, error.params)], 1
         report.total_rows = rows + parse_issues

@@ -76,7 +76,7 @@ class Manifest:
         for item in self.versions:
             if item.version == wanted:
                 return item
-        raise ValidationError("err.ds_unknown_version", name=self.name, version=wanted)
+        raise InvalidInputError("err.ds_unknown_version", name=self.name, version=wanted)
 
     def next_version(self) -> str:
         numbers = [int(m.group(1)) for v in self.versions if (m := _VERSION.match(v.version))]

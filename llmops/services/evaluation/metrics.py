@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...i18n import t
 from ...schemas.evaluation import Prediction
 from . import text_metrics
@@ -74,7 +74,7 @@ def get(name: str) -> Metric:
     """The metric called `name` (or whose column is `name`)."""
     found = METRICS.get(name) or next((m for m in METRICS.values() if m.key == name), None)
     if found is None:
-        raise ValidationError("err.ev_unknown_metric", name=name, known=", ".join(METRICS))
+        raise InvalidInputError("err.ev_unknown_metric", name=name, known=", ".join(METRICS))
     return found
 
 
@@ -123,16 +123,16 @@ def _label_family(metrics, rows, ctx):
     options = ctx.options.get("accuracy", {})
     mode, pattern = options.get("mode", "auto"), options.get("pattern") or None
     if mode not in _ACCURACY_PARAMS[0].choices:
-        raise ValidationError("err.ev_bad_option", metric="accuracy", option="mode", value=mode)
+        raise InvalidInputError("err.ev_bad_option", metric="accuracy", option="mode", value=mode)
     if mode == "regex":
         import re
 
         try:
             re.compile(pattern or "")
         except re.error as exc:
-            raise ValidationError("err.ev_bad_option", metric="accuracy", option="pattern", value=str(exc)) from None
+            raise InvalidInputError("err.ev_bad_option", metric="accuracy", option="pattern", value=str(exc)) from None
         if not pattern:
-            raise ValidationError("err.ev_bad_option", metric="accuracy", option="pattern", value="''")
+            raise InvalidInputError("err.ev_bad_option", metric="accuracy", option="pattern", value="''")
     values = [text_metrics.accuracy(r.output, r.label, mode, pattern) for r in rows]
     return {"accuracy": (_mean(values), values)}
 
@@ -141,7 +141,7 @@ def _model_family(metrics, rows, ctx):
     from .perplexity import PerplexityScorer
 
     if not ctx.model:
-        raise ValidationError("err.ev_needs_model", metric="perplexity")
+        raise InvalidInputError("err.ev_needs_model", metric="perplexity")
     figure, per_sample = PerplexityScorer(ctx.model).score(rows, [r.reference for r in rows])
     return {"perplexity": (figure, per_sample)}
 

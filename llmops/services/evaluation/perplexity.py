@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import NotFoundError
 from ...schemas.evaluation import EvalSample
 
 IGNORE = -100
@@ -38,7 +38,7 @@ class PerplexityScorer:
     def __init__(self, model_path: Path | str):
         path = Path(model_path)
         if not (path / "config.json").is_file():
-            raise ValidationError("err.ev_model_missing", path=str(path))
+            raise NotFoundError("err.ev_model_missing", path=str(path))
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)

@@ -49,7 +49,7 @@ def read_predictions(path: Path | str, label: str | None = None) -> list[Predict
         # The lines stay messages: the error renders them in the reader's language.
         raise ValidationError("err.ev_predictions_invalid", path=label, count=count, errors=Lines(tuple(problems[:10])))
     if not out:
-        raise ValidationError("err.ds_empty", path=label)
+        raise InvalidInputError("err.ds_empty", path=label)
     return out
 
 
@@ -65,7 +65,7 @@ def score(predictions: Sequence[Prediction], metrics: Sequence[str] = registry.D
           options: dict[str, dict] | None = None, model: str | None = None) -> ScoreReport:
     """Per-sample scores and the set's figures; a metric is computed over the samples that have what it needs."""
     if not predictions:
-        raise ValidationError("err.ev_no_predictions")
+        raise InvalidInputError("err.ev_no_predictions")
     chosen = list(dict.fromkeys(registry.get(name).name for name in metrics))
     ctx = registry.Context(options=dict(options or {}), model=model)
     per_sample: list[dict[str, float | None]] = [{} for _ in predictions]
@@ -78,7 +78,7 @@ def score(predictions: Sequence[Prediction], metrics: Sequence[str] = registry.D
     for (family, needs), group in by_family.items():
         index = [i for i, row in enumerate(predictions) if all(_has(row, need) for need in needs)]
         if not index:
-            raise ValidationError("err.ev_nothing_to_score", metric=", ".join(m.name for m in group),
+            raise InvalidInputError("err.ev_nothing_to_score", metric=", ".join(m.name for m in group),
                                   needs=", ".join(n for n in needs if n != registry.MODEL))
         results = registry.FAMILIES[family](group, [predictions[i] for i in index], ctx)
         for metric in group:

@@ -87,7 +87,7 @@ class EvalSets:
         path = contain(self.settings, path)
         label = label or str(path)
         if path.suffix.lower() != SUFFIX:
-            raise ValidationError("err.ev_set_suffix", path=label)
+            raise InvalidInputError("err.ev_set_suffix", path=label)
         return self._read(path, label)[1]
 
     def add(self, path: Path | str, name: str) -> EvalSetInfo:
@@ -105,7 +105,7 @@ class EvalSets:
         try:
             atomic_write_bytes(target, _dump(samples), overwrite=False)
         except FileExistsError:
-            raise ValidationError("err.ev_set_exists", name=name) from None
+            raise ConflictError("err.ev_set_exists", name=name) from None
         return EvalSetInfo(name=name, source="set", path=str(target), samples=len(samples))
 
     # --- names ---------------------------------------------------------------------------------------
@@ -149,7 +149,7 @@ class EvalSets:
         except NotFoundError:
             raise NotFoundError("err.ev_set_unknown", name=name) from None
         if target.shape.kind != "sft":
-            raise ValidationError("err.ev_not_sft", name=name, format=target.shape.format)
+            raise InvalidInputError("err.ev_not_sft", name=name, format=target.shape.format)
         parsed, _ = read_file(target.path, target.path.name)
         samples, problems = [], []
         for line, row in parsed.rows:
@@ -177,7 +177,7 @@ class EvalSets:
     def sample(self, name: str, n: int, seed: int = 0, save: str | None = None) -> list[EvalSample]:
         """N samples drawn at random (the same seed draws the same ones), in the set's order; optionally saved."""
         if n < 1:
-            raise ValidationError("err.ev_bad_count", n=n)
+            raise InvalidInputError("err.ev_bad_count", n=n)
         samples = self.load(name)
         chosen = sorted(random.Random(seed).sample(range(len(samples)), min(n, len(samples))))
         picked = [samples[i] for i in chosen]
@@ -188,7 +188,7 @@ class EvalSets:
     def split(self, dataset: str, eval_fraction: float = 0.1, seed: int = 0, note: str = "") -> SplitResult:
         """Hold out a fraction of a dataset: an eval version and a train version (the registered one) are written."""
         if not 0.0 < eval_fraction < 1.0:
-            raise ValidationError("err.ev_bad_fraction", fraction=eval_fraction)
+            raise InvalidInputError("err.ev_bad_fraction", fraction=eval_fraction)
         self.load(dataset)  # refuses a name that is no SFT dataset, or rows that are no samples
         registry = self.datasets
         with registry.locked(safe_name(dataset, "dataset name")):
@@ -196,7 +196,7 @@ class EvalSets:
             rows = registry.rows(target.path)
             held = max(1, round(len(rows) * eval_fraction))
             if held >= len(rows):
-                raise ValidationError("err.ev_split_too_small", name=dataset, samples=len(rows))
+                raise InvalidInputError("err.ev_split_too_small", name=dataset, samples=len(rows))
             order = list(range(len(rows)))
             random.Random(seed).shuffle(order)
             eval_index = set(order[:held])

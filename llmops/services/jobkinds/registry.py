@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pydantic
 
-from ...errors import ValidationError, pydantic_details
+from ...errors import InvalidInputError, NotFoundError, pydantic_details
 from ...runner import evidence
 from ...runner.runner import JobRunner
 from ...schemas.jobs import Job, JobSpec, JobStatus
@@ -140,7 +140,7 @@ def parse_params(kind: JobKind, values: dict | pydantic.BaseModel) -> pydantic.B
     try:
         return kind.params(**values)
     except pydantic.ValidationError as exc:
-        raise ValidationError("err.gen_options_invalid", details=pydantic_details(exc)) from None
+        raise InvalidInputError("err.gen_options_invalid", details=pydantic_details(exc)) from None
 
 
 def submit(settings: Settings, runner: JobRunner, kind_name: str, values: dict | pydantic.BaseModel, name: str, *,
@@ -148,7 +148,7 @@ def submit(settings: Settings, runner: JobRunner, kind_name: str, values: dict |
     """Queue one worker job of `kind_name`; its parameters go to params.json in its own run folder."""
     kind = get(kind_name)
     if kind is None or kind.params is None:
-        raise ValidationError("err.job_kind_unknown", kind=kind_name)
+        raise NotFoundError("err.job_kind_unknown", kind=kind_name)
     params = parse_params(kind, values)
     run_dir = settings.checkpoints_dir / "jobs" / f"{kind.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True)

@@ -10,11 +10,19 @@ import signal
 import threading
 from pathlib import Path
 
-from ...errors import LLMOpsError, ValidationError
+from ...errors import InvalidInputError, LLMOpsError
 from ...runner.evidence import RESULT_FILE
 from ...settings import Settings
 from ...storage import atomic_write_json
-from .registry import ERROR_FILE, PARAMS_FILE, ProgressWriter, WorkerContext, get, parse_params, read_json
+from .registry import (
+    ERROR_FILE,
+    PARAMS_FILE,
+    ProgressWriter,
+    WorkerContext,
+    get,
+    parse_params,
+    read_json,
+)
 
 
 class Interrupted(Exception):
@@ -26,7 +34,7 @@ def run(run_dir: Path, settings: Settings) -> int:
     spec = read_json(run_dir / PARAMS_FILE) or {}
     kind = get(str(spec.get("kind")))
     if kind is None or kind.run is None:
-        raise ValidationError("err.job_worker_spec", path=str(run_dir / PARAMS_FILE))
+        raise InvalidInputError("err.job_worker_spec", path=str(run_dir / PARAMS_FILE))
     stop = threading.Event()
 
     def on_stop(signum, frame) -> None:

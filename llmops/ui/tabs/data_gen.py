@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...i18n import t
 from ...i18n.options import option_keys
 from ...services.container import Services
@@ -13,8 +13,8 @@ from ...services.datagen import (
     GenResult,
     LLMGenOptions,
 )
-from ...services.jobkinds import submit
 from ...services.datagen.mockprefs import resolve_sft
+from ...services.jobkinds import submit
 from ...services.jobkinds.data import TYPED_KEY_VAR
 from ..choices import pt_choices, sft_choices
 from ..common import cli, guard, require_name, token, validated
@@ -217,7 +217,7 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
         args = ["data", "mock-prefs", "--sft", name, "--seed", seed_n] + (["--limit", limit_n] if limit_n else [])
         with guard(lang_now):
             if limit_n is not None and limit_n < 1:
-                raise ValidationError("err.gen_limit_invalid", limit=limit_n)
+                raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
             resolve_sft(services.settings, name)
             job = submit(services.settings, services.runner, "mockprefs", {"sft": name, "limit": limit_n,
                                                                            "seed": seed_n}, f"mock-prefs {name}")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError, ValidationError
+from ...errors import InvalidInputError, LLMOpsError
 from ...i18n import has, t
 from ...i18n.options import option_keys
 from ...schemas.stages import SECTIONS, STAGES, FieldSpec, fields_by_name
@@ -220,7 +220,7 @@ class _StageHandlers:
         try:
             config = self.services.training.load_config(path)
             if config.stage != self.stage:
-                raise ValidationError("err.train.config_other_stage", path=path, stage=config.stage)
+                raise InvalidInputError("err.train.config_other_stage", path=path, stage=config.stage)
         except LLMOpsError as exc:
             raise user_error(exc, lang) from exc
         return (config.model, config.template, config.datasets, *form_values(config, self.stage),
