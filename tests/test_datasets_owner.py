@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from llmops.errors import LLMOpsError, NotFoundError, ValidationError
+from llmops.errors import LLMOpsError, NotFoundError, InvalidInputError
 from llmops.i18n import Message, render
 from llmops.lf import dataset_info
 from llmops.services.datasets import DatasetRegistry
@@ -51,7 +51,7 @@ def test_register_entry_writes_only_on_change_and_refuses_a_different_one(settin
     before = info.stat().st_mtime_ns, info.stat().st_ino
     reg.register_path("a", path, {"formatting": "alpaca"})  # the same entry: the file is not rewritten
     assert (info.stat().st_mtime_ns, info.stat().st_ino) == before
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(InvalidInputError) as refused:
         reg.register_entry("a", {"file_name": "mine/b.jsonl"})
     assert refused.value.key == "err.dataset_exists"
     reg.register_entry("a", {"file_name": "mine/a.jsonl"}, replace=True)

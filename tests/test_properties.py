@@ -45,7 +45,7 @@ def test_any_text_value_renders_as_one_scalar_and_loads_back_equal(value, key):
 def test_any_argument_dict_and_header_round_trip(args, header):
     text = render.to_yaml(args, header=header)
     assert (yaml.safe_load(text) or {}) == args
-    assert text.count("\n### ") + text.startswith("### ") <= len(render._SECTIONS) + 1
+    assert text.count("\n### ") + text.startswith("### ") <= len(render.yaml_sections()) + 1
 
 
 # --- names --------------------------------------------------------------------------------------------

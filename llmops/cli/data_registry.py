@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..i18n import render, t
 from ..services.datasets.results import human_size
 from .jobs import add_wait_flags, run_job

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import NotFoundError, InvalidInputError
 from ..schemas.stages import STAGES
 from . import dataset_info
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import NotFoundError, ValidationError
+from ..errors import NotFoundError, InvalidInputError
 from ..i18n import Message
 from ..settings import Settings
 from ..storage import atomic_write_json, file_lock, safe_name
@@ -105,7 +105,7 @@ def register(path: Path, name: str, entry: dict, *, replace: bool = False) -> No
         if raw.get(name) == entry:
             return  # the same entry again: the file is left as it is
         if name in raw and not replace:
-            raise ValidationError("err.dataset_exists", name=name)
+            raise InvalidInputError("err.dataset_exists", name=name)
         raw[name] = entry
         atomic_write_json(path, raw)
 
@@ -130,7 +130,7 @@ def _read_raw(path: Path) -> dict:
         # Never overwrite a file we could not read: the user's entries would be lost.
         raise InvalidInputError("err.dataset_info_corrupt", path=str(path), reason=str(exc)) from exc
     if not isinstance(raw, dict):
-        raise ValidationError("err.dataset_info_corrupt", path=str(path), reason=Message("ds.info_top_not_object"))
+        raise InvalidInputError("err.dataset_info_corrupt", path=str(path), reason=Message("ds.info_top_not_object"))
     return raw
 
 

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ValidationError
+from ..errors import ConflictError, InvalidInputError
 from ..runner.runner import JobRunner
 from ..schemas.jobs import Job, JobStatus
 from ..schemas.models import ModelEntry

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 from dataclasses import dataclass
 
-from ..errors import ValidationError
+from ..errors import InvalidInputError
 from ..lf.command import Target
 from ..schemas.stages import STAGES, TOP_FIELDS, ordered_fields
 from ..schemas.training import FORM_KEY, TrainConfig
@@ -30,7 +30,7 @@ class TrainRequest:
 def _refuse_unknown(where: str, given: dict, known: tuple[str, ...], stage: str) -> None:
     unknown = sorted(str(key) for key in given if key not in known)
     if unknown:
-        raise ValidationError("err.train.api_unknown_keys", where=where, stage=stage, keys=", ".join(unknown),
+        raise InvalidInputError("err.train.api_unknown_keys", where=where, stage=stage, keys=", ".join(unknown),
                               known=", ".join(known))
 
 
@@ -38,7 +38,7 @@ def _object(value, where: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValidationError("err.train.api_not_object", where=where)
+        raise InvalidInputError("err.train.api_not_object", where=where)
     return value
 
 
@@ -47,7 +47,7 @@ def parse_request(payload, stage: str | None = None) -> TrainRequest:
     payload = _object(payload, "request")
     stage = stage or payload.get("stage")
     if stage not in STAGES or payload.get("stage", stage) != stage:
-        raise ValidationError("err.stage_unknown", stage=str(payload.get("stage", stage)))
+        raise InvalidInputError("err.stage_unknown", stage=str(payload.get("stage", stage)))
     _refuse_unknown("request", payload, REQUEST_KEYS, stage)
     config = _object(payload.get("config"), "config")
     _refuse_unknown("config", config, STAGES[stage].config_keys, stage)
@@ -58,7 +58,7 @@ def parse_request(payload, stage: str | None = None) -> TrainRequest:
     try:
         built = Target(**target)
     except TypeError as exc:
-        raise ValidationError("err.train.api_not_object", where="target") from exc
+        raise InvalidInputError("err.train.api_not_object", where="target") from exc
     return TrainRequest(stage, str(payload.get("model") or ""), payload.get("template"), datasets, dict(config),
                         built)
 

@@ -79,7 +79,7 @@ class TrainingService:
         spec = STAGES.get(stage)
         path = self.settings.stage_defaults_dir / spec.defaults_file if spec else None
         if path is None or not path.exists():
-            raise ValidationError("err.stage_unknown", stage=stage)
+            raise InvalidInputError("err.stage_unknown", stage=stage)
         return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
 
     def form_defaults(self, stage: str) -> dict:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pydantic
 
-from ...errors import ValidationError, pydantic_details
+from ...errors import ConflictError, InvalidInputError, NotFoundError, StorageError, pydantic_details
 from ...lf import dataset_info
 from ...security.paths import allowed, contain
 from ...settings import Settings
@@ -118,7 +118,7 @@ def register(settings: Settings, path: Path, entry: dict) -> str:
     name = dataset_name_for(path)
     try:
         DatasetRegistry(settings).register_entry(name, {"file_name": file_name_for(settings, path), **entry})
-    except ValidationError:
+    except InvalidInputError:
         Path(path).unlink(missing_ok=True)  # we created it a moment ago; leave no unregistered orphan behind
         raise
     return name

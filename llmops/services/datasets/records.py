@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...i18n import Message
 
 # Largest CSV field accepted; a cap keeps one runaway quote from swallowing the whole file into memory twice.

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ...errors import LLMOpsError, NotFoundError, ValidationError
+from ...errors import LLMOpsError, NotFoundError, InvalidInputError
 from ...i18n import Lines, Message
 from ...lf import dataset_info
 from ...security.paths import contain
@@ -160,12 +160,12 @@ class DatasetRegistry:
                 raise
         return self.row(name)
 
-    def _invalid(self, report: ValidationReport) -> ValidationError:
+    def _invalid(self, report: ValidationReport) -> InvalidInputError:
         shown = report.messages[:_ERRORS_IN_MESSAGE]
         if report.error_count > len(shown):
             shown = [*shown, Message("ds.more_errors", {"count": report.error_count - len(shown)})]
         # The lines stay messages: the error renders them in the reader's language.
-        return ValidationError("err.ds_invalid", path=report.path, count=report.error_count, valid=report.valid_rows,
+        return InvalidInputError("err.ds_invalid", path=report.path, count=report.error_count, valid=report.valid_rows,
                                total=report.total_rows, errors=Lines(tuple(shown)))
 
     # --- the table ------------------------------------------------------------------------------------

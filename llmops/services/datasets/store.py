@@ -102,7 +102,7 @@ def write_rows(path: Path, rows: list) -> Path:
     try:
         return atomic_write_bytes(path, text.encode("utf-8"), overwrite=False)
     except OSError as exc:
-        raise ValidationError("err.ds_write_failed", path=str(path), reason=exc.strerror or str(exc)) from None
+        raise InvalidInputError("err.ds_write_failed", path=str(path), reason=exc.strerror or str(exc)) from None
 
 
 def write_version(settings: Settings, folder: Path, previous: Manifest | None, manifest: Manifest, rows: list,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from ...errors import LLMOpsError, NotFoundError, ValidationError
+from ...errors import LLMOpsError, NotFoundError, InvalidInputError
 from ...i18n import Message
 from . import encoding as encodings
 from . import formats
@@ -365,7 +365,7 @@ def _check_rows(source, fmt: str, report: ValidationReport, label: str,
         report.total_rows = rows + parse_issues
         return None, error
     if not rows and not issues.count:
-        error = ValidationError("err.ds_empty", path=label)
+        error = InvalidInputError("err.ds_empty", path=label)
         report.messages, report.error_count = [Message(error.key, error.params)], 1
         return None, error
     # Each issue of the parser stands for a row it could not read, except the one that stopped it.

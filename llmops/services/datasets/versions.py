@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from ...errors import ValidationError
+from ...errors import InvalidInputError
 from ...i18n import Message
 from ...storage import atomic_write_json
 from .formats import Shape

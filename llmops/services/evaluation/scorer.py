@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import ValidationError as PydanticError
 
-from ...errors import ValidationError, pydantic_details
+from ...errors import InvalidInputError, pydantic_details
 from ...i18n import Lines, Message
 from ...schemas.evaluation import Prediction, ScoreReport
 from ...settings import Settings
@@ -47,7 +47,7 @@ def read_predictions(path: Path | str, label: str | None = None) -> list[Predict
             problems.append(message_of(issue, label, source.unit))
     if count:
         # The lines stay messages: the error renders them in the reader's language.
-        raise ValidationError("err.ev_predictions_invalid", path=label, count=count, errors=Lines(tuple(problems[:10])))
+        raise InvalidInputError("err.ev_predictions_invalid", path=label, count=count, errors=Lines(tuple(problems[:10])))
     if not out:
         raise InvalidInputError("err.ds_empty", path=label)
     return out

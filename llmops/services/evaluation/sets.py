@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic import ValidationError as PydanticError
 
-from ...errors import NotFoundError, ValidationError, pydantic_details
+from ...errors import ConflictError, InvalidInputError, NotFoundError, pydantic_details
 from ...i18n import Lines, Message
 from ...i18n import render as render_text
 from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
@@ -95,7 +95,7 @@ class EvalSets:
         name = safe_name(name, "evaluation set name")
         report = self.validate_file(path)
         if not report.ok:
-            raise ValidationError("err.ev_set_invalid", path=report.path, count=report.error_count,
+            raise InvalidInputError("err.ev_set_invalid", path=report.path, count=report.error_count,
                                   errors=Lines(tuple(report.messages[:10])))
         samples, _ = self._read(Path(path), report.path)
         return self._write(name, samples)
@@ -119,7 +119,7 @@ class EvalSets:
                 samples, report = self._read(path, path.name)
                 info.samples = len(samples)
                 info.problem = "; ".join(report.lines(self.settings.lang)[:3])
-            except ValidationError as exc:
+            except InvalidInputError as exc:
                 info.problem = exc.message(self.settings.lang)
             out.append(info)
         for row in self.datasets.table():
@@ -136,7 +136,7 @@ class EvalSets:
         if "/" not in name and own.is_file():
             samples, report = self._read(own, own.name)
             if report.error_count:
-                raise ValidationError("err.ev_set_invalid", path=own.name, count=report.error_count,
+                raise InvalidInputError("err.ev_set_invalid", path=own.name, count=report.error_count,
                                       errors=Lines(tuple(report.messages[:10])))
             return samples
         dataset, _, version = name.partition("@")
@@ -160,7 +160,7 @@ class EvalSets:
                 problems.append(message_of(Issue(line, issue.key, issue.params), target.path.name, parsed.unit))
         if problems or parsed.issues:
             problems += [message_of(i, target.path.name, parsed.unit) for i in parsed.issues]
-            raise ValidationError("err.ev_set_invalid", path=target.path.name, count=len(problems),
+            raise InvalidInputError("err.ev_set_invalid", path=target.path.name, count=len(problems),
                                   errors=Lines(tuple(problems[:10])))
         return samples
 
