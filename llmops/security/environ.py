@@ -14,9 +14,16 @@ SECRET_PREFIXES = ("AWS_", "OPENAI_", "ANTHROPIC_", "AZURE_", "GOOGLE_APPLICATIO
                    "HUGGING_FACE_HUB_TOKEN", "HF_TOKEN")
 
 
+# Settings whose names look secret but hold none: the key bindings name variables and URLs, never a key, and a
+# job that calls an endpoint must see them to re-check where its key may go.
+NOT_SECRET = frozenset({"LLMOPS_KEY_BINDINGS"})
+
+
 def is_secret_name(name: str) -> bool:
     """True when an environment variable of this name may hold a secret."""
     upper = name.upper()
+    if upper in NOT_SECRET:
+        return False
     return bool(SECRET_WORDS.search(upper)) or upper.startswith(SECRET_PREFIXES)
 
 

@@ -6,6 +6,7 @@ import gradio as gr
 
 from ..i18n import t
 from ..services.container import Services
+from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
 from .tabs import arena, chat, data, leaderboard, models, training
@@ -85,4 +86,5 @@ def build_app(services: Services) -> gr.Blocks:
                       queue=False)
         demo.load(on_load, [lang_state], [train_tab.device], api_name="device_info")
         live.wire(demo)
+    errors_to_messages(demo, lang_state, lang)
     return demo

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import shlex
 import time
 from collections.abc import Iterator
@@ -50,3 +52,40 @@ def token_name(value: str | None) -> str | None:
 def cli(*args: object) -> str:
     """The equivalent `python -m llmops …` command line, quoted for a POSIX shell."""
     return "python -m llmops " + shlex.join(str(a) for a in args)
+
+
+def errors_to_messages(demo: gr.Blocks, lang_state: gr.State, default_lang: str) -> None:
+    """The one error path: every event's LLMOpsError becomes a message in the session's language.
+
+    Applied once, where the page's events are wired; a handler (a timer tick included) needs no guard of its
+    own, and a user error never reaches the browser as a stack trace.
+    """
+    for block_fn in demo.fns.values():
+        if block_fn.fn is None:
+            continue
+        index = next((i for i, comp in enumerate(block_fn.inputs) if comp is lang_state), None)
+        block_fn.fn = _guarded(block_fn.fn, index, default_lang)
+
+
+def _guarded(fn, lang_index: int | None, default_lang: str):
+    """`fn` with LLMOpsError turned into gr.Error; generators are guarded over every step."""
+    def lang_of(args) -> str:
+        value = args[lang_index] if lang_index is not None and lang_index < len(args) else None
+        return value if value in ("en", "zh") else default_lang
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except LLMOpsError as exc:
+                raise user_error(exc, lang_of(args)) from exc
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except LLMOpsError as exc:
+            raise user_error(exc, lang_of(args)) from exc
+    return call

@@ -29,7 +29,7 @@ class ArenaTab:
     batch: gr.Dropdown
 
 
-def model_choices(services: Services) -> list[str]:
+def version_choices(services: Services) -> list[str]:
     """Registry ids (the reconciler registers completed jobs), after a 'random' entry."""
     return [RANDOM, *(entry.id for entry in services.models.list())]
 
@@ -137,7 +137,7 @@ class _ArenaHandlers:
         return prompts[index], {"name": name, "index": index}, f"{index + 1}/{len(prompts)}"
 
     def reload(self, lang_now):
-        ids = model_choices(self.services)
+        ids = version_choices(self.services)
         first_id, second_id = default_pair(self.services)
         return gr.update(choices=ids, value=first_id), gr.update(choices=ids, value=second_id)
 

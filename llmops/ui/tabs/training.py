@@ -15,14 +15,13 @@ from ...schemas.training import TrainConfig
 from ...services.container import Services
 from ...services.planning import plan_config
 from ...services.training import Target
+from ..choices import base_model_choices
 from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels, translated_choices, user_error
 from ..live import Live
 from ..widgets import jobs_panel
 from . import training_api
 
-HUB_PRESETS = ("Qwen/Qwen2.5-0.5B-Instruct", "Qwen/Qwen2.5-7B-Instruct", "Qwen/Qwen3-8B",
-               "meta-llama/Llama-3.1-8B-Instruct", "THUDM/glm-4-9b-chat")
 # Where the printed commands will run; not training settings, so they never reach the YAML.
 TARGET_FIELDS = (("nproc_per_node", "int"), ("nnodes", "int"), ("master_addr", "text"), ("master_port", "int"))
 TARGET_DEFAULTS = {"nproc_per_node": 0, "nnodes": 2, "master_addr": "", "master_port": 29500}
@@ -31,15 +30,6 @@ TARGET_DEFAULTS = {"nproc_per_node": 0, "nnodes": 2, "master_addr": "", "master_
 def form_fields(stage: str) -> tuple[FieldSpec, ...]:
     """Every config field of a stage form, in positional-API order (the target-machine fields follow these)."""
     return STAGES[stage].form_fields
-
-
-def model_choices(services: Services) -> list[tuple[str, str]]:
-    """The demo model first, then local model folders, then common hub ids."""
-    choices = [(t("ui.model.demo", services.settings.lang), "demo")]
-    models_dir = services.settings.models_dir
-    if models_dir.exists():
-        choices += [(p.name, str(p)) for p in sorted(models_dir.iterdir()) if (p / "config.json").exists()]
-    return choices + [(hub, hub) for hub in HUB_PRESETS]
 
 
 def overrides_from(names: list[str], values: tuple) -> dict:
@@ -374,10 +364,10 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     """The whole tab; call inside a gr.Tab."""
     lang = labels.lang
     with gr.Row():
-        model = labels(ChoiceOrTyped(model_choices(services), value="demo", allow_custom_value=True, scale=3,
-                                   label=t("ui.field.model", lang)), "ui.field.model", "ui.field.model.info")
+        model = labels(ChoiceOrTyped(base_model_choices(services, lang), value="demo", allow_custom_value=True,
+                                     scale=3, label=t("ui.field.model", lang)), "ui.field.model", "ui.field.model.info")
         template = labels(Picker(services.training.templates(), value="chatml", scale=1,
-                                      label=t("ui.field.template", lang)), "ui.field.template")
+                                 label=t("ui.field.template", lang)), "ui.field.template")
         device = gr.Markdown()
     launched = gr.Textbox(visible=False)
     with gr.Tabs():
@@ -395,5 +385,5 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
 
     launched.change(show_launched, [launched, lang_state], panel.outputs, api_name="show_launched_job", queue=False)
     model.input(guess_template, [model], [template], api_name="guess_template", queue=False)
-    live.add([model], lambda lang_now: [gr.update(choices=model_choices(services))], topics=("models",))
+    live.add([model], lambda lang_now: [gr.update(choices=base_model_choices(services, lang_now))], topics=("models",))
     return TrainingTab(model, template, device, panel)
