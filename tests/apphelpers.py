@@ -68,3 +68,14 @@ class AppProcess:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def finished(runner, job_id: str, timeout_s: float, expect: str | None = "COMPLETED"):
+    """Wait for a job to end; a timeout or another end state fails with the job's own log, never falls through."""
+    job = runner.wait(job_id, timeout_s)
+    if not job.status.finished:
+        raise AssertionError(f"job {job_id} still {job.status.value} after {timeout_s} s:\n{runner.log_tail(job_id, 40)}")
+    if expect is not None and job.status.value != expect:
+        raise AssertionError(f"job {job_id} ended {job.status.value} ({job.message}), expected {expect}:\n"
+                             f"{runner.log_tail(job_id, 40)}")
+    return job

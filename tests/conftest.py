@@ -88,3 +88,22 @@ def pytest_collection_modifyitems(config, items):
             slow_modules[path] = any(mark in text for mark in SLOW_SOURCE_MARKS)
         if slow_modules[path] or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture
+def app_factory(settings):
+    """Start the real app (`python app.py`) as often as a test needs; every one still running is stopped after."""
+    from tests.apphelpers import AppProcess
+
+    started: list[AppProcess] = []
+
+    def start(home: Path | None = None, *, lang: str = "en", env: dict | None = None, args: tuple = (),
+              launch: bool = True) -> AppProcess:
+        app = AppProcess(home or settings.home, lang=lang, env=env, args=args)
+        started.append(app)
+        return app.start() if launch else app
+
+    yield start
+    for app in started:
+        app.stop()
+

@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file
 from llmops.lf import dataset_info
 from llmops.runner.store import JobStore
 
-from .apphelpers import AppProcess
+
 from .servers import QuietHTTPServer
 
 KEY = "sk-test-secret-123"
@@ -57,10 +57,8 @@ def slow_llm():
 
 
 @pytest.fixture
-def app(settings):
-    proc = AppProcess(settings.home).start()
-    yield proc
-    proc.stop()
+def app(app_factory):
+    return app_factory()
 
 
 def registered(settings) -> dict:

@@ -17,7 +17,7 @@ from llmops.schemas.jobs import JobStatus
 from llmops.services.training import TrainingService
 from llmops.ui.tabs.training import _planner_split, form_fields
 
-from .apphelpers import AppProcess
+from .apphelpers import finished
 
 
 def form(settings, stage: str, model: str, dataset: str, **changes) -> list:
@@ -35,10 +35,8 @@ def form(settings, stage: str, model: str, dataset: str, **changes) -> list:
 
 
 @pytest.fixture
-def app(settings):
-    proc = AppProcess(settings.home).start()
-    yield proc
-    proc.stop()
+def app(app_factory):
+    return app_factory()
 
 
 def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
@@ -76,7 +74,7 @@ def test_app_killed_mid_run_shows_true_state_after_restart(app, settings, demo_m
     app.kill()  # the app dies; its jobs must not
 
     # With no app running, the first job completes and the queued one starts by itself.
-    assert runner.wait(short_id, 180).status is JobStatus.COMPLETED
+    finished(runner, short_id, 180)
     deadline = time.monotonic() + 120
     while read_progress(Path(runner.get(long_id).run_dir)).current_steps < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -139,24 +137,21 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
     assert "\ntrust_remote_code: true" in yaml_text and "# trust_remote_code: ON for" in yaml_text
 
 
-def test_named_json_api_previews_saves_and_refuses_unknown_keys_in_chinese(settings, demo_model_dir):
-    proc = AppProcess(settings.home, lang="zh").start()
-    try:
-        client = Client(proc.url, verbose=False)
-        request = {"stage": "sft", "model": str(demo_model_dir), "datasets": ["sample_sft"],
-                   "config": {"learning_rate": 3e-4, "max_steps": 2, "run_name": "named"},
-                   "target": {"gpus_per_node": 4, "nnodes": 3}}
-        shown = client.predict(request, api_name="/train_preview")
-        assert "stage: sft" in shown["yaml"] and "learning_rate: 0.0003" in shown["yaml"]
-        assert shown["output_dir"].endswith("checkpoints/named")
-        assert not list(settings.generated_configs_dir.glob("*.yaml"))  # a preview writes nothing
-        saved = client.predict(request, "en", api_name="/train_save")
-        files = list(settings.generated_configs_dir.glob("sft_config_*.yaml"))
-        assert len(files) == 1 and saved["config_path"].endswith(files[0].name)
-        assert "NPROC_PER_NODE=4 " in saved["command"] and "NNODES=3 " in saved["command"]
-        with pytest.raises(Exception, match="未知键：lerning_rate") as refused:
-            client.predict({**request, "config": {"lerning_rate": 1e-4}}, api_name="/train_save")
-        assert "learning_rate" in str(refused.value)  # the message lists what is accepted
-        assert len(list(settings.generated_configs_dir.glob("*.yaml"))) == 1
-    finally:
-        proc.stop()
+def test_named_json_api_previews_saves_and_refuses_unknown_keys_in_chinese(settings, demo_model_dir, app_factory):
+    proc = app_factory(lang="zh")
+    client = Client(proc.url, verbose=False)
+    request = {"stage": "sft", "model": str(demo_model_dir), "datasets": ["sample_sft"],
+               "config": {"learning_rate": 3e-4, "max_steps": 2, "run_name": "named"},
+               "target": {"gpus_per_node": 4, "nnodes": 3}}
+    shown = client.predict(request, api_name="/train_preview")
+    assert "stage: sft" in shown["yaml"] and "learning_rate: 0.0003" in shown["yaml"]
+    assert shown["output_dir"].endswith("checkpoints/named")
+    assert not list(settings.generated_configs_dir.glob("*.yaml"))  # a preview writes nothing
+    saved = client.predict(request, "en", api_name="/train_save")
+    files = list(settings.generated_configs_dir.glob("sft_config_*.yaml"))
+    assert len(files) == 1 and saved["config_path"].endswith(files[0].name)
+    assert "NPROC_PER_NODE=4 " in saved["command"] and "NNODES=3 " in saved["command"]
+    with pytest.raises(Exception, match="未知键：lerning_rate") as refused:
+        client.predict({**request, "config": {"lerning_rate": 1e-4}}, api_name="/train_save")
+    assert "learning_rate" in str(refused.value)  # the message lists what is accepted
+    assert len(list(settings.generated_configs_dir.glob("*.yaml"))) == 1

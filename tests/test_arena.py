@@ -12,6 +12,8 @@ from llmops.schemas.models import SamplingParams
 from llmops.services.container import build_services
 from llmops.services.device import DeviceInfo
 
+from .apphelpers import finished
+
 FAST = SamplingParams(temperature=0.0, max_new_tokens=4)
 # Sampled answers of two versions differ, so no vote is dropped as chosen == rejected.
 SAMPLED = SamplingParams(temperature=1.0, top_p=1.0, max_new_tokens=8)
@@ -70,7 +72,7 @@ def test_votes_to_next_version_and_the_arena_serves_it(services, settings, demo_
     sft = services.training.build("sft", str(demo_model_dir), ["sample_sft"], max_steps=4, logging_steps=1,
                                   gradient_accumulation_steps=1, cutoff_len=256)
     _, job = services.training.launch_config(sft, meta={"parent_model_id": "demo@v1.0"})
-    assert services.runner.wait(job.id, 240).status is JobStatus.COMPLETED
+    finished(services.runner, job.id, 240)
     services.sync_models()
     v11 = next(e for e in services.models.list() if e.lineage.get("job_id") == job.id)
     assert v11.kind == "adapter" and v11.id != "demo@v1.0"
@@ -86,7 +88,7 @@ def test_votes_to_next_version_and_the_arena_serves_it(services, settings, demo_
     exported = [json.loads(x) for x in round_.export_path.read_text(encoding="utf-8").splitlines()]
     assert set(exported[0]) == {"prompt", "system", "chosen", "rejected", "vote_id"}
     _, job = services.loop.launch(round_)
-    assert services.runner.wait(job.id, 240).status is JobStatus.COMPLETED, services.runner.log_tail(job.id, 30)
+    finished(services.runner, job.id, 240)
     v12 = services.loop.complete(job.id)
     assert v12.lineage.get("parent_id") == v11.id and v12.kind == "adapter"
     assert services.loop.pair() == (v12.id, v11.id)

@@ -13,7 +13,6 @@ from llmops.schemas.models import SamplingParams
 from llmops.services.chat import ChatService, last_user_message, without_last_answer
 from llmops.services.container import build_services
 
-from .apphelpers import AppProcess
 
 SYSTEM = "You answer in one line."
 # Sampled with a seed: the tiny model's greedy answer is only newlines, a sampled one is visible text.
@@ -128,42 +127,39 @@ def test_clear_errors_in_both_languages(services):
         last_user_message([])
 
 
-def test_chat_tab_over_the_api(settings, demo_model_dir):
+def test_chat_tab_over_the_api(settings, demo_model_dir, app_factory):
     services = build_services(settings)
     services.models.add_base("other", str(demo_model_dir), template="chatml")
     services.models.add_base("demo", str(demo_model_dir), template="chatml")
     services.models.set_default("demo@v1.0")
-    app = AppProcess(settings.home, lang="zh").start()
-    try:
-        client = Client(app.url, verbose=False)
-        picker = client.predict(api_name="/chat_models")
-        assert picker["value"] == "demo@v1.0", "the app's chat backend is pre-selected"
-        assert [c[0] for c in picker["choices"]] == ["other@v1.0", "demo@v1.0"]
+    app = app_factory(lang="zh")
+    client = Client(app.url, verbose=False)
+    picker = client.predict(api_name="/chat_models")
+    assert picker["value"] == "demo@v1.0", "the app's chat backend is pre-selected"
+    assert [c[0] for c in picker["choices"]] == ["other@v1.0", "demo@v1.0"]
 
-        job = client.submit("F012 是什么？", [], "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_send")
-        frames = list(job)
-        history, box, status = job.result()
-        assert len(frames) >= 3, "the answer streams: an empty answer first, then pieces"
-        assert frames[0][0][-1]["content"] == "" and box == ""
-        assert [m["role"] for m in history] == ["user", "assistant"] and history[1]["content"]
-        assert "demo@v1.0" in status and "秒" in status
-        history, _, _ = client.predict("还有呢？", history, "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_send")
-        assert [m["content"] for m in history[:1]] == ["F012 是什么？"] and len(history) == 4
-        assert history[2]["content"] == "还有呢？" and history[3]["content"]
+    job = client.submit("F012 是什么？", [], "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_send")
+    frames = list(job)
+    history, box, status = job.result()
+    assert len(frames) >= 3, "the answer streams: an empty answer first, then pieces"
+    assert frames[0][0][-1]["content"] == "" and box == ""
+    assert [m["role"] for m in history] == ["user", "assistant"] and history[1]["content"]
+    assert "demo@v1.0" in status and "秒" in status
+    history, _, _ = client.predict("还有呢？", history, "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_send")
+    assert [m["content"] for m in history[:1]] == ["F012 是什么？"] and len(history) == 4
+    assert history[2]["content"] == "还有呢？" and history[3]["content"]
 
-        redone, _, _ = client.predict(history, "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_regenerate")
-        assert len(redone) == 4 and [m["content"] for m in redone[:3]] == [m["content"] for m in history[:3]]
+    redone, _, _ = client.predict(history, "demo@v1.0", SYSTEM, 1.0, 1.0, 8, api_name="/chat_regenerate")
+    assert len(redone) == 4 and [m["content"] for m in redone[:3]] == [m["content"] for m in history[:3]]
 
-        prompt, system, status = client.predict(redone, SYSTEM, api_name="/chat_to_ab")
-        assert (prompt, system) == ("还有呢？", SYSTEM) and "A/B" in status
-        cleared, box, _ = client.predict(api_name="/chat_clear")
-        assert cleared == [] and box == ""
+    prompt, system, status = client.predict(redone, SYSTEM, api_name="/chat_to_ab")
+    assert (prompt, system) == ("还有呢？", SYSTEM) and "A/B" in status
+    cleared, box, _ = client.predict(api_name="/chat_clear")
+    assert cleared == [] and box == ""
 
-        with pytest.raises(Exception, match="空消息"):
-            client.predict("  ", [], "demo@v1.0", "", 1.0, 1.0, 8, api_name="/chat_send")
-        with pytest.raises(Exception, match="nope@v9"):
-            client.predict("hi", [], "nope@v9", "", 1.0, 1.0, 8, api_name="/chat_send")
-        with pytest.raises(Exception, match="还没有你发送的消息"):
-            client.predict([], "", api_name="/chat_to_ab")
-    finally:
-        app.stop()
+    with pytest.raises(Exception, match="空消息"):
+        client.predict("  ", [], "demo@v1.0", "", 1.0, 1.0, 8, api_name="/chat_send")
+    with pytest.raises(Exception, match="nope@v9"):
+        client.predict("hi", [], "nope@v9", "", 1.0, 1.0, 8, api_name="/chat_send")
+    with pytest.raises(Exception, match="还没有你发送的消息"):
+        client.predict([], "", api_name="/chat_to_ab")

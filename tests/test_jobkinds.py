@@ -18,6 +18,8 @@ from llmops.services.container import build_services
 
 from .test_app_data_api import _SlowChat
 
+from .apphelpers import finished
+
 
 @pytest.fixture
 def services(settings):
@@ -96,7 +98,7 @@ def test_corpus_rules_dedup_and_mockprefs_jobs_register_their_results_once(servi
 
 def test_a_failed_completion_is_recorded_once_and_shown(services, settings):
     job = jobkinds.submit(settings, services.runner, "corpus", {"sources": ["preset"]}, "clash")
-    assert services.runner.wait(job.id, 120).status is JobStatus.COMPLETED
+    finished(services.runner, job.id, 120)
     path = Path(json.loads((Path(job.run_dir) / evidence.RESULT_FILE).read_text(encoding="utf-8"))["path"])
     # Someone registered the same name for another file before the result could take effect.
     dataset_info.register(dataset_info.ensure(settings), path.stem, {"file_name": "elsewhere.jsonl"})

@@ -18,7 +18,7 @@ from llmops.schemas.jobs import JobStatus
 from llmops.services import jobkinds
 from llmops.services.container import build_services
 
-from .apphelpers import ROOT, AppProcess
+from .apphelpers import ROOT
 from .test_app_data_api import _SlowChat
 
 
@@ -33,14 +33,14 @@ def _sft_names(settings) -> list[str]:
     return [n for n in dataset_info.read(settings.dataset_info_path).entries if n.startswith("sft_data_")]
 
 
-def test_app_killed_mid_job_applies_the_completion_once_after_restart(settings, tmp_path):
+def test_app_killed_mid_job_applies_the_completion_once_after_restart(settings, tmp_path, app_factory):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"text": f"Passage {i} about inverter maintenance, long enough to send."})
                               + "\n" for i in range(25)), encoding="utf-8")
     server = _slow_server()
     base_url = f"http://127.0.0.1:{server.server_address[1]}/v1"
     services = build_services(settings)
-    app = AppProcess(settings.home).start()
+    app = app_factory()
     try:
         client = Client(app.url, verbose=False)
         client.submit(str(corpus), "llm", 0, base_url, "slow", "", "", 2, 1, 0, api_name="/data_generate")
@@ -54,12 +54,12 @@ def test_app_killed_mid_job_applies_the_completion_once_after_restart(settings, 
         done = services.runner.wait(job_id, timeout_s=60)
         assert done.status is JobStatus.COMPLETED and done.applied_at is None  # nobody applied it while down
         assert _sft_names(settings) == []
-        app = AppProcess(settings.home).start()  # start-up applies what finished while the app was down
+        app = app_factory()  # start-up applies what finished while the app was down
         applied = services.runner.get(job_id)
         assert applied.applied_at and applied.apply_result["pairs"] == 50
         assert _sft_names(settings) == [applied.apply_result["dataset_name"]]
         app.kill()
-        app = AppProcess(settings.home).start()
+        app = app_factory()
         time.sleep(2.5)  # at least one background pass of the restarted app
         again = services.runner.get(job_id)
         assert again.applied_at == applied.applied_at and _sft_names(settings) == [applied.apply_result["dataset_name"]]

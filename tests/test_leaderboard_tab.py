@@ -12,8 +12,6 @@ from llmops.services.container import build_services
 from llmops.services.prefs import PrefsStore, Vote
 from llmops.ui.tabs import leaderboard
 
-from .apphelpers import AppProcess
-
 
 def seed(path) -> None:
     store = PrefsStore(path)
@@ -48,16 +46,13 @@ def test_view_defaults_to_human_votes_with_day_ticks_and_no_links(settings):
     assert zh[1].columns[0] == "模型"
 
 
-def test_filter_applies_on_change_through_the_app(settings):
+def test_filter_applies_on_change_through_the_app(settings, app_factory):
     seed(settings.prefs_path)
-    app = AppProcess(settings.home, lang="zh").start()
-    try:
-        client = Client(app.url, verbose=False)
-        human = client.predict("human", api_name="/leaderboard")
-        synthetic = client.predict("synthetic", api_name="/leaderboard_source")
-        separated = client.predict("demo@v1.0", "demo@v1.1", "human", api_name="/votes_to_separate")
-    finally:
-        app.stop()
+    app = app_factory(lang="zh")
+    client = Client(app.url, verbose=False)
+    human = client.predict("human", api_name="/leaderboard")
+    synthetic = client.predict("synthetic", api_name="/leaderboard_source")
+    separated = client.predict("demo@v1.0", "demo@v1.1", "human", api_name="/votes_to_separate")
     def models(result) -> list[str]:
         return [row[0] for row in result[1]["data"]]
 

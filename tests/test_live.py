@@ -10,7 +10,7 @@ from llmops.services.models import ModelRegistry
 from llmops.services.prefs import PrefsStore, Vote
 from llmops.ui.live import picker_update
 
-from .apphelpers import AppProcess
+from .apphelpers import finished
 
 
 def test_picker_update_keeps_drops_and_prefers():
@@ -54,7 +54,7 @@ def test_unchanged_registry_is_not_rewritten(settings, demo_model_dir):
     assert services.models.path.stat().st_mtime_ns == stamp
 
 
-def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir):
+def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir, app_factory):
     """Launched through the API, client gone at once: the reconciler registers it and sets the pair, once."""
     from gradio_client import Client
 
@@ -63,15 +63,14 @@ def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir):
     for i in range(4):
         store.append(Vote(prompt=f"q{i}", model_a="demo@v1.0", model_b="other@v1.0", response_a=f"good {i}",
                           response_b=f"bad {i}", winner="a"))
-    app = AppProcess(settings.home).start()
+    app = app_factory()
     try:
         client = Client(app.url, verbose=False)
         client.predict("demo@v1.0", False, "human", api_name="/loop_prepare")
         job_id = client.predict(api_name="/loop_launch")[1]
         client.close()
         services = build_services(settings)
-        job = services.runner.wait(job_id, timeout_s=240)
-        assert job.status.value == "COMPLETED", services.runner.log_tail(job_id, 40)
+        job = finished(services.runner, job_id, 240)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and services.loop.pair()[0] is None:
             time.sleep(0.5)
@@ -81,7 +80,7 @@ def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir):
     finally:
         app.kill()
     # A restart applies nothing twice.
-    app = AppProcess(settings.home).start()
+    app = app_factory()
     try:
         time.sleep(3)
         state = json.loads((settings.work_dir / "loop.json").read_text(encoding="utf-8"))
