@@ -55,6 +55,12 @@ def test_the_ui_talks_only_to_services():
                     assert top not in banned, f"{path.relative_to(ROOT)} imports {node.module}"
 
 
+def test_the_ui_never_reaches_the_runner_through_the_container():
+    """A tab asks services.jobs; services.runner is the engine behind it."""
+    for path in (ROOT / "llmops" / "ui").rglob("*.py"):
+        assert "services.runner" not in path.read_text(encoding="utf-8"), path
+
+
 def _import_graph() -> dict[str, set[str]]:
     """Module -> the llmops modules it imports at module level (relative imports resolved)."""
     graph: dict[str, set[str]] = {}

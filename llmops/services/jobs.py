@@ -50,6 +50,12 @@ class JobsService:
     def get(self, job_id: str) -> Job:
         return self.runner.get(job_id)
 
+    def submit(self, kind: str, values, name: str, **secrets) -> Job:
+        """Queue a job of a registered kind (corpus, datagen, dedup, mockprefs…); the reconciler applies it."""
+        from .jobkinds import submit
+
+        return submit(self.runner.settings, self.runner, kind, values, name, **secrets)
+
     def with_progress(self, limit: int = 50) -> list[tuple[Job, Progress]]:
         """Recent jobs, newest first, each with its progress from the trainer's log."""
         return [(job, read_progress(Path(job.run_dir))) for job in self.runner.list(limit)]

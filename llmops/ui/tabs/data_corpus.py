@@ -12,7 +12,6 @@ from ...i18n.options import option_keys
 from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
 from ...services.datagen import PRESET, CorpusBuild, resolve_sources
-from ...services.jobkinds import submit
 from ..charts import histogram_figure
 from ..common import cli, guard, token, validated
 from ..i18n import Labels
@@ -144,8 +143,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
                                                 "min_chars": int(min_chars or 0), "languages": list(langs or []),
                                                 "tokenizer": (tokenizer or "").strip() or None})
             resolve_sources(services.settings, sources)
-            job = submit(services.settings, services.runner, "corpus",
-                         {"sources": sources, "options": options.model_dump()}, "corpus " + " ".join(sources))
+            job = services.jobs.submit("corpus", {"sources": sources, "options": options.model_dump()},
+                                       "corpus " + " ".join(sources))
         cmd, skip = command(sources, options), gr.skip()
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (

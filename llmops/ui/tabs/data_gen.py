@@ -14,7 +14,6 @@ from ...services.datagen import (
     LLMGenOptions,
 )
 from ...services.datagen.mockprefs import resolve_sft
-from ...services.jobkinds import submit
 from ...services.jobkinds.data import TYPED_KEY_VAR
 from ..choices import pt_choices, sft_choices
 from ..common import cli, guard, require_name, token, validated
@@ -88,8 +87,7 @@ class _GenHandlers:
             params, secrets, command = self._llm_job(corpus_value, url, model_name, key, env, per_chunk, concurrency,
                                                      limit, lang_now)
         with guard(lang_now):
-            job = submit(self.services.settings, self.services.runner, "datagen", params,
-                         f"sft-gen {params['mode']} {corpus_value}", **secrets)
+            job = self.services.jobs.submit("datagen", params, f"sft-gen {params['mode']} {corpus_value}", **secrets)
         result = yield from self._follow(job.id, command, lang_now)
         yield self._done(result, command, lang_now, job.id)
 
@@ -130,7 +128,7 @@ class _GenHandlers:
                 job_id)
 
     def stop(self, lang_now, job_id):
-        if not job_id or self.services.runner.get(job_id).status.finished:
+        if not job_id or self.services.jobs.get(job_id).status.finished:
             return t("ui.data.gen.not_running", lang_now)
         self.services.jobs.stop(job_id)
         return t("ui.data.gen.stopping", lang_now)
@@ -219,8 +217,8 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
             if limit_n is not None and limit_n < 1:
                 raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
             resolve_sft(services.settings, name)
-            job = submit(services.settings, services.runner, "mockprefs", {"sft": name, "limit": limit_n,
-                                                                           "seed": seed_n}, f"mock-prefs {name}")
+            job = services.jobs.submit("mockprefs", {"sft": name, "limit": limit_n, "seed": seed_n},
+                                       f"mock-prefs {name}")
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (
             job_line_text(details, lang_now), gr.skip(), cli(*args), job_id))

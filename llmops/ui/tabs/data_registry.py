@@ -15,7 +15,6 @@ from ...i18n.options import option_keys
 from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
-from ...services.jobkinds import submit
 from ..charts import histogram_figure
 from ..common import guard, require_name, token
 from ..components import Picker
@@ -128,9 +127,9 @@ class _Handlers:
         name = require_name(name, lang)
         with guard(lang):
             self.registry.row(name)
-            job = submit(self.services.settings, self.services.runner, "dedup",
-                         {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
-                         f"dedup {name}")
+            job = self.services.jobs.submit(
+                "dedup", {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
+                f"dedup {name}")
         job_id = job.id
         job = yield from follow(self.services, job_id, lambda details: (
             job_line(self.services, job_id, lang), gr.skip(), gr.skip(), job_id))

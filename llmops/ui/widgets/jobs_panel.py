@@ -184,7 +184,7 @@ def job_widget(services: Services, labels: Labels, lang_state: gr.State, name: s
         return job_line(services, job_id, lang_now), services.jobs.details(job_id, 60).log_tail
 
     def on_stop(job_id, lang_now):
-        if job_id and not services.runner.get(job_id).status.finished:
+        if job_id and not services.jobs.get(job_id).status.finished:
             services.jobs.stop(job_id)
             return t("ui.jobw.stopping", lang_now, job_id=job_id)
         return t("ui.jobw.not_running" if job_id else "ui.jobw.none", lang_now)
