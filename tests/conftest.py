@@ -74,7 +74,7 @@ def lf_api(demo_model_dir, tmp_path_factory):
 
 
 # The fast tier (`make test-fast`): no training, no tiny model, no app process, no browser.
-SLOW_FIXTURES = {"demo_model_dir", "lf_api", "trained_adapter", "adapter_dir", "tiny_run"}
+SLOW_FIXTURES = {"demo_model_dir", "lf_api", "app_factory", "trained_adapter", "adapter_dir", "tiny_run"}
 SLOW_SOURCE_MARKS = ("AppProcess", "app_page(", "sync_playwright", "llamafactory-cli", "LFApiServer")
 
 
