@@ -13,9 +13,6 @@ from ..i18n import Message
 from ..settings import Settings
 from ..storage import atomic_write_json, file_lock, safe_name
 
-# Which stage reads which kind of dataset.
-STAGE_KINDS = {"pt": ("pt",), "sft": ("sft",), "dpo": ("preference",)}
-
 SAMPLE_ENTRIES = {
     "sample_pt": {"file_name": "samples/pt.jsonl", "columns": {"prompt": "text"}},
     "sample_sft": {
