@@ -64,7 +64,7 @@ def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
         page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
         saved = page.get_by_text("saved to prefs.jsonl")
         for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
-            page.get_by_role("button", name="👈 Left (A) better").click()
+            page.get_by_role("button", name="← Left (A) better").click()
             try:
                 saved.wait_for(timeout=1000)
                 break

@@ -17,10 +17,10 @@ ARENA: dict[str, dict[str, str]] = {
     "ui.ab.right": {"en": "Answer B (right)", "zh": "回答 B（右）"},
     "ui.ab.left_named": {"en": "Answer A (left): {model}", "zh": "回答 A（左）：{model}"},
     "ui.ab.right_named": {"en": "Answer B (right): {model}", "zh": "回答 B（右）：{model}"},
-    "ui.ab.vote_left": {"en": "👈 Left (A) better", "zh": "👈 左侧（A）更好"},
-    "ui.ab.vote_right": {"en": "Right (B) better 👉", "zh": "右侧（B）更好 👉"},
-    "ui.ab.vote_tie": {"en": "🤝 Tie", "zh": "🤝 平局"},
-    "ui.ab.vote_both_bad": {"en": "👎 Both bad", "zh": "👎 都不好"},
+    "ui.ab.vote_left": {"en": "← Left (A) better", "zh": "← 左侧（A）更好"},
+    "ui.ab.vote_right": {"en": "Right (B) better →", "zh": "右侧（B）更好 →"},
+    "ui.ab.vote_tie": {"en": "Tie", "zh": "平局"},
+    "ui.ab.vote_both_bad": {"en": "Both bad", "zh": "都不好"},
     "ui.ab.legend": {
         "en": "A is always the left answer and B the right one. In prefs.jsonl a vote's `winner` is `a` or `b` "
               "for the record's `model_a` / `model_b` (Model 1 / Model 2 above), and `left` says which of them "
