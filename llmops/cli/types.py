@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 
-def positive_int(text: str) -> int:
-    """An integer ≥ 1."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(text)
-    return value
+def _checked(parse: Callable[[str], float], ok: Callable[[float], bool], name: str, doc: str):
+    """An argparse type: `parse` the text, then refuse values `ok` rejects. argparse names it by `name`."""
+    def convert(text: str):
+        value = parse(text)
+        if not ok(value):
+            raise ValueError(text)
+        return value
 
-
-def non_negative_int(text: str) -> int:
-    """An integer ≥ 0."""
-    value = int(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
+    convert.__name__, convert.__doc__ = name, doc
+    return convert
 
 
 def _finite(text: str) -> float:
@@ -28,28 +25,11 @@ def _finite(text: str) -> float:
     return value
 
 
-def non_negative_float(text: str) -> float:
-    """A finite number ≥ 0."""
-    value = _finite(text)
-    if value < 0:
-        raise ValueError(text)
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite number > 0."""
-    value = _finite(text)
-    if value <= 0:
-        raise ValueError(text)
-    return value
-
-
-def unit_float(text: str) -> float:
-    """A number in [0, 1]."""
-    value = _finite(text)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(text)
-    return value
+positive_int = _checked(int, lambda v: v >= 1, "positive_int", "An integer ≥ 1.")
+non_negative_int = _checked(int, lambda v: v >= 0, "non_negative_int", "An integer ≥ 0.")
+non_negative_float = _checked(_finite, lambda v: v >= 0, "non_negative_float", "A finite number ≥ 0.")
+positive_float = _checked(_finite, lambda v: v > 0, "positive_float", "A finite number > 0.")
+unit_float = _checked(_finite, lambda v: 0.0 <= v <= 1.0, "unit_float", "A number in [0, 1].")
 
 
 def text(value: str) -> str:

@@ -287,6 +287,21 @@ def _stage_live(live: Live, services: Services, stage: str, datasets, saved, com
     live.add([continue_box, resume_box], sources, topics=("jobs", "models"), inputs=[continue_box, resume_box])
 
 
+def _config_fields(stage: str, specs, sources: dict, defaults: dict, labels: Labels) -> dict:
+    """Every config field of the stage, section by section as the spec orders them, then the target box."""
+    lang, comps = labels.lang, {}
+    for section, title_key in SECTIONS.items():
+        fields = tuple(spec for spec in specs if spec.section == section)
+        if title_key is None:
+            _fields_row(fields, stage, sources, defaults, lang, labels, comps)
+            continue
+        with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
+            _fields_row(fields, stage, sources, defaults, lang, labels, comps)
+    with labels(gr.Accordion(t("ui.section.target_box", lang), open=False), "ui.section.target_box"):
+        _target_row(defaults, lang, labels, comps)
+    return comps
+
+
 def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched,
                 live: Live):
     lang = labels.lang
@@ -304,16 +319,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 # Its headers are the dataset's own columns: data, shown as they are.
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
                                        max_height=300, elem_classes=["data-grid"])
-            comps: dict = {}
-            for section, title_key in SECTIONS.items():
-                fields = tuple(spec for spec in specs if spec.section == section)
-                if title_key is None:
-                    _fields_row(fields, stage, sources, defaults, lang, labels, comps)
-                    continue
-                with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
-                    _fields_row(fields, stage, sources, defaults, lang, labels, comps)
-            with labels(gr.Accordion(t("ui.section.target_box", lang), open=False), "ui.section.target_box"):
-                _target_row(defaults, lang, labels, comps)
+            comps = _config_fields(stage, specs, sources, defaults, labels)
             with gr.Row():
                 buttons = {key: labels(gr.Button(t(f"ui.btn.{key}", lang), variant=variant), f"ui.btn.{key}",
                                        attr="value")
