@@ -2,6 +2,10 @@
 
 EVALUATION: dict[str, dict[str, str]] = {
     # Errors
+    "err.ev_run_unknown": {
+        "en": "There is no evaluation run '{run}'.",
+        "zh": "不存在评测运行“{run}”。",
+    },
     "err.ev_unknown_metric": {
         "en": "Unknown metric '{name}'. Known metrics: {known}.",
         "zh": "未知指标“{name}”。可用指标：{known}。",
