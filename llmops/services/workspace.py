@@ -8,7 +8,7 @@ from pathlib import Path
 from ..settings import Settings
 
 # A topic names a store; pickers and tables subscribe to the topics they show.
-TOPICS = ("datasets", "models", "jobs", "prefs", "configs")
+TOPICS = ("datasets", "models", "jobs", "prefs", "configs", "evals")
 
 
 def _stamp(path: Path) -> str:
@@ -32,6 +32,8 @@ class WorkspaceWatch:
             "jobs": (settings.jobs_db_path, Path(f"{settings.jobs_db_path}-wal")),
             "prefs": (settings.prefs_path,),
             "configs": (settings.generated_configs_dir,),
+            # A new run folder or set file changes its folder's mtime; a run's progress is read from the jobs topic.
+            "evals": (settings.evals_dir, settings.eval_sets_dir),
         }
 
     def revision(self) -> dict[str, str]:
