@@ -15,7 +15,13 @@ from ...errors import InvalidInputError, LLMOpsError, NotFoundError
 from ...i18n import Message
 from ...schemas.evaluation import EvalSample
 from ...settings import Settings
-from ..corpus.dedup import MinHasher, candidate_pairs, estimated_jaccard, exact_key, lsh_params
+from ..corpus.dedup import (
+    MinHasher,
+    candidate_pairs,
+    estimated_jaccard,
+    exact_key,
+    lsh_params,
+)
 from ..datasets import DatasetRegistry
 from ..models import ModelRegistry
 from .conversion import to_sample
