@@ -10,7 +10,7 @@ import threading
 import pytest
 
 from llmops.cli.main import main
-from llmops.errors import InvalidInputError, PermissionDeniedError
+from llmops.errors import BackendError, InvalidInputError, PermissionDeniedError
 from llmops.schemas.eval_runs import EvalRunConfig, JudgeSpec, PredictionRecord, RunSummary
 from llmops.schemas.evaluation import EvalSample
 from llmops.schemas.votes import Vote
@@ -19,6 +19,7 @@ from llmops.services.evaluation.judge_prompts import Malformed, Prompter, parse_
 from llmops.services.evaluation.judging import judge_run, judge_summary
 from llmops.services.evaluation.run_folder import RunFolder, new_run_id
 from llmops.services.prefs import PrefsStore
+from tests.apphelpers import free_port
 from tests.judgeserver import DIMENSIONS, JudgeServer, first_wins, longer_wins, rate_limited_once, rubric
 
 MODELS = ["m1@v1", "m2@v1", "m3@v1"]
@@ -118,7 +119,8 @@ def test_a_judge_that_always_picks_the_first_answer_is_all_bias_and_all_ties(set
 def test_explicit_pairs_and_no_votes_mean_no_agreement_figures(settings):
     folder = make_run(settings, MODELS, PAIR_ROWS)
     with JudgeServer(longer_wins) as server:
-        outcome = judge_run(settings, folder, spec(server, mode="pairwise", pairs=[("m3@v1", "m2@v1")]))
+        outcome = judge_run(settings, folder, spec(server, mode="pairwise", lang="zh", pairs=[("m3@v1", "m2@v1")]))
+        assert all("[回答 A]" in prompt for prompt in server.seen)
         assert server.requests == 6  # q0, q1, q3 have both answers; q2 lacks m3's
     assert outcome.pairwise == {"m1@v1": {"win": 0, "loss": 0, "tie": 0}, "m2@v1": {"win": 1, "loss": 2, "tie": 0},
                                 "m3@v1": {"win": 2, "loss": 1, "tie": 0}}
@@ -191,7 +193,7 @@ def test_rubric_scores_and_every_malformed_or_failed_answer_is_a_named_failure(s
 def test_a_slow_judge_times_out_and_the_run_goes_on(settings):
     folder = make_run(settings, MODELS[:2], [("q0", "r0", {"m1@v1": "slow 5", "m2@v1": "fast 3"})])
     with JudgeServer(rubric) as server:
-        outcome = judge_run(settings, folder, spec(server, timeout_s=0.4, retries=1))
+        outcome = judge_run(settings, folder, spec(server, timeout_s=1.0, retries=1))
         assert server.requests == 3
     by_model = {line["model"]: line for line in lines(folder)}
     assert (by_model["m1@v1"]["error"], by_model["m1@v1"]["attempts"]) == ("timeout", 2)
@@ -336,3 +338,11 @@ def test_cli_judges_a_run_and_merges_into_its_summary(settings, capsys, tmp_path
     code = main(["eval", "judge", folder.run_id, "--judge-url", server.base_url, "--judge-model", "j",
                  "--template", str(template)])
     assert code == 2 and "{answer}" in capsys.readouterr().err
+
+
+def test_a_judge_nobody_serves_stops_the_run_after_three_lost_items(settings):
+    folder = make_run(settings, MODELS, PAIR_ROWS)
+    with pytest.raises(BackendError, match="Cannot reach"):
+        judge_run(settings, folder, JudgeSpec(base_url=f"http://127.0.0.1:{free_port()}/v1", model="j", retries=0,
+                                              concurrency=1))
+    assert len(lines(folder)) == 2  # the first two lost items; the third stops the run, the rest are never sent

@@ -110,13 +110,15 @@ class _Judge:
         self.abort = threading.Event()
         self.fatal: BackendError | None = None
         self._lock = threading.Lock()
+        self._answered = False  # any reply at all, usable or not
+        self._lost = 0  # items lost to an unreachable server before any reply
 
     def halted(self) -> bool:
         return self.stop.is_set() or self.abort.is_set()
 
     def ask(self, item: _Item) -> SingleJudgement | PairJudgement | None:
         """The item's judgement (a failure after the last retry), or None when the run stopped first."""
-        error, attempts = "parse", 0
+        error, attempts, failed = "parse", 0, None
         for attempt in range(self.spec.retries + 1):
             if self.halted():
                 return None
@@ -125,21 +127,33 @@ class _Judge:
                 text = self.backend.generate([{"role": "user", "content": item.prompt}], JUDGE_PARAMS)
             except BackendError as exc:
                 if exc.key in _FATAL:
-                    with self._lock:
-                        self.fatal = self.fatal or exc
-                    self.abort.set()
-                    return None
-                error = _error_name(exc)
+                    return self._give_up(exc)
+                error, failed = _error_name(exc), exc
+                if error != "unreachable":
+                    self._answered = True
                 if error in _NOT_RETRIED:
                     break
                 if attempt < self.spec.retries and self.stop.wait(min(BACKOFF_MAX_S, BACKOFF_S * 2 ** attempt)):
                     return None
                 continue
+            self._answered = True
             try:
                 return self._record(item, text, attempts)
             except Malformed:
                 error = "parse"  # asked again at once: a malformed reply is no reason to wait
+        if failed is not None and error == "unreachable" and not self._answered:
+            with self._lock:
+                self._lost += 1
+                lost = self._lost
+            if lost >= 3:
+                # Three items lost before any reply: no judge is listening there; the rest are not sent.
+                return self._give_up(failed)
         return self._failure(item, error, attempts)
+
+    def _give_up(self, exc: BackendError) -> None:
+        with self._lock:
+            self.fatal = self.fatal or exc
+        self.abort.set()
 
     def _record(self, item: _Item, text: str, attempts: int) -> SingleJudgement | PairJudgement:
         if self.spec.mode == "single":
