@@ -202,6 +202,9 @@ class OpenAICompatBackend(Backend):
     def _client(self, key: str):
         import openai
 
+        # Import the transports now, not first in an error path: openai reads sys.modules["httpx"] as is, so a
+        # first import racing in another request thread shows it a half-initialised module.
+        _transport_modules()
         with self._http_lock:
             if self._http is None:
                 # One connection pool per backend; the client around it is rebuilt per call with the current key.

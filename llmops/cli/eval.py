@@ -6,6 +6,7 @@ import json
 
 from ..i18n import t
 from .eval_human import register as register_human
+from .eval_judge import register as register_judge
 from .output import emit
 from .types import non_negative_int, positive_int, text
 
@@ -45,6 +46,7 @@ def register(sub) -> None:
     cmd.set_defaults(handler=_metrics)
     _register_sets(esub)
     register_human(esub)
+    register_judge(esub)
 
 
 def _register_sets(esub) -> None:

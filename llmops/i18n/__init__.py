@@ -15,6 +15,7 @@ from .errors import ERRORS
 from .eval_human import EVAL_HUMAN
 from .evaluation import EVALUATION
 from .jobs import JOBS
+from .judge import JUDGE
 from .leaderboard import LEADERBOARD
 from .message import Lines, Message, render
 from .models import MODELS
@@ -47,7 +48,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
-                TRAIN_API, ERROR_KINDS, EVAL_HUMAN)
+                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
