@@ -12,4 +12,60 @@ EVAL_LOOP: dict[str, dict[str, str]] = {
         "en": "Choose either eval datasets or a validation fraction, not both (LLaMA-Factory refuses the pair).",
         "zh": "评估数据集与验证集比例只能二选一（LLaMA-Factory 不接受两者同时设置）。",
     },
+    # The regression gate
+    "gate.reason.no_run": {
+        "en": "No complete evaluation run on set '{set}' holds {metric} for both {candidate} and {previous}.",
+        "zh": "评测集“{set}”上没有同时包含 {candidate} 与 {previous} 的 {metric} 结果的已完成评测运行。",
+    },
+    "gate.passed": {
+        "en": "Gate passed: {metric} on '{set}' is {candidate_figure} for {candidate} vs {previous_figure} for "
+              "{previous} (change {delta}, {direction}, allowed regression {threshold}; run {run}).",
+        "zh": "门禁通过：评测集“{set}”上 {metric}，{candidate} 为 {candidate_figure}，{previous} 为 {previous_figure}"
+              "（变化 {delta}，{direction}，允许退步 {threshold}；运行 {run}）。",
+    },
+    "gate.failed": {
+        "en": "Gate failed: {metric} on '{set}' is {candidate_figure} for {candidate} vs {previous_figure} for "
+              "{previous} (change {delta}, {direction}, allowed regression {threshold}; run {run}).",
+        "zh": "门禁未通过：评测集“{set}”上 {metric}，{candidate} 为 {candidate_figure}，{previous} 为 "
+              "{previous_figure}（变化 {delta}，{direction}，允许退步 {threshold}；运行 {run}）。",
+    },
+    "gate.off": {"en": "The regression gate is off.", "zh": "回归门禁已关闭。"},
+    "gate.on": {
+        "en": "The regression gate is on: {metric} on set '{set}', allowed regression {threshold}.",
+        "zh": "回归门禁已开启：评测集“{set}”上的 {metric}，允许退步 {threshold}。",
+    },
+    "err.gate.corrupt": {
+        "en": "The gate setting {path} cannot be read: {reason}",
+        "zh": "无法读取门禁设置 {path}：{reason}",
+    },
+    "err.gate.no_set": {"en": "The gate needs an evaluation set name.", "zh": "门禁需要一个评测集名称。"},
+    "err.gate.bad_threshold": {
+        "en": "The gate's allowed regression must be a number ≥ 0, not {value}.",
+        "zh": "门禁允许的退步幅度必须是 ≥ 0 的数，而不是 {value}。",
+    },
+    "err.gate.no_args": {
+        "en": "The gate is off: name --set and --metric to check without it.",
+        "zh": "门禁已关闭：请指定 --set 和 --metric 以单独检查。",
+    },
+    "err.gate.no_evidence": {
+        "en": "The regression gate refuses to make {candidate} current: no complete evaluation run on set '{set}' "
+              "holds {metric} for both {candidate} and {previous}. Evaluate both on that set, or force it "
+              "(the override is recorded in the lineage).",
+        "zh": "回归门禁拒绝将 {candidate} 设为当前版本：评测集“{set}”上没有同时包含 {candidate} 与 {previous} 的 "
+              "{metric} 结果的已完成评测运行。请先在该评测集上评测两者，或强制执行（覆盖会记录在血缘中）。",
+    },
+    "err.gate.refused": {
+        "en": "The regression gate refuses to make {candidate} current: {metric} on '{set}' is {candidate_figure} "
+              "vs {previous_figure} for {previous} (change {delta}, {direction}, allowed regression {threshold}; "
+              "run {run}). Force it to override (recorded in the lineage).",
+        "zh": "回归门禁拒绝将 {candidate} 设为当前版本：评测集“{set}”上 {metric} 为 {candidate_figure}，"
+              "{previous} 为 {previous_figure}（变化 {delta}，{direction}，允许退步 {threshold}；运行 {run}）。"
+              "可强制覆盖（会记录在血缘中）。",
+    },
+    "err.loop_no_round": {
+        "en": "No loop round has finished yet: name the version to make current.",
+        "zh": "尚无已完成的循环轮次：请指定要设为当前的版本。",
+    },
+    "gate.dir.higher": {"en": "higher is better", "zh": "越高越好"},
+    "gate.dir.lower": {"en": "lower is better", "zh": "越低越好"},
 }
