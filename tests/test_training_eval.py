@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from llmops.i18n import t
 from llmops.runner.runner import JobRunner
 from llmops.schemas.jobs import JobStatus
 from llmops.services.device import DeviceInfo
 from llmops.services.jobs import JobsService
 from llmops.services.training import TrainingService
 from llmops.ui.charts import loss_figure
-from llmops.i18n import t
 
 QUICK = {"max_steps": 4, "logging_steps": 1, "gradient_accumulation_steps": 1, "save_steps": 1000, "cutoff_len": 128}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from ..i18n import t
+from . import eval_bench
 from .output import emit
 from .types import non_negative_int, positive_int, text
 
@@ -43,6 +44,7 @@ def register(sub) -> None:
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_metrics)
     _register_sets(esub)
+    eval_bench.register(esub)
 
 
 def _register_sets(esub) -> None:

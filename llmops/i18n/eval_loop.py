@@ -68,4 +68,33 @@ EVAL_LOOP: dict[str, dict[str, str]] = {
     },
     "gate.dir.higher": {"en": "higher is better", "zh": "越高越好"},
     "gate.dir.lower": {"en": "lower is better", "zh": "越低越好"},
+    # Benchmarks (lm-evaluation-harness)
+    "jobs.kind.benchmark": {"en": "Benchmark (lm-eval)", "zh": "基准评测（lm-eval）"},
+    "err.bench.task_missing": {"en": "No benchmark task file at {path}.", "zh": "{path} 处没有基准任务文件。"},
+    "err.bench.task_invalid": {
+        "en": "The benchmark task {path} cannot be used: {reason}",
+        "zh": "基准任务 {path} 无法使用：{reason}",
+    },
+    "err.bench.task_not_local": {
+        "en": "The benchmark task {path} must read local JSONL (dataset_path: json, dataset_kwargs.data_files) "
+              "and use no includes or code; refused: {reason}",
+        "zh": "基准任务 {path} 必须读取本地 JSONL（dataset_path: json、dataset_kwargs.data_files），"
+              "且不能包含 include 或代码；被拒绝的项：{reason}",
+    },
+    "err.bench.needs_local": {
+        "en": "Benchmarks run on local weights; {model} has none here (an endpoint such as `llamafactory-cli api` "
+              "offers no /v1/completions for log-likelihood tasks).",
+        "zh": "基准评测需要本地权重；{model} 在此没有本地权重（`llamafactory-cli api` 等端点不提供对数似然任务所需的 "
+              "/v1/completions）。",
+    },
+    "err.bench.no_tasks": {"en": "Name at least one benchmark task file.", "zh": "请至少指定一个基准任务文件。"},
+    "err.bench.duplicate_task": {
+        "en": "Two task files name the same task: {names}.",
+        "zh": "有两个任务文件使用了相同的任务名：{names}。",
+    },
+    "err.bench.no_results": {
+        "en": "The evaluation run {run} holds no benchmark results (yet).",
+        "zh": "评测运行 {run} （尚）无基准评测结果。",
+    },
+    "bench.queued": {"en": "Benchmark queued: run {run}, job {job}.", "zh": "基准评测已排队：运行 {run}，任务 {job}。"},
 }
