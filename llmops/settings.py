@@ -140,6 +140,11 @@ class Settings:
         return self.install_root / "configs" / "deepspeed"
 
     @property
+    def benchmarks_dir(self) -> Path:
+        """Example lm-evaluation-harness tasks (task YAML beside its local JSONL)."""
+        return self.install_root / "configs" / "benchmarks"
+
+    @property
     def sample_docs_dir(self) -> Path:
         return self.install_root / "data" / "docs"
 

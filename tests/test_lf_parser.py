@@ -120,3 +120,31 @@ def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, tmp_path):
             assert package.replace("_", "-") in refused[name].message("zh").replace("_", "-")
     assert refused["dpo-lora-options"].key == "err.train.package_missing"
     assert "flash-attn" in refused["dpo-lora-options"].message("en")
+
+
+def test_lf_parser_accepts_eval_datasets_and_refuses_them_beside_val_size(settings, demo_model_dir, tmp_path):
+    service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    model = str(demo_model_dir)
+    combos = {
+        "sft-eval-dataset": service.build("sft", model, ["sample_sft"], eval_dataset="sample_sft", eval_steps=2),
+        "dpo-eval-dataset": service.build("dpo", model, ["sample_dpo"], eval_dataset=" sample_dpo, sample_dpo "),
+        "pt-eval-dataset": service.build("pt", model, ["sample_pt"], eval_dataset="sample_pt"),
+    }
+    args = {name: service.render(config).args for name, config in combos.items()}
+    assert args["dpo-eval-dataset"]["eval_dataset"] == "sample_dpo" and "val_size" not in args["dpo-eval-dataset"]
+    assert args["sft-eval-dataset"]["eval_strategy"] == "steps" and args["sft-eval-dataset"]["eval_steps"] == 2
+    with pytest.raises(LLMOpsError) as both:
+        service.build("sft", model, ["sample_sft"], eval_dataset="sample_sft", val_size=0.1)
+    assert both.value.key == "err.train.eval_both"
+    with pytest.raises(LLMOpsError) as wrong:  # a DPO run cannot score an SFT set
+        service.render(service.build("dpo", model, ["sample_dpo"], eval_dataset="sample_sft"))
+    assert wrong.value.key == "err.dataset_wrong_kind"
+    with pytest.raises(LLMOpsError) as unknown:
+        service.render(service.build("sft", model, ["sample_sft"], eval_dataset="nope"))
+    assert unknown.value.key == "err.dataset_unknown"
+    args_file = tmp_path / "combos.json"
+    args_file.write_text(json.dumps(args), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
+                          check=False, text=True, timeout=240)
+    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
+    assert json.loads(line[len("RESULTS"):]) == {name: "ok" for name in combos}

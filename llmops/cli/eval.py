@@ -7,6 +7,7 @@ import json
 from ..i18n import t
 from .eval_human import register as register_human
 from .eval_judge import register as register_judge
+from .eval_bench import register as register_bench
 from .output import emit
 from .types import non_negative_int, positive_int, text
 
@@ -47,6 +48,7 @@ def register(sub) -> None:
     _register_sets(esub)
     register_human(esub)
     register_judge(esub)
+    register_bench(esub)
 
 
 def _register_sets(esub) -> None:

@@ -146,10 +146,14 @@ def _method_args(config: TrainConfig) -> dict:
 
 
 def _eval_args(config: TrainConfig) -> dict:
-    """Evaluation on a held-out fraction, or explicitly none ('no' stays a string in YAML)."""
-    if config.val_size <= 0:
+    """Evaluation on registered eval datasets or a held-out fraction, or explicitly none ('no' stays a string)."""
+    if config.eval_dataset:
+        held_out = {"eval_dataset": config.eval_dataset}
+    elif config.val_size > 0:
+        held_out = {"val_size": config.val_size}
+    else:
         return {"eval_strategy": "no"}
-    return {"val_size": config.val_size, "per_device_eval_batch_size": config.per_device_train_batch_size,
+    return {**held_out, "per_device_eval_batch_size": config.per_device_train_batch_size,
             "eval_strategy": "steps", "eval_steps": config.eval_steps}
 
 
@@ -167,6 +171,7 @@ def from_lf_args(args: dict) -> tuple[dict, list[str]]:
         values["deepspeed"] = by_file.get(Path(str(args["deepspeed"])).name, str(args["deepspeed"]))
     if args.get("eval_strategy", "no") == "no":
         values.pop("val_size", None)
+        values.pop("eval_dataset", None)
     if isinstance(values.get("warmup_steps"), float) and values["warmup_steps"] < 1:
         values["warmup_ratio"], values["warmup_steps"] = values["warmup_steps"], 0  # transformers' ratio form
     if values.get("packing") and values.get("neat_packing"):

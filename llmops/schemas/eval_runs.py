@@ -160,4 +160,5 @@ class RunSummary(BaseModel):
     metrics: list[str] = Field(default_factory=list)  # metric keys, in column order
     models: dict[str, ModelSummary] = Field(default_factory=dict)
     judge: JudgeSummary | None = None
+    kind: Literal["generation", "benchmark"] = "generation"  # benchmark: lm-eval figures, also in benchmarks.json
     updated: str = ""

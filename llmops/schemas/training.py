@@ -23,6 +23,7 @@ GaloreProjType = Literal["std", "reverse_std", "right", "left", "full"]
 BadamMode = Literal["layer", "ratio"]
 BadamSwitchMode = Literal["ascending", "descending", "random", "fixed"]
 _TARGETS = r"^[A-Za-z0-9_.,\s*]+$"
+_NAMES = r"^[^/\\\x00-\x1f]*$"  # comma-separated dataset names
 ZERO3 = ("z3", "z3_offload")
 FORM_KEY = "x-form"
 
@@ -122,6 +123,8 @@ class TrainConfig(BaseModel):
     badam_switch_mode: BadamSwitchMode = _f("ascending", section="memory_optim", lf="method")
     badam_switch_interval: int = _f(50, section="memory_optim", lf="method", ge=-1, le=1_000_000)
     badam_update_ratio: float = _f(0.05, section="memory_optim", lf="method", gt=0.0, le=1.0)
+    # --- eval: a registered dataset scored every eval_steps (instead of a val_size fraction held out of the data)
+    eval_dataset: str | None = _f(None, section="eval", lf="eval", max_length=1000, pattern=_NAMES)
     # --- api: settable through the CLI and the named API, not drawn on the form
     ref_model: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
     ref_model_adapters: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
@@ -134,6 +137,12 @@ class TrainConfig(BaseModel):
         if not cleaned:
             raise ValueError("at least one dataset is required")
         return list(dict.fromkeys(cleaned))
+
+    @field_validator("eval_dataset")
+    @classmethod
+    def _eval_names(cls, value: str | None) -> str | None:
+        names = list(dict.fromkeys(name.strip() for name in (value or "").split(",") if name.strip()))
+        return ",".join(names) or None
 
     @field_validator("model", "template")
     @classmethod
@@ -150,6 +159,8 @@ class TrainConfig(BaseModel):
             raise _rule("err.train.adapter_lora")
         if (self.ref_model or self.ref_model_adapters) and self.stage != "dpo":
             raise ValueError("a reference model is only used by the dpo stage")
+        if self.eval_dataset and self.val_size > 0:
+            raise _rule("err.train.eval_both")
         if self.warmup_steps and self.warmup_ratio:
             raise _rule("err.train.warmup_both")
         if self.neat_packing and self.stage != "sft":
@@ -186,6 +197,11 @@ class TrainConfig(BaseModel):
     def effective_lora_alpha(self) -> int:
         """LoRA alpha, defaulting to twice the rank as LLaMA-Factory does."""
         return self.lora_alpha or self.lora_rank * 2
+
+    @property
+    def eval_datasets(self) -> list[str]:
+        """The registered datasets evaluated during training (empty: none, or a val_size split)."""
+        return self.eval_dataset.split(",") if self.eval_dataset else []
 
     @property
     def is_preference(self) -> bool:

@@ -94,6 +94,16 @@ class LoopService:
                                                      "job_id": job_id, "applied": [*state["applied"], job_id]})
         return entry
 
+    def make_current(self, model_id: str | None = None, *, force: bool = False) -> ModelEntry | None:
+        """Make a round's result (default: the last round's) the chat backend, through the regression gate, which
+        compares it with the version it was trained from; `force` overrides a failed gate (recorded in lineage)."""
+        current, previous = self.pair()
+        model_id = model_id or current
+        if not model_id:
+            raise ConflictError("err.loop_no_round")
+        parent = previous if model_id == current else self.models.get(model_id).parent_id
+        return self.models.set_default(model_id, force=force, previous=parent)
+
     def pending(self, jobs: list[Job]) -> list[Job]:
         """Completed loop rounds whose completion has not been applied yet, oldest first."""
         applied = set(self._state()["applied"])

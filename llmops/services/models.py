@@ -215,11 +215,23 @@ class ModelRegistry:
                 state.default = None
             return entry
 
-    def set_default(self, model_id: str | None) -> ModelEntry | None:
-        """Use `model_id` as the chat backend (None clears the choice)."""
+    def set_default(self, model_id: str | None, *, force: bool = False,
+                    previous: str | None = None) -> ModelEntry | None:
+        """Use `model_id` as the chat backend (None clears the choice).
+
+        When the regression gate is on, `model_id` must not regress against `previous` (default: the current
+        default); `force` overrides a failed gate and records the verdict in the candidate's lineage."""
+        from .evaluation import gate
+
         with self._editing() as state:
             if model_id is not None and model_id not in state.models:
                 raise NotFoundError("err.model_unknown", model_id=model_id)
+            verdict = gate.enforce(self.settings, model_id, previous or state.default, force=force) if model_id else None
+            if verdict is not None and not verdict.passed:
+                entry = state.models[model_id]
+                overrides = [*entry.lineage.get("gate_overrides", []), gate.override_record(verdict, _now())]
+                state.models[model_id] = entry.model_copy(update={"lineage": {**entry.lineage,
+                                                                              "gate_overrides": overrides}})
             state.default = model_id
             return state.models.get(model_id) if model_id else None
 

@@ -147,7 +147,8 @@ class TrainingService:
         entries = self.dataset_entries()
         _contain_args(self.settings, {"model_name_or_path": config.model, "ref_model": config.ref_model,
                                       "adapter_name_or_path": config.adapter_name_or_path,
-                                      "ref_model_adapters": config.ref_model_adapters}, entries, config.datasets)
+                                      "ref_model_adapters": config.ref_model_adapters}, entries,
+                      [*config.datasets, *config.eval_datasets])
         self._check_model(config.model)
         if pickle_only_weights(config.model) and not self.models.load_options(config.model)[1]:
             raise InvalidInputError("err.train.pickle_only", path=config.model)
@@ -158,7 +159,7 @@ class TrainingService:
                 raise InvalidInputError("err.adapter_missing", path=extra)
         if config.ref_model:
             self._check_model(config.ref_model)
-        for name in config.datasets:
+        for name in (*config.datasets, *config.eval_datasets):
             dataset_check.check(self.settings.data_dir, name, entries, config.stage)
         if config.run_name:
             safe_name(config.run_name, "run name")
