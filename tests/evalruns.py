@@ -70,7 +70,7 @@ def make_run(settings, *, samples=SAMPLES, summary: bool = True, judge: str | No
     folder = RunFolder(settings, config.run_id)
     folder.create(config, list(samples))
     for (model, index), (output, latency, tokens, error, truncated) in PREDICTIONS.items():
-        if model not in models:
+        if model not in models or index >= len(samples):
             continue
         sample = samples[index]
         folder.append(folder.predictions_path, PredictionRecord(
@@ -78,12 +78,12 @@ def make_run(settings, *, samples=SAMPLES, summary: bool = True, judge: str | No
             latency_s=latency, tokens=tokens, error=error, truncated=truncated,
             error_detail="HTTP 500 from the endpoint" if error == "backend" else ""))
     for model in models:
-        for index, values in enumerate(SCORES[model]):
+        for index, values in enumerate(SCORES[model][:len(samples)]):
             row = {"sample": index, "model": model, **dict(zip(KEYS, values or (None, None, None)))}
             folder.append(folder.scores_path, row)
     if judge == "single":
         for (model, index), verdict in JUDGE.items():
-            if model in models:
+            if model in models and index < len(samples):
                 failed = isinstance(verdict, str)
                 folder.append(folder.judgements_path, SingleJudgement(
                     sample=index, model=model, scores={} if failed else verdict, error=verdict if failed else None,
