@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from llmops.schemas.eval_runs import (
+    EvalRunConfig,
+    JudgeSpec,
+    ModelSummary,
+    PairJudgement,
+    PredictionRecord,
+    RunSummary,
+    SingleJudgement,
+)
 from llmops.schemas.evaluation import EvalSample
-from llmops.schemas.eval_runs import (EvalRunConfig, JudgeSpec, ModelSummary, PairJudgement, PredictionRecord,
-                                      RunSummary, SingleJudgement)
 from llmops.services.evaluation.run_folder import RunFolder, new_run_id
 
 A, B, C = "base@v1.0", "sft@v1.1", "dpo@v1.2"

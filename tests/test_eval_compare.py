@@ -6,11 +6,17 @@ import pytest
 
 from llmops.errors import InvalidInputError
 from llmops.schemas.evaluation import EvalSample
-from llmops.services.evaluation.compare import (SampleFilter, compare_runs, comparison, error_analysis, regressions,
-                                                side_by_side)
+from llmops.services.evaluation.compare import (
+    SampleFilter,
+    compare_runs,
+    comparison,
+    error_analysis,
+    regressions,
+    side_by_side,
+)
 from llmops.services.evaluation.run_folder import RunFolder
 
-from .evalruns import A, B, C, SAMPLES, make_pairwise_run, make_run
+from .evalruns import SAMPLES, A, B, C, make_pairwise_run, make_run
 
 # By hand from tests/evalruns.py: means over the samples that have a score (A's sample 2 and C's sample 1 have none).
 EXPECTED = {

@@ -90,14 +90,14 @@ def _pdf_characters(data: bytes) -> set[str]:
     def text(hexes: bytes) -> str:
         return bytes.fromhex(hexes.decode()).decode("utf-16-be", "replace")
 
-    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.S):
+    for match in re.finditer(rb"stream\r?\n(.*?)\r?\nendstream", data, re.DOTALL):
         try:
             cmap = zlib.decompress(match.group(1))
         except zlib.error:
             continue
-        for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.S):
+        for block in re.findall(rb"beginbfchar(.*?)endbfchar", cmap, re.DOTALL):
             found |= {text(dst) for _, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block)}
-        for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.S):
+        for block in re.findall(rb"beginbfrange(.*?)endbfrange", cmap, re.DOTALL):
             for lo, hi, dst in re.findall(rb"<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>\s*<([0-9a-fA-F]+)>", block):
                 first = ord(text(dst)[-1])
                 found |= {chr(first + i) for i in range(int(hi, 16) - int(lo, 16) + 1)}

@@ -51,7 +51,7 @@ def print_to_pdf(settings: Settings, html: Path, pdf: Path, *, timeout_s: float 
     if code is None:
         partial.unlink(missing_ok=True)
         raise JobError("err.ev_pdf_failed", reason=f"timeout after {timeout_s:g} s")
-    if not partial.is_file() or partial.stat().st_size == 0 or not partial.read_bytes()[:5] == b"%PDF-":
+    if not _is_pdf(partial):
         partial.unlink(missing_ok=True)
         raise JobError("err.ev_pdf_failed", reason=f"exit {code}: {output[-500:].strip()}")
     os.replace(partial, pdf)
@@ -74,6 +74,14 @@ def _run(argv: list[str], timeout_s: float) -> tuple[int | None, str]:
                 proc.wait(timeout=5)
         log.seek(0)
         return code, log.read()[-4000:].decode("utf-8", "replace")
+
+
+def _is_pdf(path: Path) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(5) == b"%PDF-"
+    except FileNotFoundError:
+        return False
 
 
 def _runnable(path: Path) -> bool:

@@ -13,8 +13,16 @@ from pydantic import BaseModel, Field
 from ...errors import InvalidInputError, LLMOpsError
 from ...i18n import has, t
 from . import metrics as registry
-from .compare_samples import (ErrorAnalysis, ModelErrors, SampleFilter, SampleOutput, SamplePage, SampleRow,
-                              error_analysis, side_by_side)
+from .compare_samples import (
+    ErrorAnalysis,
+    ModelErrors,
+    SampleFilter,
+    SampleOutput,
+    SamplePage,
+    SampleRow,
+    error_analysis,
+    side_by_side,
+)
 from .run_data import RunData, load
 from .run_folder import RunFolder
 

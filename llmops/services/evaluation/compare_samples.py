@@ -174,8 +174,7 @@ def _row(data: RunData, index: int, key: str | None, higher: bool) -> SampleRow:
 
 
 def _keep(row: SampleRow, filter: SampleFilter, key: str | None, higher: bool) -> bool:
-    if filter.errors_only and not any(o.error or o.truncated or o.judge_error or (not o.missing and not o.output.strip())
-                                      for o in row.outputs):
+    if filter.errors_only and not any(_failed(o) for o in row.outputs):
         return False
     if filter.text:
         needle = filter.text.casefold()
@@ -189,3 +188,9 @@ def _keep(row: SampleRow, filter: SampleFilter, key: str | None, higher: bool) -
             return False
         return worse < better if higher else worse > better
     return True
+
+
+def _failed(output: SampleOutput) -> bool:
+    """An error, a truncation, a judge failure, or an empty answer."""
+    return bool(output.error or output.truncated or output.judge_error
+                or (not output.missing and not output.output.strip()))

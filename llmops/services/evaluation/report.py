@@ -21,7 +21,7 @@ from ...security.environ import is_secret_name
 from ...settings import Settings
 from ...storage import atomic_write_text
 from . import metrics as registry
-from .compare import (DEFAULT_THRESHOLD, QUALITY_GROUPS, Change, Comparison, changes, comparison, pair_outcomes)
+from .compare import DEFAULT_THRESHOLD, QUALITY_GROUPS, Change, Comparison, changes, comparison, pair_outcomes
 from .compare_samples import ErrorAnalysis, SamplePage, error_analysis, side_by_side
 from .run_data import RunData, load
 from .run_folder import RunFolder
@@ -110,7 +110,7 @@ def write_report(settings: Settings, folder: RunFolder, lang: str, *, baseline: 
                  threshold: float = DEFAULT_THRESHOLD, pdf: bool = True) -> ReportPaths:
     """Write report.json and report.html into the run folder, then report.pdf.
 
-    Without a Chromium the PDF step raises NotFoundError saying how to get one; the HTML and JSON are on disk by then."""
+    Without a Chromium the PDF step raises NotFoundError saying how to get one; HTML and JSON are on disk by then."""
     from .report_html import render
 
     data = load(folder)

@@ -17,17 +17,19 @@ from .compare import Change
 from .report import ReportData
 
 _FONT = "'Noto Sans CJK SC', 'Noto Sans SC', 'Microsoft YaHei', 'PingFang SC', 'Helvetica Neue', Arial, sans-serif"
+_VERDICTS = {True: "evr.better", False: "evr.worse", None: "evr.same"}
 _CSS = """
-body{font-family:%s;margin:2em auto;max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
+body{font-family:FONT;margin:2em auto;max-width:1100px;color:#222;line-height:1.45;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em} h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em} th,td{border:1px solid #ccc;padding:.3em .5em;
 vertical-align:top;text-align:left} th{background:#f4f4f4} td.num{text-align:right;font-variant-numeric:tabular-nums}
 td.best{font-weight:bold;background:#e8f5e9} .bad{color:#b71c1c;font-weight:bold} .good{color:#1b5e20}
-.muted{color:#666;font-size:.9em} pre{white-space:pre-wrap;word-break:break-word;margin:0;font-family:inherit}
+.lead{font-weight:bold} .muted{color:#666;font-size:.9em}
+pre{white-space:pre-wrap;word-break:break-word;margin:0;font-family:inherit}
 .sample{border:1px solid #ddd;border-radius:6px;padding:.6em;margin:.8em 0;break-inside:avoid}
-.chart{width:100%%;height:340px;break-inside:avoid} .flag{background:#ffebee}
+.chart{width:100%;height:340px;break-inside:avoid} .flag{background:#ffebee}
 @media print{body{margin:0;max-width:none} h2{break-after:avoid}}
-""" % _FONT
+""".replace("FONT", _FONT)
 
 
 def render(report: ReportData) -> str:
@@ -35,7 +37,8 @@ def render(report: ReportData) -> str:
     lang, charts = report.lang, []
     body = "".join((
         f"<h1>{_e(t('evr.title', lang, name=report.name))}</h1>",
-        f"<p class='muted'>{_e(t('evr.generated', lang, run=report.run_id, when=report.generated, status=report.status, done=report.done, total=report.total))}</p>",
+        _p(t("evr.generated", lang, run=report.run_id, when=report.generated, status=report.status, done=report.done,
+             total=report.total), "muted"),
         _section("summary", lang, _summary(report)),
         _section("method", lang, _method(report)),
         _section("results", lang, _results(report, charts)),
@@ -44,8 +47,8 @@ def render(report: ReportData) -> str:
         _section("errors", lang, _errors(report)),
         _section("comparison", lang, _comparison(report)),
     ))
-    init = ("var CHARTS=%s;for(var id in CHARTS){Plotly.newPlot(id,CHARTS[id].data,CHARTS[id].layout,"
-            "{displaylogo:false,responsive:true});}" % _safe_json({cid: fig for cid, fig in charts}))
+    init = ("var CHARTS=" + _safe_json(dict(charts)) + ";for(var id in CHARTS){Plotly.newPlot(id,CHARTS[id].data,"
+            "CHARTS[id].layout,{displaylogo:false,responsive:true});}")
     scripts = (_plotly_js(), init)
     hashes = " ".join(f"'sha256-{base64.b64encode(hashlib.sha256(s.encode()).digest()).decode()}'" for s in scripts)
     csp = (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:")
@@ -64,20 +67,22 @@ def _section(name: str, lang: str, inner: str) -> str:
 def _summary(report: ReportData) -> str:
     lang = report.lang
     if report.best:
-        parts = [f"<p><b>{_e(t('evr.best_version', lang, model=report.best, wins=report.best_wins, columns=report.quality_columns))}</b></p>"]
+        parts = [_p(t("evr.best_version", lang, model=report.best, wins=report.best_wins,
+                      columns=report.quality_columns), "lead")]
     else:
-        parts = [f"<p>{_e(t('evr.no_best', lang))}</p>"]
-    parts.append(f"<p>{_e(t('evr.baseline', lang, model=report.baseline, threshold=_num(report.threshold * 100)))}</p>")
+        parts = [_p(t("evr.no_best", lang))]
+    parts.append(_p(t("evr.baseline", lang, model=report.baseline, threshold=_num(report.threshold * 100))))
     if report.regressions:
-        parts.append(f"<p class='bad'>{_e(t('evr.regressions', lang, count=len(report.regressions)))}</p>")
+        parts.append(_p(t("evr.regressions", lang, count=len(report.regressions)), "bad"))
         parts.append(_changes_table(report.regressions, lang))
     else:
-        parts.append(f"<p class='good'>{_e(t('evr.no_regressions', lang))}</p>")
+        parts.append(_p(t("evr.no_regressions", lang), "good"))
     quality = [c for c in report.changes if not c.column.startswith(("latency", "tokens_per_s"))]
     if quality:
         parts.append(f"<h3>{_e(t('evr.changed', lang))}</h3><ul>")
         for model in dict.fromkeys(c.model for c in quality):
-            items = "; ".join(f"{_e(c.label)} {_signed(c.delta)} ({_pct(c.relative)})" for c in quality if c.model == model)
+            items = "; ".join(f"{_e(c.label)} {_signed(c.delta)} ({_pct(c.relative)})"
+                              for c in quality if c.model == model)
             parts.append(f"<li><b>{_e(model)}</b>: {items}</li>")
         parts.append("</ul>")
     return "".join(parts)
@@ -101,9 +106,10 @@ def _method(report: ReportData) -> str:
             ("evr.m.judge", judge)]
     if m.judge_audit:
         a = m.judge_audit
-        rows.append(("evr.m.judge", t("evr.m.judge_audit", lang, judged=a.get("judged", 0), failures=a.get("failures", 0),
-                                      bias=_num(a.get("position_bias_rate")), agreement=_num(a.get("human_agreement")),
-                                      kappa=_num(a.get("kappa")), overlap=a.get("overlap", 0))))
+        rows.append(("evr.m.judge", t("evr.m.judge_audit", lang, judged=a.get("judged", 0),
+                                      failures=a.get("failures", 0), bias=_num(a.get("position_bias_rate")),
+                                      agreement=_num(a.get("human_agreement")), kappa=_num(a.get("kappa")),
+                                      overlap=a.get("overlap", 0))))
     table = "".join(f"<tr><th>{_e(t(k, lang))}</th><td>{_e(v)}</td></tr>" for k, v in rows)
     return f"<table>{table}</table><h3>{_e(t('evr.m.metrics', lang))}</h3><ul>{metrics}</ul>"
 
@@ -115,8 +121,8 @@ def _results(report: ReportData, charts: list) -> str:
     for row in table.rows:
         cells = "".join(_cell(row.values.get(c.key), row.model in c.best) for c in table.columns)
         rows.append(f"<tr><th>{_e(row.model)}</th><td class='num'>{row.samples}</td>{cells}</tr>")
-    out = [f"<table><tr><th>{_e(t('evr.h.model', lang))}</th><th>{_e(t('evr.h.samples', lang))}</th>{head}</tr>"
-           f"{''.join(rows)}</table>"]
+    out = [(f"<table><tr><th>{_e(t('evr.h.model', lang))}</th><th>{_e(t('evr.h.samples', lang))}</th>{head}</tr>"
+            f"{''.join(rows)}</table>")]
     groups = [("evr.chart.metrics", [c for c in table.columns if c.group == "metric" and c.scale == "0-100"]),
               ("evr.chart.judge", [c for c in table.columns if c.group == "judge"]),
               ("evr.chart.human", [c for c in table.columns if c.group == "human"])]
@@ -144,7 +150,7 @@ def _distributions(report: ReportData, charts: list) -> str:
 def _samples(report: ReportData) -> str:
     lang, page = report.lang, report.samples
     metric = page.metric or ""
-    out = [f"<p class='muted'>{_e(t('evr.samples_shown', lang, shown=len(page.rows), total=page.total, metric=metric))}</p>"]
+    out = [_p(t("evr.samples_shown", lang, shown=len(page.rows), total=page.total, metric=metric), "muted")]
     for row in page.rows:
         lines = []
         for o in row.outputs:
@@ -158,8 +164,9 @@ def _samples(report: ReportData) -> str:
             scores = ", ".join(f"{k} {_num(v)}" for k, v in o.scores.items())
             judged = ", ".join(f"{k} {v}" for k, v in o.judge.items())
             mark = " ★" if o.model in row.best else ""
-            lines.append(f"<tr{' class=best' if mark else ''}><th>{_e(o.model + mark)}</th><td><pre>{_e(o.output)}</pre>"
-                         f"<div class='bad'>{_e('; '.join(notes))}</div></td><td>{_e(scores)}<br>{_e(judged)}</td></tr>")
+            lines.append(f"<tr{' class=best' if mark else ''}><th>{_e(o.model + mark)}</th>"
+                         f"<td><pre>{_e(o.output)}</pre><div class='bad'>{_e('; '.join(notes))}</div></td>"
+                         f"<td>{_e(scores)}<br>{_e(judged)}</td></tr>")
         reference = f"<p><b>{_e(t('evr.h.reference', lang))}:</b></p><pre>{_e(row.reference or '')}</pre>" \
             if row.reference is not None else ""
         out.append(f"<div class='sample'><p><b>#{row.sample} {_e(t('evr.h.prompt', lang))}:</b></p>"
@@ -191,8 +198,8 @@ def _comparison(report: ReportData) -> str:
         models = report.comparison.models
         head = "".join(f"<th>{_e(m)}</th>" for m in models)
         rows = "".join(f"<tr><th>{_e(a)}</th>" + "".join(
-            f"<td class='num'>{report.pair_wins.get(a, {}).get(b, 0) if a != b else '—'}</td>" for b in models) + "</tr>"
-            for a in models)
+            f"<td class='num'>{report.pair_wins.get(a, {}).get(b, 0) if a != b else '—'}</td>" for b in models)
+            + "</tr>" for a in models)
         out.append(f"<h3>{_e(t('evr.wins_matrix', lang))}</h3><table><tr><th></th>{head}</tr>{rows}</table>")
     return "".join(out)
 
@@ -204,7 +211,7 @@ def _changes_table(found: list[Change], lang: str) -> str:
                                                            "evr.h.verdict"))
     rows = []
     for c in found:
-        verdict = "evr.regression" if c.regression else {True: "evr.better", False: "evr.worse", None: "evr.same"}[c.better]
+        verdict = "evr.regression" if c.regression else _VERDICTS[c.better]
         css = "bad" if c.regression else "good" if c.better else ""
         rows.append(f"<tr><td>{_e(c.model)}</td><td>{_e(c.label)}</td><td class='num'>{_num(c.baseline_value)}</td>"
                     f"<td class='num'>{_num(c.value)}</td><td class='num'>{_signed(c.delta)}</td>"
@@ -220,6 +227,10 @@ def _chart(charts: list, traces: list[dict], title: str, barmode: str | None = N
         layout["barmode"] = barmode
     charts.append((chart_id, {"data": traces, "layout": layout}))
     return f"<div class='chart' id='{chart_id}'></div>"
+
+
+def _p(text: str, css: str = "") -> str:
+    return f"<p class='{css}'>{_e(text)}</p>" if css else f"<p>{_e(text)}</p>"
 
 
 def _cell(value: float | None, best: bool) -> str:

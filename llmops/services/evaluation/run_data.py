@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from ...schemas.evaluation import EvalSample
 from ...schemas.eval_runs import EvalRunConfig, PairJudgement, PredictionRecord, RunSummary, SingleJudgement
+from ...schemas.evaluation import EvalSample
 from .run_folder import RunFolder
 
 
