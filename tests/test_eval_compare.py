@@ -146,3 +146,20 @@ def test_two_runs_on_the_same_set_compare_and_different_sets_are_refused(setting
     shorter = make_run(settings, samples=SAMPLES[:4], models=(A,))
     with pytest.raises(InvalidInputError):
         compare_runs(RunFolder(settings, before.run_id), shorter)
+
+
+def test_a_run_that_has_only_started_compares_to_empty_columns(settings):
+    from llmops.schemas.eval_runs import EvalRunConfig
+    from llmops.services.evaluation.report import build_report
+    from llmops.services.evaluation.run_folder import new_run_id
+
+    config = EvalRunConfig(run_id=new_run_id(), models=[A, B], set="pv_qa", metrics=["lf_bleu4", "perplexity"])
+    folder = RunFolder(settings, config.run_id)
+    folder.create(config, SAMPLES)
+    table = comparison(folder)
+    assert [c.key for c in table.columns] == ["metric:bleu-4", "metric:perplexity", "latency", "tokens_per_s"]
+    assert table.column("metric:perplexity").higher_is_better is False
+    assert all(v is None for r in table.rows for v in r.values.values()) and all(not c.best for c in table.columns)
+    report = build_report(folder, "zh")
+    assert report.best is None and report.status == "running" and report.total == 10 and report.done == 0
+    assert [o.missing for o in side_by_side(folder).rows[0].outputs] == [True, True]

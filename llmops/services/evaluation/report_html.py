@@ -12,7 +12,7 @@ import html
 import json
 from functools import lru_cache
 
-from ...i18n import t
+from ...i18n import has, t
 from .compare import Change
 from .report import ReportData
 
@@ -28,7 +28,7 @@ td.best{font-weight:bold;background:#e8f5e9} .bad{color:#b71c1c;font-weight:bold
 pre{white-space:pre-wrap;word-break:break-word;margin:0;font-family:inherit}
 .sample{border:1px solid #ddd;border-radius:6px;padding:.6em;margin:.8em 0;break-inside:avoid}
 .chart{width:100%;height:340px;break-inside:avoid} .flag{background:#ffebee}
-@media print{body{margin:0;max-width:none} h2{break-after:avoid}}
+@media print{body{margin:0;max-width:none} h2{break-after:avoid} .modebar-container{display:none}}
 """.replace("FONT", _FONT)
 
 
@@ -97,7 +97,7 @@ def _method(report: ReportData) -> str:
     judge = t("evr.m.judge_none", lang)
     if m.judge:
         judge = t("evr.m.judge_value", lang, model=m.judge["model"], url=m.judge["base_url"], mode=m.judge["mode"],
-                  dims=", ".join(m.judge["dimensions"]))
+                  dims=", ".join(_label(f"evr.dim.{d}", d, lang) for d in m.judge["dimensions"]))
     rows = [("evr.m.set", m.set), ("evr.m.samples", str(m.samples)), ("evr.m.set_hash", m.set_hash),
             ("evr.m.models", ", ".join(m.models)),
             ("evr.m.generation", t("evr.m.generation_value", lang, temperature=gen["temperature"], top_p=gen["top_p"],
@@ -227,6 +227,10 @@ def _chart(charts: list, traces: list[dict], title: str, barmode: str | None = N
         layout["barmode"] = barmode
     charts.append((chart_id, {"data": traces, "layout": layout}))
     return f"<div class='chart' id='{chart_id}'></div>"
+
+
+def _label(key: str, fallback: str, lang: str) -> str:
+    return t(key, lang) if has(key) else fallback
 
 
 def _p(text: str, css: str = "") -> str:
