@@ -40,7 +40,7 @@ def test_json_and_html_hold_everything_escaped_and_no_key(settings, monkeypatch)
     assert report["method"]["judge"]["model"] == "judge-7b" and report["method"]["samples"] == 5
     assert report["distributions"]["metric:bleu-4"][A] == [5.0, 100.0, 100.0, 0.0]
     assert report["errors"]["models"][0]["samples"]["timeout"] == [2]
-    assert report["samples"]["total"] == 5
+    assert report["samples"]["total"] == 5 and len(report["samples"]["rows"]) == 5
     page = paths.html.read_text(encoding="utf-8")
     for text in (paths.json.read_text(encoding="utf-8"), page):
         assert SECRET not in text
@@ -156,5 +156,16 @@ def test_a_print_that_runs_too_long_is_killed_with_its_whole_tree(settings, tmp_
         print_to_pdf(settings, page, out, timeout_s=3)
     watcher.join()
     assert "timeout" in caught.value.message("en") and len(seen) >= 2  # the browser and its helpers ran
-    gone, alive = psutil.wait_procs(seen, timeout=5)
+    _, alive = psutil.wait_procs(seen, timeout=5)
     assert alive == [] and not out.exists() and not Path(str(out) + ".part").exists()
+
+
+def test_the_page_shows_the_first_samples_and_the_json_keeps_them_all(settings):
+    from llmops.services.evaluation.report import build_report
+    from llmops.services.evaluation.report_html import render
+
+    report = build_report(make_run(settings), "en", baseline=B, samples=2)
+    page = render(report)
+    assert len(report.samples.rows) == 5 and "Showing 2 of 5 samples" in page
+    assert "#1 Prompt" in page and "#2 Prompt" not in page
+    assert {(c.model, c.column) for c in report.regressions} >= {(A, "metric:bleu-4")}  # against sft@v1.1 now

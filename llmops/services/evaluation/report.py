@@ -22,7 +22,7 @@ from ...settings import Settings
 from ...storage import atomic_write_text
 from . import metrics as registry
 from .compare import DEFAULT_THRESHOLD, QUALITY_GROUPS, Change, Comparison, changes, comparison, pair_outcomes
-from .compare_samples import ErrorAnalysis, SamplePage, error_analysis, side_by_side
+from .compare_samples import MAX_PAGE_SIZE, ErrorAnalysis, SamplePage, error_analysis, side_by_side
 from .run_data import RunData, load
 from .run_folder import RunFolder
 
@@ -67,7 +67,8 @@ class ReportData(BaseModel):
     regressions: list[Change] = Field(default_factory=list)
     distributions: dict[str, dict[str, list[float]]] = Field(default_factory=dict)  # column key -> model -> values
     pair_wins: dict[str, dict[str, int]] = Field(default_factory=dict)  # row model -> column model -> wins
-    samples: SamplePage
+    samples: SamplePage  # every sample (up to MAX_PAGE_SIZE); the HTML shows the first `samples_shown`
+    samples_shown: int = SAMPLES_IN_REPORT
     errors: ErrorAnalysis
 
 
@@ -88,7 +89,7 @@ def report_paths(folder: RunFolder) -> ReportPaths:
 
 def build_report(folder: RunFolder | RunData, lang: str = "en", *, baseline: str | None = None,
                  threshold: float = DEFAULT_THRESHOLD, samples: int = SAMPLES_IN_REPORT) -> ReportData:
-    """The report's content; `baseline` (a model of the run) defaults to its first model."""
+    """The report's content; `baseline` (a model of the run) defaults to its first; the HTML shows `samples` rows."""
     data = load(folder)
     table = comparison(data, lang)
     baseline = baseline or table.models[0]
@@ -103,7 +104,8 @@ def build_report(folder: RunFolder | RunData, lang: str = "en", *, baseline: str
         method=_method(data, lang), comparison=table, baseline=baseline, threshold=threshold, best=best,
         best_wins=wins, quality_columns=quality, changes=found, regressions=[c for c in found if c.regression],
         distributions=_distributions(data, table), pair_wins=_pair_wins(data),
-        samples=side_by_side(data, page_size=max(1, min(samples, 500))), errors=error_analysis(data))
+        samples=side_by_side(data, page_size=max(1, min(len(data.samples), MAX_PAGE_SIZE))), samples_shown=samples,
+        errors=error_analysis(data))
 
 
 def write_report(settings: Settings, folder: RunFolder, lang: str, *, baseline: str | None = None,

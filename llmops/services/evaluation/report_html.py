@@ -150,8 +150,9 @@ def _distributions(report: ReportData, charts: list) -> str:
 def _samples(report: ReportData) -> str:
     lang, page = report.lang, report.samples
     metric = page.metric or ""
-    out = [_p(t("evr.samples_shown", lang, shown=len(page.rows), total=page.total, metric=metric), "muted")]
-    for row in page.rows:
+    rows = page.rows[:report.samples_shown]
+    out = [_p(t("evr.samples_shown", lang, shown=len(rows), total=page.total, metric=metric), "muted")]
+    for row in rows:
         lines = []
         for o in row.outputs:
             notes = []
