@@ -48,6 +48,8 @@ class Settings:
     max_upload_mb: float = 200.0
     # Salted password hashes for login (LLMOPS_USERS_FILE); None means <home>/configs/users.json.
     users_file: Path | None = None
+    # The Chromium that prints reports to PDF (LLMOPS_CHROMIUM); None means look in the usual places.
+    chromium: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -61,6 +63,8 @@ class Settings:
             env["local_models_budget_gb"] = float(os.environ["LLMOPS_LOCAL_MODELS_GB"])
         if os.environ.get("LLMOPS_JOBS_PER_DEVICE_SET"):
             env["jobs_per_device_set"] = int(os.environ["LLMOPS_JOBS_PER_DEVICE_SET"])
+        if os.environ.get("LLMOPS_CHROMIUM"):
+            env["chromium"] = Path(os.environ["LLMOPS_CHROMIUM"]).expanduser()
         env.update(_security_env())
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)
