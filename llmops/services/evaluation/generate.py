@@ -56,7 +56,7 @@ class _Live:
         rate = made / elapsed if made and elapsed > 0 else None
         return {"eta_s": round((self.total - self.done) / rate, 1) if rate else None,
                 "samples_per_s": round(rate, 3) if rate else None, "errors": dict(self.errors),
-                "live": {model: {"exact_match": round(100.0 * sum(v) / len(v), 2), "n": len(v)}
+                "live": {model: {"exact_match": round(sum(v) / len(v), 2), "n": len(v)}
                          for model, v in self.matches.items()}}
 
 
@@ -81,7 +81,7 @@ def generate(settings: Settings, folder: RunFolder, stop: threading.Event, progr
     report = progress or (lambda *args, **kwargs: None)
     report(STAGE, live.done, live.total, force=True, **live.counts())
     if not todo:
-        return {"written": 0, "done": live.done, "total": live.total}
+        return {"written": 0, "done": live.done, "total": live.total, "counts": live.counts()}
     results: queue.Queue[PredictionRecord] = queue.Queue()
     halt = StopSignal(stop)
     cache = cache or LocalModelCache(settings.local_models_budget_gb)
@@ -100,7 +100,7 @@ def generate(settings: Settings, folder: RunFolder, stop: threading.Event, progr
     finally:
         halt.set()  # answers still in flight are dropped: no line means "still to do"
     report(STAGE, live.done, live.total, force=True, **live.counts())
-    return {"written": written, "done": live.done, "total": live.total}
+    return {"written": written, "done": live.done, "total": live.total, "counts": live.counts()}
 
 
 def _start_workers(config: EvalRunConfig, samples: list[EvalSample], entries: dict[str, ModelEntry],

@@ -31,9 +31,9 @@ def _run_eval(ctx: WorkerContext, params: EvalParams) -> dict:
 
     folder = RunFolder(ctx.settings, params.run_id).require()
     made = generate(ctx.settings, folder, ctx.stop, ctx.progress)
-    ctx.progress(STAGE, made["done"], made["total"], force=True)
+    ctx.progress(STAGE, made["done"], made["total"], force=True, **made["counts"])
     summary = summarise(ctx.settings, folder)
-    ctx.progress(STAGE, summary.done, summary.total, force=True, status=summary.status)
+    ctx.progress(STAGE, summary.done, summary.total, force=True, **made["counts"], status=summary.status)
     # `path` marks a stopped job's output as kept (the jobs panel and the CLI read a stop without it as a loss).
     return {"run_id": params.run_id, "path": str(folder.path), "written": made["written"], "done": summary.done,
             "total": summary.total, "status": summary.status}
