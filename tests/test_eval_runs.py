@@ -8,6 +8,7 @@ import threading
 import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,14 @@ class ChatHandler(BaseHTTPRequestHandler):
         prompt = body["messages"][-1]["content"]
         type(self).calls[prompt] += 1
         time.sleep(self.slow_s if "slow" in prompt else self.delay_s)
+        if "fail" in prompt:  # a server error that echoes the request's key back
+            reply = json.dumps({"error": {"message": f"refused {self.headers.get('Authorization')}"}}).encode()
+            self.send_response(500)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+            return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
@@ -175,3 +184,26 @@ def test_cli_run_wait_json_prints_the_summary_last(settings, chat_server, capsys
     assert json.loads(capsys.readouterr().out)["done"] == 4 and sum(handler.calls.values()) == 4
     assert main(["eval", "stop", summary["run_id"]]) == 0 and "not running" in capsys.readouterr().out
     assert main(["eval", "show", "ev-20000101-000000-abcdef"]) == 2
+
+
+def test_backend_errors_are_counted_and_the_key_never_written(settings, chat_server, monkeypatch):
+    server, handler = chat_server
+    key = "sk-test-0123456789abcdefSECRET"
+    monkeypatch.setenv("EVAL_TEST_API_KEY", key)
+    runs, models = _runs(settings)
+    entry = models.add_endpoint("keyed", _url(server), "m", api_key_env="EVAL_TEST_API_KEY")
+    rows = [{"prompt": "please fail", "reference": "x"}, {"prompt": "fine", "reference": "answer to fine"}]
+    folder, job = runs.start({"models": [entry.id], "set": str(_write_set(settings, "keyed", rows)),
+                              "metrics": ["exact_match"], "retries": 2})
+    job = runs.runner.wait(job.id, 60)
+    assert job.status is JobStatus.COMPLETED, runs.runner.log_tail(job.id, 40)
+    failed, fine = sorted(folder.predictions(), key=lambda p: p.sample)
+    assert failed.error == "backend" and failed.attempts == 3 and handler.calls["please fail"] == 3
+    assert "refused" in failed.error_detail and "***" in failed.error_detail  # the key reached the server only
+    assert fine.error is None and fine.output == "answer to fine"
+    written = [*folder.path.iterdir(), *Path(job.run_dir).iterdir()]  # the run folder and the job's own
+    assert {"predictions.jsonl", "summary.json", "params.json", "job.log"} <= {p.name for p in written}
+    for path in written:
+        assert key not in path.read_text(encoding="utf-8"), path.name
+    summary = runs.show(folder.run_id).summary
+    assert summary.models[entry.id].errors["backend"] == 1 and summary.models[entry.id].metrics["exact_match"] == 50.0
