@@ -9,6 +9,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -29,7 +30,7 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     slow_s = 3.0
     delay_s = 0.0
-    calls: Counter = Counter()
+    calls: ClassVar[Counter] = Counter()
 
     def log_message(self, *args) -> None:
         return

@@ -13,7 +13,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from ...errors import InvalidInputError
-from ...schemas.eval_runs import EvalRunConfig, ModelSummary, PredictionRecord, RunSummary
+from ...schemas.eval_runs import (
+    EvalRunConfig,
+    ModelSummary,
+    PredictionRecord,
+    RunSummary,
+)
 from ...schemas.evaluation import EvalSample, Prediction
 from ...settings import Settings
 from ..models import ModelRegistry
