@@ -1,8 +1,13 @@
-"""LLaMA-Factory's BLEU-4 / ROUGE-1/2/L on N synthetic zh/en predictions: its own ComputeSimilarity beside ours.
+"""Two benchmarks of evaluation (`--part scoring|concurrency|all`, default all).
 
-Both run in this process on one core, on the same strings, taking turns block by block and timed in CPU seconds
-(the machine may be shared); the script asserts that every per-sample value and every
-set figure is the same float, then prints predictions per second for each and the speed-up.
+scoring: LLaMA-Factory's BLEU-4 / ROUGE-1/2/L on N synthetic zh/en predictions, its own ComputeSimilarity beside
+ours. Both run in this process on one core, on the same strings, taking turns block by block and timed in CPU
+seconds (the machine may be shared); the script asserts that every per-sample value and every set figure is the
+same float, then prints predictions per second for each and the speed-up.
+
+concurrency: the generation stage of an evaluation run against a local OpenAI-compatible endpoint that answers
+every request in a fixed 200 ms, at 1, 4 and 16 requests in flight; prints samples per second and the speed-up
+over one request at a time (the target is at least 8x at 16).
 """
 
 from __future__ import annotations
@@ -102,12 +107,8 @@ def run_side_by_side(pairs, block: int) -> tuple[dict, dict, float, dict, dict, 
     return lf, lf_figures, lf_s, ours, our_figures, ours_s
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--block", type=int, default=5000, help="predictions per turn")
-    args = parser.parse_args()
+def scoring(args) -> None:
+    """LLaMA-Factory's similarity metrics and ours, side by side."""
     import jieba
 
     jieba.setLogLevel(60)
@@ -122,6 +123,87 @@ def main() -> None:
     print(f"LLaMA-Factory ComputeSimilarity: {lf_s:8.2f} CPU s  {args.n / lf_s:9.0f} predictions/s")
     print(f"llmops LFSimilarity:             {our_s:8.2f} CPU s  {args.n / our_s:9.0f} predictions/s")
     print(f"speed-up: {lf_s / our_s:.2f}x")
+
+
+def _fixed_delay_server(delay_s: float):
+    """A streaming chat-completions server on 127.0.0.1 whose every answer takes `delay_s` seconds."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            return
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            time.sleep(delay_s)
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            for piece in ("an ", "answer"):
+                chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": body["model"],
+                         "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            self.wfile.write(b"data: [DONE]\n\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def concurrency(samples: int, delay_s: float) -> None:
+    """Samples per second of the generation stage at 1, 4 and 16 endpoint requests in flight."""
+    import os
+    import tempfile
+    import threading
+
+    os.environ["LLMOPS_HOME"] = tempfile.mkdtemp(prefix="llmops-bench-")
+    from llmops.schemas.eval_runs import EvalRunConfig
+    from llmops.schemas.evaluation import EvalSample
+    from llmops.services.evaluation.generate import generate
+    from llmops.services.evaluation.run_folder import RunFolder, new_run_id
+    from llmops.services.models import ModelRegistry
+    from llmops.settings import Settings
+
+    settings = Settings.from_env()
+    settings.ensure_dirs()
+    server = _fixed_delay_server(delay_s)
+    models = ModelRegistry(settings)
+    entry = models.add_endpoint("bench", f"http://127.0.0.1:{server.server_address[1]}/v1", "m")
+    rates = {}
+    for level in (1, 4, 16):
+        n = max(1, samples // 2) if level == 1 else samples
+        config = EvalRunConfig(run_id=new_run_id(), models=[entry.id], set="bench", concurrency=level,
+                               timeout_s=30, retries=0)
+        folder = RunFolder(settings, config.run_id)
+        folder.create(config, [EvalSample(prompt=f"question {i}", reference="an answer") for i in range(n)])
+        began = time.perf_counter()
+        made = generate(settings, folder, threading.Event(), models=models)
+        seconds = time.perf_counter() - began
+        failed = sum(p.error is not None for p in folder.predictions())
+        assert made["written"] == n and not failed, (made, failed)
+        rates[level] = n / seconds
+        print(f"concurrency {level:>2}: {n:4d} samples in {seconds:6.2f} s  {rates[level]:7.2f} samples/s  "
+              f"x{rates[level] / rates[1]:.1f}")
+    server.shutdown()
+    print(f"speed-up at 16 vs 1: {rates[16] / rates[1]:.1f}x (target >= 8x; the ideal is 16x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--part", choices=("scoring", "concurrency", "all"), default="all")
+    parser.add_argument("--n", type=int, default=100_000, help="scoring: predictions")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--block", type=int, default=5000, help="scoring: predictions per turn")
+    parser.add_argument("--samples", type=int, default=64, help="concurrency: samples per run (half at 1)")
+    parser.add_argument("--delay", type=float, default=0.2, help="concurrency: the endpoint's seconds per answer")
+    args = parser.parse_args()
+    if args.part in ("scoring", "all"):
+        scoring(args)
+    if args.part in ("concurrency", "all"):
+        concurrency(args.samples, args.delay)
 
 
 if __name__ == "__main__":

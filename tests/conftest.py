@@ -107,3 +107,26 @@ def app_factory(settings):
     for app in started:
         app.stop()
 
+
+
+@pytest.fixture(scope="session")
+def trained_adapter(demo_model_dir, tmp_path_factory) -> Path:
+    """A LoRA adapter from one real 2-step LLaMA-Factory SFT run on the tiny model, shared by the session."""
+    from llmops.runner.runner import JobRunner
+    from llmops.schemas.jobs import JobStatus
+    from llmops.services.device import DeviceInfo
+    from llmops.services.training import TrainingService
+
+    home = tmp_path_factory.mktemp("adapter_home")
+    settings = Settings(home=home)
+    settings.ensure_dirs()
+    service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    config = service.build("sft", str(demo_model_dir), ["sample_sft"], run_name="adapter", max_steps=2,
+                           save_steps=1000, logging_steps=1, gradient_accumulation_steps=1, cutoff_len=128,
+                           warmup_ratio=0.0)
+    _, job = service.launch_config(config)
+    job = service.runner.wait(job.id, 240)
+    assert job.status is JobStatus.COMPLETED, service.runner.log_tail(job.id, 40)
+    out = Path(job.run_dir)
+    assert (out / "adapter_model.safetensors").is_file()
+    return out

@@ -1,4 +1,4 @@
-"""`eval score|metrics` and `eval sets list|validate|add|preview|sample|split`."""
+"""`eval score|metrics`, `eval sets list|validate|add|preview|sample|split` and `eval run|list|show|stop|resume`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_bench import register as register_bench
 from .output import emit
-from .types import non_negative_int, positive_int, text
+from .types import non_negative_int, positive_float, positive_int, text
 
 _DEFAULT = "lf_bleu4,lf_rouge1,lf_rouge2,lf_rougeL,sacrebleu,exact_match"
 
@@ -49,6 +49,7 @@ def register(sub) -> None:
     register_human(esub)
     register_judge(esub)
     register_bench(esub)
+    _register_runs(esub)
 
 
 def _register_sets(esub) -> None:
@@ -161,4 +162,140 @@ def _split(settings, args) -> int:
                                             train_version=result.train_version, eval_version=result.eval_version,
                                             train=result.train_samples, eval=result.eval_samples,
                                             eval_set=result.eval_set))
+    return 0
+
+
+# --- evaluation runs ------------------------------------------------------------------------------------
+
+
+def _register_runs(esub) -> None:
+    cmd = esub.add_parser("run", help="evaluate model versions on a set, as a job (stop and resume keep answers)")
+    cmd.add_argument("--models", type=_names, required=True, help="comma-separated version ids (name@version)")
+    cmd.add_argument("--set", type=text, required=True, help="a set name, or a .jsonl set file (read directly)")
+    cmd.add_argument("--metrics", type=_names, default=None, help="comma-separated (default: what the set allows)")
+    cmd.add_argument("--limit", type=positive_int, default=None, help="the first N samples")
+    cmd.add_argument("--temperature", type=float, default=0.0)
+    cmd.add_argument("--top-p", type=float, default=1.0)
+    cmd.add_argument("--max-new-tokens", type=positive_int, default=256)
+    cmd.add_argument("--seed", type=non_negative_int, default=0)
+    cmd.add_argument("--concurrency", type=positive_int, default=4, help="endpoint requests in flight per model")
+    cmd.add_argument("--timeout", type=positive_float, default=120.0, help="seconds per sample")
+    cmd.add_argument("--retries", type=non_negative_int, default=1)
+    cmd.add_argument("--batch", type=positive_int, default=8, help="samples per batched generate (local models)")
+    cmd.add_argument("--perplexity-model", type=text, default=None, help="the version scoring perplexity")
+    cmd.add_argument("--name", default="")
+    cmd.add_argument("--wait", action="store_true", help="wait for the run and print its summary last")
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_run)
+    cmd = esub.add_parser("list", help="every evaluation run, newest first")
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_runs_list)
+    cmd = esub.add_parser("show", help="a run's config, progress and summary")
+    cmd.add_argument("run", type=text)
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_show)
+    cmd = esub.add_parser("stop", help="stop a run; what it wrote stays")
+    cmd.add_argument("run", type=text)
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_stop)
+    cmd = esub.add_parser("resume", help="answer what a stopped run has not answered yet")
+    cmd.add_argument("run", type=text)
+    cmd.add_argument("--wait", action="store_true")
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_resume)
+
+
+def _services(settings):
+    from ..services.container import build_services
+
+    return build_services(settings)
+
+
+def _run(settings, args) -> int:
+    services = _services(settings)
+    values = {"models": args.models, "set": args.set, "metrics": args.metrics or [], "limit": args.limit,
+              "generation": {"temperature": args.temperature, "top_p": args.top_p,
+                             "max_new_tokens": args.max_new_tokens, "seed": args.seed},
+              "concurrency": args.concurrency, "timeout_s": args.timeout, "retries": args.retries,
+              "local_batch": args.batch, "perplexity_model": args.perplexity_model, "name": args.name}
+    folder, job = services.evals.start(values)
+    total = len(folder.samples()) * len(args.models)
+    started = t("evr.cli_started", settings.lang, run=folder.run_id, job_id=job.id, total=total)
+    return _after_submit(settings, services, args, folder.run_id, job, started)
+
+
+def _resume(settings, args) -> int:
+    services = _services(settings)
+    job = services.evals.resume(args.run)
+    return _after_submit(settings, services, args, args.run, job,
+                         t("evr.cli_resumed", settings.lang, run=args.run, job_id=job.id))
+
+
+def _after_submit(settings, services, args, run_id: str, job, started: str) -> int:
+    """Without --wait: the run and job ids. With it: wait (Ctrl-C stops the run, keeping its answers), then the
+    summary, printed last (with --json, the only thing on stdout)."""
+    import sys
+
+    from .jobs import checked
+
+    if not args.wait:
+        emit({"run_id": run_id, "job_id": job.id}, args.json, started)
+        return 0
+    print(started, file=sys.stderr)
+    try:
+        job = services.reconciler.wait_applied(job.id)
+    except KeyboardInterrupt:
+        print(t("cli.interrupted", settings.lang), file=sys.stderr)
+        services.runner.stop(job.id)
+        job = services.reconciler.wait_applied(job.id)
+    checked(settings, job)
+    view = services.evals.show(run_id)
+    emit(view.summary.model_dump(mode="json") if view.summary else view.to_dict(), args.json, _summary_text(view))
+    return 0
+
+
+def _summary_text(view) -> str:
+    summary = view.summary
+    if summary is None:
+        return f"{view.config.run_id}: {view.status}"
+    lines = [f"{summary.run_id}  {summary.status}  {summary.done}/{summary.total}  set {summary.set}"]
+    head = ["MODEL".ljust(32), *(key[:10].rjust(10) for key in summary.metrics), "LAT_S".rjust(7), "TOK/S".rjust(7),
+            "  ERRORS"]
+    lines.append(" ".join(head))
+    for model, row in summary.models.items():
+        cells = [model.ljust(32), *(_cell(row.metrics.get(key)) for key in summary.metrics),
+                 _cell(row.latency_mean_s, 7), _cell(row.tokens_per_s, 7),
+                 "  " + ", ".join(f"{k} {v}" for k, v in row.errors.items() if v)]
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def _cell(value, width: int = 10) -> str:
+    return (f"{value:.2f}" if isinstance(value, (int, float)) else "-").rjust(width)
+
+
+def _runs_list(settings, args) -> int:
+    views = _services(settings).evals.list()
+    lines = [f"{'RUN':27} {'STATUS':9} {'DONE':>11}  {'SET':20} MODELS"]
+    for v in views:
+        done = f"{v.summary.done}/{v.summary.total}" if v.summary else f"{v.progress.done}/{v.progress.total}"
+        lines.append(f"{v.config.run_id:27} {v.status:9} {done:>11}  {v.config.set[-20:]:20} "
+                     f"{','.join(v.config.models)}  {v.config.name}")
+    emit([v.to_dict() for v in views], args.json, "\n".join(lines))
+    return 0
+
+
+def _show(settings, args) -> int:
+    view = _services(settings).evals.show(args.run)
+    progress = view.progress
+    text_out = (f"{_summary_text(view)}\nstatus: {view.status}  job: {view.job.id if view.job else '-'}  "
+                f"progress: {progress.stage} {progress.done}/{progress.total} {progress.counts.get('eta_s') or ''}")
+    emit(view.to_dict(), args.json, text_out)
+    return 0
+
+
+def _stop(settings, args) -> int:
+    job = _services(settings).evals.stop(args.run)
+    key = "evr.cli_stopped" if job is not None else "evr.cli_not_running"
+    emit({"run_id": args.run, "job_id": job.id if job else None}, args.json, t(key, settings.lang, run=args.run))
     return 0

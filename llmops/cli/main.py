@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import data, gate, jobs, prefs, train, users
+from . import data, gate, jobs, models, prefs, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.register(sub)
     prefs.register(sub)
     eval_cli.register(sub)
+    models.register(sub)
     users.register(sub)
     gate.register(sub)
     return parser

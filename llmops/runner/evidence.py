@@ -81,7 +81,7 @@ register(KindEvidence(
 
 # A worker job (`python -m llmops job-worker RUN_DIR`) writes this file last, atomically, once its output is complete.
 RESULT_FILE = "result.json"
-WORKER_KINDS = ("corpus", "datagen", "dedup", "mockprefs", "benchmark")
+WORKER_KINDS = ("corpus", "datagen", "dedup", "mockprefs", "benchmark", "eval")
 
 
 def _worker(run_dir: Path, stop_requested: bool) -> Verdict:

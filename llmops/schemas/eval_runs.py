@@ -65,6 +65,7 @@ class EvalRunConfig(_Strict):
     concurrency: int = Field(4, ge=1, le=64)  # endpoint requests in flight per model
     timeout_s: float = Field(120.0, gt=0, le=3600)  # per sample
     retries: int = Field(1, ge=0, le=10)  # per sample, after a timeout or a backend error
+    local_batch: int = Field(8, ge=1, le=256)  # samples per batched generate on a local base
     judge: JudgeSpec | None = None
     perplexity_model: str | None = None  # the version whose local weights score references, for `perplexity`
     name: str = ""  # what the user called this run
@@ -161,4 +162,6 @@ class RunSummary(BaseModel):
     models: dict[str, ModelSummary] = Field(default_factory=dict)
     judge: JudgeSummary | None = None
     kind: Literal["generation", "benchmark"] = "generation"  # benchmark: lm-eval figures, also in benchmarks.json
+    # Why a figure is missing: {"key": i18n key, "params": {...}} each, rendered where shown.
+    notes: list[dict] = Field(default_factory=list)
     updated: str = ""

@@ -11,6 +11,7 @@ from ..settings import Settings
 from .arena import ArenaService
 from .chat import ChatService
 from .datasets import DatasetRegistry
+from .evaluation.runs import EvalRuns
 from .jobs import JobsService
 from .loop import LoopService
 from .models import ModelRegistry
@@ -36,6 +37,7 @@ class Services:
     reconciler: Reconciler
     workspace: WorkspaceWatch
     chat: ChatService
+    evals: EvalRuns
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -58,4 +60,5 @@ def build_services(settings: Settings) -> Services:
     return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner),
                     datasets=DatasetRegistry(settings), models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
-                    reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings))
+                    reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
+                    evals=EvalRuns(settings, runner, models))

@@ -1,0 +1,68 @@
+"""Evaluation runs (a job per run, its stages, the `eval run` and `models` commands), in English and Chinese."""
+
+EVAL_RUNS: dict[str, dict[str, str]] = {
+    "jobs.kind.eval": {"en": "Evaluation", "zh": "模型评测"},
+    # Errors
+    "err.ev_run_invalid": {
+        "en": "The evaluation run's settings are invalid: {details}",
+        "zh": "评测运行的设置无效：{details}",
+    },
+    "err.ev_run_empty_set": {
+        "en": "Evaluation set '{set}' has no samples.",
+        "zh": "评测集“{set}”没有样本。",
+    },
+    "err.ev_run_metric_needs": {
+        "en": "Metric '{metric}' needs a {needs} in every sample it scores, and set '{set}' has none.",
+        "zh": "指标“{metric}”需要样本带有 {needs}，而评测集“{set}”中没有任何样本带有。",
+    },
+    "err.ev_run_perplexity_model": {
+        "en": "Metric 'perplexity' needs a local base or merged version to score with; {model} is not one.",
+        "zh": "指标“perplexity”需要一个本地的基础模型或合并模型版本来计算；{model} 不是。",
+    },
+    "err.ev_run_busy": {
+        "en": "Evaluation run '{run}' is still running (job {job_id}); stop it or wait for it first.",
+        "zh": "评测运行“{run}”仍在运行（任务 {job_id}）；请先停止或等待它结束。",
+    },
+    "err.ev_run_set_file": {
+        "en": "Set file {path} has {count} invalid line(s):\n{errors}",
+        "zh": "评测集文件 {path} 有 {count} 行无效：\n{errors}",
+    },
+    # Notes recorded in summary.json
+    "evr.note_metric_no_data": {
+        "en": "{metric} not scored for {model}: no prediction has a {needs}.",
+        "zh": "未对 {model} 计算 {metric}：没有预测带有 {needs}。",
+    },
+    "evr.note_metric_failed": {
+        "en": "{metric} not scored for {model}: {reason}",
+        "zh": "未对 {model} 计算 {metric}：{reason}",
+    },
+    "evr.note_perplexity_model": {
+        "en": "Perplexity is scored with the weights of {model} only.",
+        "zh": "困惑度仅使用 {model} 的权重计算。",
+    },
+    # The command line
+    "evr.cli_started": {
+        "en": "run {run} queued as job {job_id} ({total} answers to generate)",
+        "zh": "评测运行 {run} 已排队为任务 {job_id}（需生成 {total} 个回答）",
+    },
+    "evr.cli_resumed": {
+        "en": "run {run} resumed as job {job_id}",
+        "zh": "评测运行 {run} 已作为任务 {job_id} 继续",
+    },
+    "evr.cli_stopped": {
+        "en": "run {run}: stop requested",
+        "zh": "评测运行 {run}：已请求停止",
+    },
+    "evr.cli_not_running": {
+        "en": "run {run} is not running",
+        "zh": "评测运行 {run} 未在运行",
+    },
+    "mcli.added": {
+        "en": "registered {model_id}",
+        "zh": "已注册 {model_id}",
+    },
+    "mcli.default": {
+        "en": "default model: {model_id}",
+        "zh": "默认模型：{model_id}",
+    },
+}

@@ -1,0 +1,49 @@
+"""The evaluation kind: one job generates a run's missing answers, then scores them into summary.json.
+
+Stop ends generation at the next answer and still scores what was written, so a stopped run has a partial summary
+and a later job on the same folder (resume) answers only the rest.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...runner.evidence import RESULT_FILE
+from ...schemas.eval_runs import RUN_ID_PATTERN
+from ...schemas.jobs import Job, JobStatus
+from .registry import JobKind, WorkerContext, read_json, register
+
+
+class EvalParams(BaseModel):
+    """The run folder the job works on; everything else is in its config.json."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
+
+
+def _run_eval(ctx: WorkerContext, params: EvalParams) -> dict:
+    from ..evaluation.generate import generate
+    from ..evaluation.run_folder import RunFolder
+    from ..evaluation.summarise import STAGE, summarise
+
+    folder = RunFolder(ctx.settings, params.run_id).require()
+    made = generate(ctx.settings, folder, ctx.stop, ctx.progress)
+    ctx.progress(STAGE, made["done"], made["total"], force=True, **made["counts"])
+    summary = summarise(ctx.settings, folder)
+    ctx.progress(STAGE, summary.done, summary.total, force=True, **made["counts"], status=summary.status)
+    # `path` marks a stopped job's output as kept (the jobs panel and the CLI read a stop without it as a loss).
+    return {"run_id": params.run_id, "path": str(folder.path), "written": made["written"], "done": summary.done,
+            "total": summary.total, "status": summary.status}
+
+
+def _complete_eval(ctx, job: Job) -> dict:
+    """The run folder already holds everything; the job's record is its result."""
+    result = read_json(Path(job.run_dir) / RESULT_FILE)
+    return result if result is not None else {"skipped": "no output"}
+
+
+register(JobKind("eval", "jobs.kind.eval", EvalParams, _run_eval, _complete_eval,
+                 applies_on=(JobStatus.COMPLETED, JobStatus.STOPPED), graceful_stop=True))
