@@ -111,7 +111,8 @@ def app_factory(settings):
 
 @pytest.fixture(scope="session")
 def trained_adapter(demo_model_dir, tmp_path_factory) -> Path:
-    """A LoRA adapter from one real 2-step LLaMA-Factory SFT run on the tiny model, shared by the session."""
+    """A LoRA adapter from one real 2-step LLaMA-Factory SFT run on the tiny model (checkpoint-1 and -2 saved too),
+    shared by the session."""
     from llmops.runner.runner import JobRunner
     from llmops.schemas.jobs import JobStatus
     from llmops.services.device import DeviceInfo
@@ -122,7 +123,7 @@ def trained_adapter(demo_model_dir, tmp_path_factory) -> Path:
     settings.ensure_dirs()
     service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
     config = service.build("sft", str(demo_model_dir), ["sample_sft"], run_name="adapter", max_steps=2,
-                           save_steps=1000, logging_steps=1, gradient_accumulation_steps=1, cutoff_len=128,
+                           save_steps=1, logging_steps=1, gradient_accumulation_steps=1, cutoff_len=128,
                            warmup_ratio=0.0)
     _, job = service.launch_config(config)
     job = service.runner.wait(job.id, 240)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from ..errors import InvalidInputError
 from ..i18n import t
 from .eval_human import register as register_human
 from .eval_judge import register as register_judge
@@ -183,10 +184,26 @@ def _register_runs(esub) -> None:
     cmd.add_argument("--retries", type=non_negative_int, default=1)
     cmd.add_argument("--batch", type=positive_int, default=8, help="samples per batched generate (local models)")
     cmd.add_argument("--perplexity-model", type=text, default=None, help="the version scoring perplexity")
+    cmd.add_argument("--judge", choices=("single", "pairwise"), default=None, help="also grade with an LLM judge")
+    cmd.add_argument("--judge-url", type=text, default=None, help="the judge's OpenAI-compatible base URL (…/v1)")
+    cmd.add_argument("--judge-model", type=text, default=None)
+    cmd.add_argument("--judge-key-env", default=None, help="environment variable holding the judge's API key")
+    cmd.add_argument("--judge-lang", choices=("en", "zh"), default=None, help="the judge prompt's language")
     cmd.add_argument("--name", default="")
     cmd.add_argument("--wait", action="store_true", help="wait for the run and print its summary last")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_run)
+    cmd = esub.add_parser("checkpoints", help="score every checkpoint-N of a version's training run, in one run")
+    cmd.add_argument("version", type=text, help="a registered version id (name@version)")
+    cmd.add_argument("--set", type=text, required=True)
+    cmd.add_argument("--metrics", type=_names, default=None)
+    cmd.add_argument("--limit", type=positive_int, default=None)
+    cmd.add_argument("--max-new-tokens", type=positive_int, default=256)
+    cmd.add_argument("--temperature", type=float, default=0.0)
+    cmd.add_argument("--seed", type=non_negative_int, default=0)
+    cmd.add_argument("--wait", action="store_true")
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_checkpoints)
     cmd = esub.add_parser("list", help="every evaluation run, newest first")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_runs_list)
@@ -217,11 +234,34 @@ def _run(settings, args) -> int:
               "generation": {"temperature": args.temperature, "top_p": args.top_p,
                              "max_new_tokens": args.max_new_tokens, "seed": args.seed},
               "concurrency": args.concurrency, "timeout_s": args.timeout, "retries": args.retries,
-              "local_batch": args.batch, "perplexity_model": args.perplexity_model, "name": args.name}
+              "local_batch": args.batch, "perplexity_model": args.perplexity_model, "name": args.name,
+              "judge": _judge_values(settings, args)}
     folder, job = services.evals.start(values)
     total = len(folder.samples()) * len(args.models)
     started = t("evr.cli_started", settings.lang, run=folder.run_id, job_id=job.id, total=total)
     return _after_submit(settings, services, args, folder.run_id, job, started)
+
+
+def _checkpoints(settings, args) -> int:
+    services = _services(settings)
+    values = {"set": args.set, "metrics": args.metrics or [], "limit": args.limit,
+              "generation": {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
+                             "seed": args.seed}}
+    folder, job = services.evals.score_checkpoints(args.version, values)
+    total = len(folder.samples()) * len(folder.config().models)
+    started = t("evr.cli_started", settings.lang, run=folder.run_id, job_id=job.id, total=total)
+    return _after_submit(settings, services, args, folder.run_id, job, started)
+
+
+def _judge_values(settings, args) -> dict | None:
+    """The run's judge from --judge and its flags; the URL and model are required with it."""
+    if args.judge is None:
+        return None
+    for flag, value in (("--judge-url", args.judge_url), ("--judge-model", args.judge_model)):
+        if not value:
+            raise InvalidInputError("err.cli_option_needs", option=flag, needs="--judge")
+    return {"mode": args.judge, "base_url": args.judge_url, "model": args.judge_model,
+            "api_key_env": args.judge_key_env or None, "lang": args.judge_lang or settings.lang}
 
 
 def _resume(settings, args) -> int:

@@ -65,4 +65,20 @@ EVAL_RUNS: dict[str, dict[str, str]] = {
         "en": "default model: {model_id}",
         "zh": "默认模型：{model_id}",
     },
+    "err.cli_option_needs": {
+        "en": "{needs} needs {option} too.",
+        "zh": "使用 {needs} 时还需要指定 {option}。",
+    },
+    "err.ev_checkpoint_ref": {
+        "en": "'{ref}' is not a checkpoint of a local version: write name@version#checkpoint-N.",
+        "zh": "“{ref}”不是本地版本的检查点：请写作 name@version#checkpoint-N。",
+    },
+    "err.ev_checkpoint_missing": {
+        "en": "Checkpoint '{ref}' does not exist (no folder {path}).",
+        "zh": "检查点“{ref}”不存在（没有文件夹 {path}）。",
+    },
+    "err.ev_no_checkpoints": {
+        "en": "Version {model} has no checkpoint-N folders to score.",
+        "zh": "版本 {model} 没有可评测的 checkpoint-N 文件夹。",
+    },
 }

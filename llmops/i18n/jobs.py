@@ -56,5 +56,8 @@ JOBS = {
     "jobs.stage.rules": {"en": "Rule-based pairs", "zh": "规则生成"},
     "jobs.stage.dedup": {"en": "Deduplicating", "zh": "去重"},
     "jobs.stage.mockprefs": {"en": "Appending votes", "zh": "追加投票"},
+    "jobs.stage.generate": {"en": "Answers generated", "zh": "已生成回答"},
+    "jobs.stage.judge": {"en": "Answers judged", "zh": "已评判回答"},
+    "jobs.stage.score": {"en": "Scored", "zh": "已评分"},
     "ui.jobw.stopping": {"en": "Stopping job `{job_id}`…", "zh": "正在停止任务 `{job_id}`……"},
 }

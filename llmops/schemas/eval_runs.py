@@ -56,7 +56,8 @@ class EvalRunConfig(_Strict):
     """Everything an evaluation run was asked to do (config.json of its folder)."""
 
     run_id: str = Field(pattern=RUN_ID_PATTERN)
-    models: list[str] = Field(min_length=1, max_length=16)  # registered version ids (`name@version`)
+    # Registered version ids (`name@version`), or a checkpoint of one (`name@version#checkpoint-N`).
+    models: list[str] = Field(min_length=1, max_length=64)
     set: str = Field(min_length=1)  # an evaluation set name (a file of its own or `dataset[@vN]`)
     metrics: list[str] = Field(default_factory=list)
     metric_options: dict[str, dict] = Field(default_factory=dict)

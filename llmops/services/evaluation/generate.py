@@ -22,6 +22,7 @@ from ...schemas.evaluation import EvalSample
 from ...schemas.models import ModelEntry
 from ...settings import Settings
 from ..models import ModelRegistry
+from .checkpoints import resolve
 from .run_folder import RunFolder
 from .text_metrics import exact_match
 
@@ -72,7 +73,7 @@ def generate(settings: Settings, folder: RunFolder, stop: threading.Event, progr
     """Answer every pending (model, sample) of the run; returns how many were written now and in all."""
     config, samples = folder.config(), folder.samples()
     registry = models or ModelRegistry(settings)
-    entries = {model_id: registry.get(model_id) for model_id in config.models}
+    entries = {model_id: resolve(registry, model_id) for model_id in config.models}
     todo = pending_items(config, samples, folder)
     live = _Live(total=len(samples) * len(config.models))
     for record in folder.predictions():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pydantic
 
-from ...errors import ConflictError, InvalidInputError, pydantic_details
+from ...errors import ConflictError, InvalidInputError, NotFoundError, pydantic_details
 from ...i18n import Lines
 from ...runner.runner import JobRunner
 from ...schemas.eval_runs import EvalRunConfig, RunSummary
@@ -21,6 +21,7 @@ from ...settings import Settings
 from ..jobkinds import JobProgress, read_progress, submit
 from ..models import ModelRegistry
 from . import metrics as registry
+from .checkpoints import checkpoints_of, resolve
 from .run_folder import RunFolder, list_runs, new_run_id
 from .sets import SUFFIX, EvalSets
 from .summarise import summarise
@@ -75,7 +76,7 @@ class EvalRuns:
             config = EvalRunConfig.model_validate(data)
         except pydantic.ValidationError as exc:
             raise InvalidInputError("err.ev_run_invalid", details=pydantic_details(exc)) from None
-        entries = {model_id: self.models.get(model_id) for model_id in config.models}  # unknown: NotFoundError
+        entries = {model_id: resolve(self.models, model_id) for model_id in config.models}  # unknown: NotFoundError
         samples = self._load_set(config.set)[: config.limit or None]
         if not samples:
             raise InvalidInputError("err.ev_run_empty_set", set=config.set)
@@ -94,6 +95,14 @@ class EvalRuns:
         folder = RunFolder(self.settings, config.run_id)
         folder.create(config, samples)
         return folder, self._submit(folder, config)
+
+    def score_checkpoints(self, version_id: str, values: dict) -> tuple[RunFolder, Job]:
+        """One run over every `checkpoint-N` of a version's training run and the version itself (its final step)."""
+        refs = checkpoints_of(self.models, version_id)
+        if not refs:
+            raise NotFoundError("err.ev_no_checkpoints", model=version_id)
+        name = values.get("name") or f"checkpoints {version_id}"
+        return self.start({**values, "models": [*refs, version_id], "name": name})
 
     def resume(self, run_id: str) -> Job:
         """A new job on the same folder: it answers only the (model, sample) pairs with no line yet."""
@@ -175,8 +184,10 @@ class EvalRuns:
 
     def _submit(self, folder: RunFolder, config: EvalRunConfig) -> Job:
         # An endpoint's key reaches the worker by the variable's name, never through a file.
-        keys = tuple(dict.fromkeys(e.endpoint.api_key_env for e in map(self.models.get, config.models)
+        keys = tuple(dict.fromkeys(e.endpoint.api_key_env for e in (resolve(self.models, m) for m in config.models)
                                    if e.endpoint is not None and e.endpoint.api_key_env))
+        if config.judge is not None and config.judge.api_key_env:
+            keys = tuple(dict.fromkeys((*keys, config.judge.api_key_env)))
         return submit(self.settings, self.runner, KIND, {"run_id": folder.run_id},
                       f"eval {config.name or folder.run_id}", secret_env=keys)
 

@@ -64,7 +64,9 @@ def summarise(settings: Settings, folder: RunFolder, *, extra: Sequence[SummaryE
             line = {"sample": record.sample, "model": model, **{key: values.get(key) for key in keys}}
             if existing.get((model, record.sample)) != line:
                 folder.append(folder.scores_path, line)
-    for step in (*extra, *_EXTRAS):
+    from .summary_extras import DEFAULT_EXTRAS
+
+    for step in (*DEFAULT_EXTRAS, *extra, *_EXTRAS):
         summary = step(folder, summary) or summary
     summary.updated = datetime.now(UTC).isoformat(timespec="seconds")
     folder.write_summary(summary)

@@ -16,6 +16,9 @@ from ...schemas.jobs import Job, JobStatus
 from .registry import JobKind, WorkerContext, read_json, register
 
 
+JUDGE_STAGE = "judge"
+
+
 class EvalParams(BaseModel):
     """The run folder the job works on; everything else is in its config.json."""
 
@@ -32,11 +35,22 @@ def _run_eval(ctx: WorkerContext, params: EvalParams) -> dict:
     folder = RunFolder(ctx.settings, params.run_id).require()
     made = generate(ctx.settings, folder, ctx.stop, ctx.progress)
     ctx.progress(STAGE, made["done"], made["total"], force=True, **made["counts"])
+    spec = folder.config().judge
+    if spec is not None and not ctx.stop.is_set():
+        _judge(ctx, folder, spec)
     summary = summarise(ctx.settings, folder)
     ctx.progress(STAGE, summary.done, summary.total, force=True, **made["counts"], status=summary.status)
     # `path` marks a stopped job's output as kept (the jobs panel and the CLI read a stop without it as a loss).
     return {"run_id": params.run_id, "path": str(folder.path), "written": made["written"], "done": summary.done,
             "total": summary.total, "status": summary.status}
+
+
+def _judge(ctx: WorkerContext, folder, spec) -> None:
+    """Judge what was answered; a stop keeps the judgements made so far and a resume asks only the rest."""
+    from ..evaluation.judging import judge_run
+
+    judge_run(ctx.settings, folder, spec, stop=ctx.stop,
+              progress=lambda done, total: ctx.progress(JUDGE_STAGE, done, total))
 
 
 def _complete_eval(ctx, job: Job) -> dict:
