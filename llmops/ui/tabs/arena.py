@@ -148,13 +148,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     first, second = default_pair(services)
     with gr.Row():
         choices = labelled_choices(services, lang)
-        model_a = labels(Picker(choices, value=first, label=t("ui.ab.model_a", lang)), "ui.ab.model_a",
-                         "ui.ab.model.info")
-        model_b = labels(Picker(choices, value=second, label=t("ui.ab.model_b", lang)), "ui.ab.model_b",
-                         "ui.ab.model.info")
-        reload_btn = labels(gr.Button(t("ui.ab.reload", lang), scale=0), "ui.ab.reload", attr="value")
-    with gr.Accordion(t("ui.ab.settings", lang), open=False):
-        system = labels(gr.Textbox(label=t("ui.ab.system", lang), lines=2), "ui.ab.system")
+        model_a = labels.make(Picker, "ui.ab.model_a", choices, info="ui.ab.model.info", value=first)
+        model_b = labels.make(Picker, "ui.ab.model_b", choices, info="ui.ab.model.info", value=second)
+        reload_btn = labels.make(gr.Button, "ui.ab.reload", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.ab.settings", open=False):
+        system = labels.make(gr.Textbox, "ui.ab.system", lines=2)
         with gr.Row():
             temperature = labels.make(gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05,
                                       info="ui.sampling.temperature.info")
@@ -163,21 +161,21 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
             max_tokens = labels.make(gr.Slider, "ui.sampling.max_new_tokens", 1, 2048, value=256, step=1,
                                      info="ui.sampling.max_new_tokens.info")
     with gr.Row():
-        batch_ds = labels(Picker(batch_sets(services), value=None, label=t("ui.ab.batch", lang)), "ui.ab.batch")
-        next_btn = labels(gr.Button(t("ui.ab.next", lang), scale=0), "ui.ab.next", attr="value")
+        batch_ds = labels.make(Picker, "ui.ab.batch", batch_sets(services), value=None)
+        next_btn = labels.make(gr.Button, "ui.ab.next", scale=0, attr="value")
         batch_pos = gr.Markdown()
-    prompt = labels(gr.Textbox(label=t("ui.ab.prompt", lang), lines=3), "ui.ab.prompt")
-    go = labels(gr.Button(t("ui.ab.generate", lang), variant="primary"), "ui.ab.generate", attr="value")
+    prompt = labels.make(gr.Textbox, "ui.ab.prompt", lines=3)
+    go = labels.make(gr.Button, "ui.ab.generate", variant="primary", attr="value")
     with gr.Row():
-        left = labels(gr.Textbox(label=t("ui.ab.left", lang), lines=10, interactive=False), "ui.ab.left")
-        right = labels(gr.Textbox(label=t("ui.ab.right", lang), lines=10, interactive=False), "ui.ab.right")
+        left = labels.make(gr.Textbox, "ui.ab.left", lines=10, interactive=False)
+        right = labels.make(gr.Textbox, "ui.ab.right", lines=10, interactive=False)
     with gr.Row(equal_height=True):
-        buttons = {choice: labels(gr.Button(t(f"ui.ab.vote_{choice}", lang), scale=1), f"ui.ab.vote_{choice}",
-                                  attr="value") for choice in CHOICES}
+        buttons = {choice: labels.make(gr.Button, f"ui.ab.vote_{choice}", scale=1, attr="value")
+                   for choice in CHOICES}
         with gr.Column(scale=2):
             status = gr.Markdown()  # next to the buttons: progress, a failed side, the saved vote and the names
-    labels(gr.Markdown(t("ui.ab.legend", lang)), "ui.ab.legend", attr="value")
-    edited = labels(gr.Textbox(label=t("ui.ab.edited", lang), lines=3), "ui.ab.edited", "ui.ab.edited.info")
+    labels.make(gr.Markdown, "ui.ab.legend", attr="value")
+    edited = labels.make(gr.Textbox, "ui.ab.edited", info="ui.ab.edited.info", lines=3)
     round_state, batch_state = gr.State(None), gr.State({"name": None, "index": 0})
     revealed_left, revealed_right = gr.Textbox(visible=False), gr.Textbox(visible=False)
     any_choice = gr.Textbox(visible=False)

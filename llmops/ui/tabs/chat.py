@@ -108,12 +108,11 @@ def _labelled(labels: Labels, make, key: str, *args, **kwargs):
 
 def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab, tabs: gr.Tabs) -> ChatTab:
     """Draw the tab and wire send, regenerate, stop, clear, send to A/B and the model list."""
-    lang = labels.lang
     choices, default = chat_models(services)
     with gr.Row():
         model = _labelled(labels, gr.Dropdown, "ui.chat.model", choices, value=default, allow_custom_value=True)
-        reload_btn = labels(gr.Button(t("ui.chat.reload", lang), scale=0), "ui.chat.reload", attr="value")
-    with labels(gr.Accordion(t("ui.chat.settings", lang), open=False), "ui.chat.settings"):
+        reload_btn = labels.make(gr.Button, "ui.chat.reload", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.chat.settings", open=False):
         system = _labelled(labels, gr.Textbox, "ui.chat.system", lines=2)
         with gr.Row():
             temperature = _labelled(labels, gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05)
@@ -123,7 +122,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, arena: Arena
     # One line: Enter sends and Shift+Enter adds a line (a taller box would send on Shift+Enter instead).
     message = _labelled(labels, gr.Textbox, "ui.chat.message", lines=1, max_lines=8)
     with gr.Row():
-        buttons = {key: labels(gr.Button(t(f"ui.chat.{key}", lang), variant=variant), f"ui.chat.{key}", attr="value")
+        buttons = {key: labels.make(gr.Button, f"ui.chat.{key}", variant=variant, attr="value")
                    for key, variant in (("send", "primary"), ("regenerate", "secondary"), ("stop", "stop"),
                                         ("clear", "secondary"), ("to_ab", "secondary"))}
     status = gr.Markdown()

@@ -154,40 +154,33 @@ class _Handlers:
 
 
 def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:
-    lang = labels.lang
-    with labels(gr.Accordion(t("ui.data.reg.upload_title", lang), open=True), "ui.data.reg.upload_title"), gr.Row():
-        file = labels(gr.File(file_types=UPLOAD_TYPES, label=t("ui.data.reg.file", lang), scale=2), "ui.data.reg.file")
+    with labels.make(gr.Accordion, "ui.data.reg.upload_title", open=True), gr.Row():
+        file = labels.make(gr.File, "ui.data.reg.file", file_types=UPLOAD_TYPES, scale=2)
         with gr.Column(scale=3):
             with gr.Row():
-                name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name", "ui.data.reg.name.info")
+                name = labels.make(gr.Textbox, "ui.data.reg.name", info="ui.data.reg.name.info")
                 fmt = labels.make(gr.Dropdown, "ui.data.reg.format", choices=option_keys("format", FORMAT_CHOICES),
                                   value="auto")
-            note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
-            confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
-                             "ui.data.reg.confirm.info")
+            note = labels.make(gr.Textbox, "ui.data.reg.note")
+            confirm = labels.make(gr.Checkbox, "ui.data.reg.confirm", info="ui.data.reg.confirm.info", value=False)
             with gr.Row():
-                validate = labels(gr.Button(t("ui.data.reg.validate", lang)), "ui.data.reg.validate", attr="value")
-                upload = labels(gr.Button(t("ui.data.reg.upload", lang), variant="primary"), "ui.data.reg.upload",
-                                attr="value")
+                validate = labels.make(gr.Button, "ui.data.reg.validate", attr="value")
+                upload = labels.make(gr.Button, "ui.data.reg.upload", variant="primary", attr="value")
     return [file, name, fmt, note, confirm], validate, upload
 
 
 def _button(labels: Labels, key: str, variant: str = "secondary") -> gr.Button:
-    return labels(gr.Button(t(key, labels.lang), variant=variant, scale=0, min_width=140), key, attr="value")
+    return labels.make(gr.Button, key, variant=variant, scale=0, min_width=140, attr="value")
 
 
 def _inspect_section(labels: Labels, names: list[str]) -> dict:
     """Preview pager, stats, dedup with versions, delete and export: all act on the picked dataset."""
-    lang = labels.lang
     c: dict = {}
-    labels(gr.Markdown(t("ui.data.reg.inspect_md", lang)), "ui.data.reg.inspect_md", attr="value")
+    labels.make(gr.Markdown, "ui.data.reg.inspect_md", attr="value")
     with gr.Row():
-        c["name"] = labels(Picker(names, value=None, scale=3,
-                                       label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
-        c["page"] = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)),
-                           "ui.data.reg.page_no")
-        c["page_size"] = labels(gr.Number(value=20, precision=0, minimum=1, maximum=500,
-                                          label=t("ui.data.reg.page_size", lang)), "ui.data.reg.page_size")
+        c["name"] = labels.make(Picker, "ui.data.reg.dataset", names, value=None, scale=3)
+        c["page"] = labels.make(gr.Number, "ui.data.reg.page_no", value=1, precision=0, minimum=1)
+        c["page_size"] = labels.make(gr.Number, "ui.data.reg.page_size", value=20, precision=0, minimum=1, maximum=500)
         c["preview"] = _button(labels, "ui.data.reg.preview", "primary")
     c["page_info"] = gr.Markdown()
     c["grid"] = gr.Dataframe(headers=["-"], interactive=False, wrap=True, max_height=420)
@@ -200,40 +193,35 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
         with gr.Column():
             c["mode"] = labels.make(gr.Radio, "ui.data.reg.dedup_mode", value="near",
                                     choices=option_keys("dedup_mode", ("exact", "near")))
-            c["threshold"] = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
-                                    "ui.data.reg.threshold")
-            c["note"] = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+            c["threshold"] = labels.make(gr.Slider, "ui.data.reg.threshold", 0.5, 1.0, value=0.8, step=0.01)
+            c["note"] = labels.make(gr.Textbox, "ui.data.reg.note")
             c["dedup"] = _button(labels, "ui.data.reg.dedup")
             c["dedup_md"] = gr.Markdown()
         with gr.Column():
             c["versions"] = _button(labels, "ui.data.reg.versions")
             c["versions_table"] = labels.make(gr.Dataframe, None, headers=VERSION_HEADERS, interactive=False, wrap=True)
     with gr.Row():
-        c["delete_files"] = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
-                                   "ui.data.reg.delete_files")
+        c["delete_files"] = labels.make(gr.Checkbox, "ui.data.reg.delete_files", value=False)
         c["delete"] = _button(labels, "ui.data.reg.delete", "stop")
         c["export"] = _button(labels, "ui.data.reg.export")
-        c["download"] = labels(gr.File(interactive=False, height=90, label=t("ui.data.reg.download", lang)),
-                               "ui.data.reg.download")
+        c["download"] = labels.make(gr.File, "ui.data.reg.download", interactive=False, height=90)
     c["delete_md"] = gr.Markdown()
     return c
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> RegistryTab:
     """Draw the sub-tab and wire every registry action."""
-    lang = labels.lang
     # The table counts every file's rows, so it is filled when the sub-tab opens, not at start-up.
     names = list(services.training.dataset_entries())
     with gr.Row(equal_height=True):
-        labels(gr.Markdown(t("ui.data.reg.table_md", lang)), "ui.data.reg.table_md", attr="value")
+        labels.make(gr.Markdown, "ui.data.reg.table_md", attr="value")
         refresh = _button(labels, "ui.data.reg.refresh")
     table = labels.make(gr.Dataframe, "ui.data.reg.table", headers=TABLE_HEADERS, interactive=False, wrap=True,
                         max_height=320)
     problems = gr.Markdown()
     (file, up_name, fmt, note, confirm), validate_btn, upload_btn = _upload_section(labels)
     upload_out = gr.Markdown()
-    report = labels(gr.Textbox(lines=6, max_lines=20, interactive=False, label=t("ui.data.reg.report", lang)),
-                    "ui.data.reg.report")
+    report = labels.make(gr.Textbox, "ui.data.reg.report", lines=6, max_lines=20, interactive=False)
     c = _inspect_section(labels, names)
     name = c["name"]
 

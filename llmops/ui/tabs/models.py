@@ -34,27 +34,22 @@ def _registry_outputs(services: Services, default_now):
 
 
 def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
-    lang = labels.lang
     table = labels.make(gr.Dataframe, "ui.models.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
     with gr.Row():
-        default_id = labels(Picker(label=t("ui.models.default", lang)), "ui.models.default")
-        set_default = labels(gr.Button(t("ui.models.set_default", lang), scale=0), "ui.models.set_default",
-                             attr="value")
-    with gr.Accordion(t("ui.models.add", lang), open=False):
+        default_id = labels.make(Picker, "ui.models.default")
+        set_default = labels.make(gr.Button, "ui.models.set_default", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.models.add", open=False):
         with gr.Row():
-            name = labels(gr.Textbox(label=t("ui.models.name", lang)), "ui.models.name")
-            path = labels(gr.Textbox(label=t("ui.models.path", lang)), "ui.models.path")
-            add_local = labels(gr.Button(t("ui.models.add_local", lang), scale=0), "ui.models.add_local",
-                               attr="value")
+            name = labels.make(gr.Textbox, "ui.models.name")
+            path = labels.make(gr.Textbox, "ui.models.path")
+            add_local = labels.make(gr.Button, "ui.models.add_local", scale=0, attr="value")
         with gr.Row():
-            url = labels(gr.Textbox(label=t("ui.models.url", lang), placeholder="http://127.0.0.1:8000/v1"),
-                         "ui.models.url")
-            served = labels(gr.Textbox(label=t("ui.models.served", lang)), "ui.models.served")
+            url = labels.make(gr.Textbox, "ui.models.url", placeholder="http://127.0.0.1:8000/v1")
+            served = labels.make(gr.Textbox, "ui.models.served")
             # Only keys the operator bound to hosts can be picked; the service re-checks the URL against the binding.
-            key_env = labels(gr.Dropdown([("—", ""), *services.credential_choices()], value="",
-                                         label=t("ui.models.key_env", lang)), "ui.models.key_env", "ui.models.key_env.info")
-            add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
-                                  attr="value")
+            key_env = labels.make(gr.Dropdown, "ui.models.key_env", [("—", ""), *services.credential_choices()],
+                                  info="ui.models.key_env.info", value="")
+            add_endpoint = labels.make(gr.Button, "ui.models.add_endpoint", scale=0, attr="value")
     outputs = [table, default_id]
 
     def do_default(model_id, lang_now):
@@ -86,17 +81,11 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
 def _load_options_panel(services: Services, labels: Labels, lang_state: gr.State, table: gr.Dataframe,
                         live: Live) -> None:
     """Per-model opt-ins to running the model's own code and to pickle weights (both off by default)."""
-    lang = labels.lang
-    with gr.Accordion(t("ui.models.load_opts", lang), open=False), gr.Row():
-        opts_id = labels(Picker(label=t("ui.models.load_opts_model", lang)), "ui.models.load_opts_model")
-        trust = labels(gr.Checkbox(label=t("ui.models.trust_remote_code", lang),
-                                   info=t("ui.models.trust_remote_code.info", lang)),
-                       "ui.models.trust_remote_code", "ui.models.trust_remote_code.info")
-        pickle_ok = labels(gr.Checkbox(label=t("ui.models.allow_pickle", lang),
-                                       info=t("ui.models.allow_pickle.info", lang)),
-                           "ui.models.allow_pickle", "ui.models.allow_pickle.info")
-        apply_opts = labels(gr.Button(t("ui.models.apply_load_opts", lang), scale=0),
-                            "ui.models.apply_load_opts", attr="value")
+    with labels.make(gr.Accordion, "ui.models.load_opts", open=False), gr.Row():
+        opts_id = labels.make(Picker, "ui.models.load_opts_model")
+        trust = labels.make(gr.Checkbox, "ui.models.trust_remote_code", info="ui.models.trust_remote_code.info")
+        pickle_ok = labels.make(gr.Checkbox, "ui.models.allow_pickle", info="ui.models.allow_pickle.info")
+        apply_opts = labels.make(gr.Button, "ui.models.apply_load_opts", scale=0, attr="value")
 
     def do_load_opts(model_id, trust_on, pickle_on, lang_now):
         with guard(lang_now):
@@ -120,19 +109,18 @@ def _round_status(services: Services, job_id: str | None, lang: str) -> str:
 
 def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> None:
     """Draw the registry and the loop panel; a finished round becomes the A/B pair through the reconciler."""
-    lang = labels.lang
     _registry_panel(services, labels, lang_state, live)
-    labels(gr.Markdown(t("ui.loop.title", lang)), "ui.loop.title", attr="value")
+    labels.make(gr.Markdown, "ui.loop.title", attr="value")
     with gr.Row():
-        base = labels(Picker(label=t("ui.loop.base", lang)), "ui.loop.base")
-        only_current = labels(gr.Checkbox(label=t("ui.loop.only_current", lang)), "ui.loop.only_current")
-        source = labels(gr.Radio([(t(f"ui.source.{s}", lang), s) for s in SOURCES], value="human",
-                                 label=t("ui.lb.source", lang)), "ui.lb.source")
+        base = labels.make(Picker, "ui.loop.base")
+        only_current = labels.make(gr.Checkbox, "ui.loop.only_current")
+        source = labels.make(gr.Radio, "ui.lb.source", choices=[(f"ui.source.{s}", s) for s in SOURCES],
+                             value="human")
     with gr.Row():
-        prepare = labels(gr.Button(t("ui.loop.prepare", lang)), "ui.loop.prepare", attr="value")
-        launch = labels(gr.Button(t("ui.loop.launch", lang), variant="primary"), "ui.loop.launch", attr="value")
+        prepare = labels.make(gr.Button, "ui.loop.prepare", attr="value")
+        launch = labels.make(gr.Button, "ui.loop.launch", variant="primary", attr="value")
     status = gr.Markdown()
-    yaml_box = labels(gr.Code(language="yaml", label=t("ui.loop.yaml", lang), interactive=False), "ui.loop.yaml")
+    yaml_box = labels.make(gr.Code, "ui.loop.yaml", language="yaml", interactive=False)
     round_state, job_state = gr.State(None), gr.State(None)
     job_box = gr.Textbox(visible=False)  # the queued job's id, for scripted callers
 
