@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...schemas.models import SamplingParams
 from ...services.arena import CHOICES, Round, prompts_from_file
 from ...services.container import Services
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 RANDOM = "random"
 
@@ -60,10 +59,7 @@ def _batch_prompts(services: Services, name: str) -> list[str]:
 
 
 def _record_vote(services: Services, session: str, round_id, choice: str, edited: str, lang: str):
-    try:
-        result = services.arena.vote(session, round_id, choice, edited)
-    except LLMOpsError as exc:
-        raise user_error(exc, lang) from exc
+    result = services.arena.vote(session, round_id, choice, edited)
     key = "ui.ab.saved" if result.stored else "ui.ab.duplicate"
     reveal = t("ui.ab.reveal", lang, left=result.left_model, right=result.right_model)
     return f"{t(key, lang, vote_id=result.vote_id)} {reveal}", result.left_model, result.right_model
@@ -89,7 +85,7 @@ def _last_frame(round_: Round, lang: str):
     if round_.errors:
         error = next(iter(round_.errors.values()))
         yield left_text, right_text, None, error.message(lang), ""
-        raise user_error(error, lang)
+        raise error  # the page's error path shows it in the session's language (and fails an API call)
     if round_.done:  # else a newer round of this session took over the panes
         yield left_text, right_text, round_.round_id, t("ui.ab.ready", lang), ""
 
@@ -103,13 +99,10 @@ class _ArenaHandlers:
     def generate(self, prompt_text, system_text, temp, top, max_new, first_id, second_id, lang_now,
                  request: gr.Request):
         arena = self.services.arena
-        try:
-            params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
-            round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
-                                       None if first_id == RANDOM else first_id,
-                                       None if second_id == RANDOM else second_id)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
+        round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
+                                   None if first_id == RANDOM else first_id,
+                                   None if second_id == RANDOM else second_id)
         # A new round hides the names the last vote revealed.
         left_label, right_label = _answer_labels(lang_now)
         working = t("ui.ab.generating", lang_now)

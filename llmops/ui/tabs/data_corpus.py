@@ -13,7 +13,7 @@ from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
 from ...services.datagen import PRESET, CorpusBuild, resolve_sources
 from ..charts import histogram_figure
-from ..common import cli, guard, token, validated
+from ..common import cli, token, validated
 from ..i18n import Labels
 from ..widgets.jobs_panel import follow, job_widget, outcome
 
@@ -128,14 +128,13 @@ def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.
     def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, tokenizer, lang_now):
         """Queue the build as a job, stream its progress, and return its result once it is registered."""
         sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
-        with guard(lang_now):
-            options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
-                                                "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
-                                                "min_chars": int(min_chars or 0), "languages": list(langs or []),
-                                                "tokenizer": (tokenizer or "").strip() or None})
-            resolve_sources(services.settings, sources)
-            job = services.jobs.submit("corpus", {"sources": sources, "options": options.model_dump()},
-                                       "corpus " + " ".join(sources))
+        options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
+                                            "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
+                                            "min_chars": int(min_chars or 0), "languages": list(langs or []),
+                                            "tokenizer": (tokenizer or "").strip() or None})
+        resolve_sources(services.settings, sources)
+        job = services.jobs.submit("corpus", {"sources": sources, "options": options.model_dump()},
+                                   "corpus " + " ".join(sources))
         cmd, skip = command(sources, options), gr.skip()
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (

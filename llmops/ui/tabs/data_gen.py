@@ -16,7 +16,7 @@ from ...services.datagen import (
 from ...services.datagen.mockprefs import resolve_sft
 from ...services.jobkinds.data import TYPED_KEY_VAR
 from ..choices import pt_choices, sft_choices
-from ..common import cli, guard, require_name, token, validated
+from ..common import cli, require_name, token, validated
 from ..components import Picker
 from ..i18n import Labels
 from ..widgets.jobs_panel import follow, job_widget, outcome
@@ -86,18 +86,16 @@ class _GenHandlers:
         else:
             params, secrets, command = self._llm_job(corpus_value, url, model_name, key, env, per_chunk, concurrency,
                                                      limit, lang_now)
-        with guard(lang_now):
-            job = self.services.jobs.submit("datagen", params, f"sft-gen {params['mode']} {corpus_value}", **secrets)
+        job = self.services.jobs.submit("datagen", params, f"sft-gen {params['mode']} {corpus_value}", **secrets)
         result = yield from self._follow(job.id, command, lang_now)
         yield self._done(result, command, lang_now, job.id)
 
     def _llm_job(self, corpus_value, url, model_name, key, env, per_chunk, concurrency, limit, lang_now):
         """Parameters, secrets and CLI echo of an LLM job; the endpoint and options are checked before it is queued."""
-        with guard(lang_now):
-            endpoint = _endpoint(url, model_name, key, env, self.services.settings)
-            options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
-                                                "max_workers": int(concurrency or 0),
-                                                "max_chunks": int(limit or 0) or None})
+        endpoint = _endpoint(url, model_name, key, env, self.services.settings)
+        options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
+                                            "max_workers": int(concurrency or 0),
+                                            "max_chunks": int(limit or 0) or None})
         typed = bool((key or "").strip())
         command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(), typed,
                               options)
@@ -201,12 +199,11 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
         name = require_name(name, lang_now)
         limit_n, seed_n = int(limit_value or 0) or None, int(seed_value or 0)
         args = ["data", "mock-prefs", "--sft", name, "--seed", seed_n] + (["--limit", limit_n] if limit_n else [])
-        with guard(lang_now):
-            if limit_n is not None and limit_n < 1:
-                raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
-            resolve_sft(services.settings, name)
-            job = services.jobs.submit("mockprefs", {"sft": name, "limit": limit_n, "seed": seed_n},
-                                       f"mock-prefs {name}")
+        if limit_n is not None and limit_n < 1:
+            raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
+        resolve_sft(services.settings, name)
+        job = services.jobs.submit("mockprefs", {"sft": name, "limit": limit_n, "seed": seed_n},
+                                   f"mock-prefs {name}")
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (
             job_line_text(details, lang_now), gr.skip(), cli(*args), job_id))

@@ -16,7 +16,7 @@ from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
 from ..charts import histogram_figure
-from ..common import guard, require_name, token
+from ..common import require_name, token
 from ..components import Picker
 from ..i18n import Labels
 from ..live import picker_update
@@ -91,45 +91,39 @@ class _Handlers:
     def validate(self, file, fmt, lang):
         if not file:
             raise gr.Error(t("ui.data.reg.pick_file", lang))
-        with guard(lang):
-            return report_text(self.registry.validate_file(file, fmt or "auto", label=Path(file).name), lang)
+        return report_text(self.registry.validate_file(file, fmt or "auto", label=Path(file).name), lang)
 
     def upload(self, file, name, fmt, note, confirm, lang):
         if not file:
             raise gr.Error(t("ui.data.reg.pick_file", lang))
         name = (name or "").strip() or Path(file).stem
-        with guard(lang):
-            row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
-                                       label=Path(file).name)
+        row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
+                                   label=Path(file).name)
         return t("ui.data.reg.uploaded", lang, name=row.name, samples=row.samples, format=row.format), token(row.name)
 
     def preview(self, name, page, page_size, lang):
-        with guard(lang):
-            found = self.registry.preview(require_name(name, lang), int(page or 1), int(page_size or 20))
+        found = self.registry.preview(require_name(name, lang), int(page or 1), int(page_size or 20))
         info = t("ui.data.reg.page", lang, page=found.page, pages=found.pages, total=found.total,
                  version=found.version or "-")
         data = [[_cell(row.get(c) if isinstance(row, dict) else row) for c in found.columns] for row in found.rows]
         return info, {"headers": found.columns or ["-"], "data": data}, found.page
 
     def stats(self, name, lang):
-        with guard(lang):
-            found = self.registry.stats(require_name(name, lang))
+        found = self.registry.stats(require_name(name, lang))
         figure = histogram_figure(found.histogram, t("ui.data.reg.hist", lang, name=found.name), lang)
         return stats_text(found, lang), figure
 
     def versions(self, name, lang):
-        with guard(lang):
-            found = self.registry.versions(require_name(name, lang))
+        found = self.registry.versions(require_name(name, lang))
         return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note_text(lang), v.file] for v in found]
 
     def dedup(self, name, mode, threshold, note, lang):
         """Run the dedup as a job; the call streams its progress and returns once the new version is registered."""
         name = require_name(name, lang)
-        with guard(lang):
-            self.registry.row(name)
-            job = self.services.jobs.submit(
-                "dedup", {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
-                f"dedup {name}")
+        self.registry.row(name)
+        job = self.services.jobs.submit(
+            "dedup", {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
+            f"dedup {name}")
         job_id = job.id
         job = yield from follow(self.services, job_id, lambda details: (
             job_line(self.services, job_id, lang), gr.skip(), gr.skip(), job_id))
@@ -141,16 +135,14 @@ class _Handlers:
 
     def delete(self, name, delete_files, lang):
         name = require_name(name, lang)
-        with guard(lang):
-            removed = self.registry.delete(name, delete_files=bool(delete_files))
+        removed = self.registry.delete(name, delete_files=bool(delete_files))
         return t("ui.data.reg.deleted", lang, name=name, files=len(removed)), token()
 
     def export(self, name, lang):
         name = require_name(name, lang)
         # A download, not workspace data: written where Gradio may serve it from, whatever LLMOPS_HOME is.
         out = Path(tempfile.mkdtemp(prefix="llmops_export_")) / f"{name}_{time.strftime('%Y%m%d_%H%M%S')}.csv"
-        with guard(lang):
-            return str(self.registry.export_csv(name, out))
+        return str(self.registry.export_csv(name, out))
 
 
 def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:

@@ -10,11 +10,10 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...services import ratings
 from ...services.container import Services
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 SOURCES = ("human", "synthetic", "all")
 DEFAULT_SOURCE = "human"  # synthetic pseudo-models (reference@synthetic) only when asked for
@@ -127,16 +126,10 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> Leaderboa
     outputs = [summary, table, matrix_plot, time_plot, first, second]
 
     def on_view(src, lang_now):
-        try:
-            return view(services, src, lang_now)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        return view(services, src, lang_now)
 
     def on_separate(a, b, src, lang_now):
-        try:
-            return separation(services, a, b, src, lang_now)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        return separation(services, a, b, src, lang_now)
 
     refresh.click(on_view, [source, lang_state], outputs, api_name="leaderboard")
     source.change(on_view, [source, lang_state], outputs, api_name="leaderboard_source")

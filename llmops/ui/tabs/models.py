@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...services.container import Services
 from ..choices import newest_version, version_ids
-from ..common import guard
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 from ..live import Live, picker_update
 
 SOURCES = ("all", "human", "synthetic")
@@ -53,20 +51,17 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
     outputs = [table, default_id]
 
     def do_default(model_id, lang_now):
-        with guard(lang_now):
-            services.models.set_default(model_id)
-            return _registry_outputs(services, model_id)
+        services.models.set_default(model_id)
+        return _registry_outputs(services, model_id)
 
     def do_local(model_name, model_path, lang_now):
-        with guard(lang_now):
-            services.models.add_base(model_name.strip(), model_path.strip())
-            return _registry_outputs(services, None)
+        services.models.add_base(model_name.strip(), model_path.strip())
+        return _registry_outputs(services, None)
 
     def do_endpoint(model_name, base_url, served_name, env_name, lang_now):
-        with guard(lang_now):
-            services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
-                                         (env_name or "").strip() or None)
-            return _registry_outputs(services, None)
+        services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
+                                     (env_name or "").strip() or None)
+        return _registry_outputs(services, None)
 
     set_default.click(do_default, [default_id, lang_state], outputs, api_name="models_set_default")
     add_local.click(do_local, [name, path, lang_state], outputs, api_name="models_add_local")
@@ -88,9 +83,8 @@ def _load_options_panel(services: Services, labels: Labels, lang_state: gr.State
         apply_opts = labels.make(gr.Button, "ui.models.apply_load_opts", scale=0, attr="value")
 
     def do_load_opts(model_id, trust_on, pickle_on, lang_now):
-        with guard(lang_now):
-            services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
-            return registry_rows(services)
+        services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
+        return registry_rows(services)
 
     apply_opts.click(do_load_opts, [opts_id, trust, pickle_ok, lang_state], table, api_name="models_set_load_options")
     live.picker(opts_id, lambda lang_now: version_ids(services), topics=("models",))
@@ -125,19 +119,15 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     job_box = gr.Textbox(visible=False)  # the queued job's id, for scripted callers
 
     def do_prepare(base_id, only, src, lang_now):
-        with guard(lang_now):
-            round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
-            rendered = services.training.render(round_.config)
+        round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
+        rendered = services.training.render(round_.config)
         text = t("ui.loop.prepared", lang_now, pairs=round_.pairs, dataset=round_.dataset, base=round_.base.id)
         return round_, rendered.yaml_text, text
 
     def do_launch(round_, lang_now):
         if round_ is None:
             raise gr.Error(t("ui.loop.prepare_first", lang_now))
-        try:
-            _, job = services.loop.launch(round_)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        _, job = services.loop.launch(round_)
         return job.id, t("ui.loop.launched", lang_now, job=job.id), job.id
 
     prepare.click(do_prepare, [base, only_current, source, lang_state], [round_state, yaml_box, status],
@@ -145,8 +135,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     launch.click(do_launch, [round_state, lang_state], [job_state, status, job_box], api_name="loop_launch")
 
     def poll(job_id, lang_now):
-        with guard(lang_now):
-            return _round_status(services, job_id, lang_now)
+        return _round_status(services, job_id, lang_now)
 
     # Reads only: the round is registered by the reconciler whether or not this page is open.
     gr.Button(visible=False).click(poll, [job_state, lang_state], [status], api_name="loop_poll", queue=False)

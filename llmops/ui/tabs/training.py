@@ -17,7 +17,7 @@ from ...services.planning import plan_config
 from ...services.training import Target
 from ..choices import base_model_choices
 from ..components import ChoiceOrTyped, Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 from ..live import Live
 from ..widgets import jobs_panel
 from . import training_api
@@ -150,27 +150,17 @@ class _StageHandlers:
     def __init__(self, services: Services, stage: str, names: list[str]):
         self.services, self.stage, self.names = services, stage, names
 
-    def _config(self, model_value, template_value, dataset_values, values, lang):
-        try:
-            return self.services.training.build(self.stage, model_value, dataset_values or [],
-                                                template=template_value or None, **overrides_from(self.names, values))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+    def _config(self, model_value, template_value, dataset_values, values):
+        return self.services.training.build(self.stage, model_value, dataset_values or [],
+                                            template=template_value or None, **overrides_from(self.names, values))
 
-    def guarded(self, action):
-        """Wrap `action(config, target, lang)` so every user error becomes a message in the user's language."""
+    def with_config(self, action):
+        """Wrap `action(config, target, lang)` as a handler of the form's positional values."""
         def handler(model_value, template_value, dataset_values, *rest):
             *values, lang = rest
             count = len(self.names)
-            try:
-                target = target_from(tuple(values[count:]))
-            except LLMOpsError as exc:
-                raise user_error(exc, lang) from exc
-            config = self._config(model_value, template_value, dataset_values, values[:count], lang)
-            try:
-                return action(config, target, lang)
-            except LLMOpsError as exc:
-                raise user_error(exc, lang) from exc
+            target = target_from(tuple(values[count:]))
+            return action(self._config(model_value, template_value, dataset_values, values[:count]), target, lang)
         return handler
 
     def preview(self, config, target, lang):
@@ -195,20 +185,13 @@ class _StageHandlers:
         first = _planner_split(self.stage)
         count, memory, size = values[first:first + 3]
         fields = values[:first] + values[first + 3:first + 3 + len(self.names) - first]
-        config = self._config(model_value, template_value, dataset_values, fields, lang)
-        try:
-            result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
-        return plan_markdown(result, lang)
+        config = self._config(model_value, template_value, dataset_values, fields)
+        return plan_markdown(plan_config(config, int(count or 1), float(memory or 80), float(size or 0)), lang)
 
     def load(self, path, lang):
-        try:
-            config = self.services.training.load_config(path)
-            if config.stage != self.stage:
-                raise InvalidInputError("err.train.config_other_stage", path=path, stage=config.stage)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+        config = self.services.training.load_config(path)
+        if config.stage != self.stage:
+            raise InvalidInputError("err.train.config_other_stage", path=path, stage=config.stage)
         return (config.model, config.template, config.datasets, *form_values(config, self.stage),
                 t("ui.status.loaded", lang, path=path))
 
@@ -324,12 +307,12 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     target_comps = [comps[name] for name, _ in TARGET_FIELDS]
     inputs = [model, template, datasets, *config_comps, *target_comps, lang_state]
     outputs = [yaml_box, command, status]
-    buttons["preview"].click(h.guarded(h.preview), inputs, outputs, api_name=f"{stage}_preview")
-    buttons["save"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_save")
+    buttons["preview"].click(h.with_config(h.preview), inputs, outputs, api_name=f"{stage}_preview")
+    buttons["save"].click(h.with_config(h.save), inputs, outputs, api_name=f"{stage}_save")
     # Saving is content-addressed, so repeated clicks name the same file instead of writing new ones.
-    buttons["command"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_command").then(
+    buttons["command"].click(h.with_config(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
-    buttons["launch"].click(h.guarded(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
+    buttons["launch"].click(h.with_config(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
     split = _planner_split(stage)
     plan_inputs = [model, template, datasets, *config_comps[:split], *planner_inputs, *config_comps[split:], lang_state]
     plan_btn.click(h.plan, plan_inputs, plan_out, api_name=f"{stage}_plan")

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import has, t
 from ...schemas.jobs import Job
 from ...services.container import Services
 from ...services.jobs import JobDetails
 from ..charts import loss_figure
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 TABLE_HEADERS = ["ui.col.id", "ui.col.name", "ui.col.kind", "ui.col.status", "ui.col.progress", "ui.col.created"]
 
@@ -105,10 +104,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
     def on_stop(job_id, current_lang):
         if not job_id:
             raise gr.Error(t("ui.jobs.none", current_lang))
-        try:
-            services.jobs.stop(job_id)
-        except LLMOpsError as exc:
-            raise user_error(exc, current_lang) from exc
+        services.jobs.stop(job_id)
         return refresh(services, job_id, current_lang)
 
     refresh_btn.click(on_refresh, [selected, lang_state], panel.outputs, api_name="refresh_jobs", queue=False)
