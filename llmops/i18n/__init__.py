@@ -12,6 +12,7 @@ from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .error_kinds import ERROR_KINDS
 from .errors import ERRORS
+from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
 from .jobs import JOBS
 from .leaderboard import LEADERBOARD
@@ -46,7 +47,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
-                TRAIN_API, ERROR_KINDS)
+                TRAIN_API, ERROR_KINDS, EVAL_SETS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
