@@ -70,6 +70,28 @@ class AppProcess:
                 self.kill()
 
 
+class AppStarter:
+    """Starts apps and remembers them, so one place stops every app a test (or a test module) started."""
+
+    def __init__(self, default_home: Path | None = None):
+        self.default_home = default_home
+        self.started: list[AppProcess] = []
+
+    def __call__(self, home: Path | None = None, *, lang: str = "en", env: dict | None = None, args: tuple = (),
+                 launch: bool = True) -> AppProcess:
+        """An app on `home` (the starter's default when None), started unless `launch` is False."""
+        if home is None and self.default_home is None:
+            raise ValueError("this starter has no default home: pass one")
+        app = AppProcess(home or self.default_home, lang=lang, env=env, args=args)
+        self.started.append(app)
+        return app.start() if launch else app
+
+    def stop_all(self) -> None:
+        for app in self.started:
+            app.stop()
+        self.started.clear()
+
+
 def finished(runner, job_id: str, timeout_s: float, expect: str | None = "COMPLETED"):
     """Wait for a job to end; a timeout or another end state fails with the job's own log, never falls through."""
     job = runner.wait(job_id, timeout_s)

@@ -74,7 +74,8 @@ def lf_api(demo_model_dir, tmp_path_factory):
 
 
 # The fast tier (`make test-fast`): no training, no tiny model, no app process, no browser.
-SLOW_FIXTURES = {"demo_model_dir", "lf_api", "app_factory", "trained_adapter", "adapter_dir", "tiny_run"}
+SLOW_FIXTURES = {"demo_model_dir", "lf_api", "app_factory", "module_app_factory", "trained_adapter", "adapter_dir",
+                 "tiny_run"}
 SLOW_SOURCE_MARKS = ("AppProcess", "app_page(", "sync_playwright", "llamafactory-cli", "LFApiServer")
 
 
@@ -93,19 +94,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture
 def app_factory(settings):
     """Start the real app (`python app.py`) as often as a test needs; every one still running is stopped after."""
-    from tests.apphelpers import AppProcess
+    from tests.apphelpers import AppStarter
 
-    started: list[AppProcess] = []
+    starter = AppStarter(settings.home)
+    yield starter
+    starter.stop_all()
 
-    def start(home: Path | None = None, *, lang: str = "en", env: dict | None = None, args: tuple = (),
-              launch: bool = True) -> AppProcess:
-        app = AppProcess(home or settings.home, lang=lang, env=env, args=args)
-        started.append(app)
-        return app.start() if launch else app
 
-    yield start
-    for app in started:
-        app.stop()
+@pytest.fixture(scope="module")
+def module_app_factory():
+    """The same for an app a whole module shares (its home is the module's own, so it is always passed)."""
+    from tests.apphelpers import AppStarter
+
+    starter = AppStarter()
+    yield starter
+    starter.stop_all()
 
 
 

@@ -19,24 +19,20 @@ pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("fc-
 
 
 @contextlib.contextmanager
-def app_page(home: Path, height: int = 1000):
-    """The real app in its own process and a headless Chromium page open on it."""
+def app_page(app: AppProcess, height: int = 1000):
+    """A headless Chromium page open on a running app (started by app_factory, which also stops it)."""
     from playwright.sync_api import sync_playwright
 
-    app = AppProcess(home).start()
-    try:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            page = browser.new_page(viewport={"width": 1400, "height": height})
-            page.goto(app.url)
-            yield page
-            browser.close()
-    finally:
-        app.stop()
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": height})
+        page.goto(app.url)
+        yield page
+        browser.close()
 
 
-def test_training_page_in_browser(settings, tmp_path):
-    with app_page(settings.home) as page:
+def test_training_page_in_browser(settings, app_factory, tmp_path):
+    with app_page(app_factory()) as page:
         page.get_by_role("tab", name="Training", exact=True).click()
         page.get_by_text("Device:").wait_for(timeout=60000)  # the deferred device probe arrived
         page.get_by_role("tab", name="DPO (preference tuning)").click()
@@ -50,13 +46,13 @@ def test_training_page_in_browser(settings, tmp_path):
     assert (tmp_path / "training_zh.png").stat().st_size > 20000
 
 
-def test_ab_vote_in_browser(settings, demo_model_dir, tmp_path):
+def test_ab_vote_in_browser(settings, app_factory, demo_model_dir, tmp_path):
     from llmops.services.models import ModelRegistry
 
     registry = ModelRegistry(settings)
     registry.add_base("alpha", str(demo_model_dir), template="chatml")
     registry.add_base("beta", str(demo_model_dir), template="chatml")
-    with app_page(settings.home, height=1100) as page:
+    with app_page(app_factory(), height=1100) as page:
         page.get_by_role("tab", name="A/B arena", exact=True).click()
         page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
         page.get_by_role("button", name="Generate both answers").click()

@@ -29,10 +29,10 @@ def dropdown_options(page, label: str) -> list[str]:
     return [o.replace("✓", "").strip() for o in options]
 
 
-def test_open_page_follows_models_and_datasets(settings, demo_model_dir):
+def test_open_page_follows_models_and_datasets(settings, app_factory, demo_model_dir):
     registry = ModelRegistry(settings)
     registry.add_base("alpha", str(demo_model_dir), template="chatml")
-    with app_page(settings.home) as page:
+    with app_page(app_factory()) as page:
         page.get_by_role("tab", name="A/B arena", exact=True).click()
         page.wait_for_timeout(1000)
         assert "alpha@v1.0" in dropdown_options(page, "Model 1")

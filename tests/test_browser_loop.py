@@ -40,8 +40,8 @@ def visible_text(page, pattern) -> str:
 
 
 @pytest.mark.timeout(900)
-def test_the_whole_loop_in_one_browser_session(settings, tmp_path):
-    with app_page(settings.home, height=1200) as page:
+def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
+    with app_page(app_factory(), height=1200) as page:
         # 1. A corpus from the shipped documents, then instruction data from it.
         page.get_by_role("tab", name="Domain corpus").click()
         page.get_by_role("button", name="Build corpus").click()

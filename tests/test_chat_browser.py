@@ -9,11 +9,11 @@ from llmops.services.models import ModelRegistry
 from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip reason when Chromium is missing
 
 
-def test_chat_stop_and_send_to_ab_in_browser(settings, demo_model_dir, tmp_path):
+def test_chat_stop_and_send_to_ab_in_browser(settings, app_factory, demo_model_dir, tmp_path):
     registry = ModelRegistry(settings)
     registry.add_base("demo", str(demo_model_dir), template="chatml")
     registry.set_default("demo@v1.0")
-    with app_page(settings.home, height=1200) as page:
+    with app_page(app_factory(), height=1200) as page:
         page.get_by_role("tab", name="Chat", exact=True).click()
         page.get_by_text("System prompt and sampling").filter(visible=True).first.click()
         page.get_by_role("textbox", name=re.compile(r"^System prompt \(optional\)")).filter(visible=True).first.fill("Answer briefly.")

@@ -163,3 +163,57 @@ def test_each_store_file_has_one_writer():
         assert modules <= owners[name], f"{name} is written by {sorted(modules - owners[name])}"
     assert writers["dataset_info.json"] == owners["dataset_info.json"]  # the check sees the real writer
     assert writers["models.json"] == owners["models.json"] and writers["jobs.sqlite3"] == owners["jobs.sqlite3"]
+
+
+def _labels_calls(tree: ast.AST) -> list[tuple[ast.Call, bool]]:
+    """Every `labels(...)` (registering) and `labels.make(...)` (creating) call, with which of the two it is."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id == "labels":
+            found.append((node, False))
+        elif isinstance(func, ast.Attribute) and func.attr == "make" and getattr(func.value, "id", "") == "labels":
+            found.append((node, True))
+    return found
+
+
+def _label_key_problems(source: str) -> list[str]:
+    """Where a component's label key is written twice: labels(Component(...label=t(key)...), key)."""
+    problems = []
+    for node, creates in _labels_calls(ast.parse(source)):
+        key_index = 1
+        if len(node.args) <= key_index:
+            continue
+        key = ast.dump(node.args[key_index])
+        texts = [inner for inner in ast.walk(node) if isinstance(inner, ast.Call)
+                 and getattr(inner.func, "id", "") == "t" and inner.args and ast.dump(inner.args[0]) == key]
+        if texts:
+            problems.append(f"line {node.lineno}: the key is passed to t() and to labels")
+        elif not creates and isinstance(node.args[0], ast.Call):
+            # A component built inline and registered after: labels.make does both in one call.
+            problems.append(f"line {node.lineno}: build it with labels.make")
+    return problems
+
+
+def test_each_label_key_is_written_once_per_component():
+    """A component gets its label key once, through labels.make; the key names a real string."""
+    bad, keys = [], set()
+    for path in (ROOT / "llmops" / "ui").rglob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        bad += [f"{path.relative_to(ROOT)} {problem}" for problem in _label_key_problems(source)]
+        for node, _ in _labels_calls(ast.parse(source)):
+            if len(node.args) > 1 and isinstance(node.args[1], ast.Constant) and node.args[1].value is not None:
+                keys.add(node.args[1].value)
+    assert not bad, "\n".join(bad)
+    assert len(keys) > 100 and not keys - set(_TABLE), sorted(keys - set(_TABLE))
+
+
+def test_the_label_key_check_sees_a_double_key():
+    """The check above flags both shapes of a doubled key and passes the one-call shape."""
+    doubled = 'labels(gr.Textbox(label=t("ui.x", lang)), "ui.x")'
+    inline = 'labels(gr.Textbox(label="x"), "ui.x")'
+    made_twice = 'labels.make(gr.Button, "ui.x", info=t("ui.x", lang))'
+    assert [len(_label_key_problems(src)) for src in (doubled, inline, made_twice)] == [1, 1, 1]
+    assert _label_key_problems('labels.make(gr.Textbox, "ui.x", lines=2)\nlabels(comp, "ui.y")') == []

@@ -12,7 +12,6 @@ from gradio_client import Client
 from llmops.services.models import ModelRegistry
 from llmops.settings import Settings
 
-from .apphelpers import AppProcess
 from .secservers import start_recorder
 from .test_app_training_api import form
 
@@ -22,7 +21,7 @@ CAP = int(0.05 * 2**20)
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(tmp_path_factory, module_app_factory):
     """One app for the module: no extra allowed folders, a small upload cap, one key bound to /bound on a recorder."""
     base = tmp_path_factory.mktemp("secapp")
     home, outside, uploads = base / "home", base / "outside", base / "uploads"
@@ -51,12 +50,12 @@ def env(tmp_path_factory):
     (outside / "model").mkdir()
     (outside / "model" / "config.json").write_text("{}", encoding="utf-8")
     (home / "data" / "link.jsonl").symlink_to(outside / "corpus.jsonl")
-    app = AppProcess(home, env={"LLMOPS_ALLOWED_DIRS": "", "GRADIO_TEMP_DIR": str(uploads),
-                                "LLMOPS_MAX_UPLOAD_MB": "0.05", "LLMOPS_KEY_BINDINGS": f"BOUND_KEY=http://127.0.0.1:{port}/bound",
-                                "BOUND_KEY": BOUND, "CANARY_API_KEY": CANARY}).start()
+    app = module_app_factory(home, env={"LLMOPS_ALLOWED_DIRS": "", "GRADIO_TEMP_DIR": str(uploads),
+                                        "LLMOPS_MAX_UPLOAD_MB": "0.05",
+                                        "LLMOPS_KEY_BINDINGS": f"BOUND_KEY=http://127.0.0.1:{port}/bound",
+                                        "BOUND_KEY": BOUND, "CANARY_API_KEY": CANARY})
     yield {"app": app, "home": home, "outside": outside, "uploads": uploads, "recorder": recorder, "port": port,
            "bound_url": bound_url, "moved_url": moved_url, "settings": settings, "client": Client(app.url, verbose=False)}
-    app.stop()
     recorder.shutdown()
     recorder.server_close()
 

@@ -11,13 +11,11 @@ from gradio_client import Client
 from llmops.security.auth import Authenticator, LoginLimiter, UserStore, hash_password, verify_password
 from llmops.settings import Settings
 
-from .apphelpers import AppProcess
-
 PASSWORD = "correct horse battery"
 
 
-def test_the_app_refuses_to_start_on_all_interfaces_without_users(settings):
-    app = AppProcess(settings.home, args=("--host", "0.0.0.0"))
+def test_the_app_refuses_to_start_on_all_interfaces_without_users(settings, app_factory):
+    app = app_factory(args=("--host", "0.0.0.0"), launch=False)
     with pytest.raises(RuntimeError, match="exited early"):
         app.start(timeout=60)
     assert app.proc.returncode == 2
@@ -26,15 +24,13 @@ def test_the_app_refuses_to_start_on_all_interfaces_without_users(settings):
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
+def served(tmp_path_factory, module_app_factory):
     home = tmp_path_factory.mktemp("login") / "home"
     home.mkdir()
     store = UserStore(Settings(home=home))
     store.add("alice", PASSWORD)
     store.add("bob", PASSWORD)
-    app = AppProcess(home, args=("--host", "0.0.0.0")).start()
-    yield app
-    app.stop()
+    return module_app_factory(home, args=("--host", "0.0.0.0"))
 
 
 def login(app, name: str, password: str) -> tuple[int, dict]:

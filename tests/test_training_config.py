@@ -230,7 +230,7 @@ def test_copy_command_twice_writes_one_file_and_load_fills_the_form(settings, de
     handlers = _StageHandlers(services, "sft", names)
     config = services.training.build("sft", str(demo_model_dir), ["sample_sft"], **RICH)
     target = [TARGET_DEFAULTS[name] for name, _ in TARGET_FIELDS]
-    click = handlers.guarded(handlers.save)
+    click = handlers.with_config(handlers.save)
     first = click(str(demo_model_dir), "chatml", ["sample_sft"], *form_values(config, "sft"), *target, "en")
     second = click(str(demo_model_dir), "chatml", ["sample_sft"], *form_values(config, "sft"), *target, "zh")
     assert len(list(settings.generated_configs_dir.glob("*.yaml"))) == 1

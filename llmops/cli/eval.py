@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 from ..errors import InvalidInputError
-from ..i18n import t
 from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_bench import register as register_bench
+from ..i18n import render, t
 from .output import emit
 from .types import non_negative_int, positive_float, positive_int, text
 
@@ -120,8 +120,9 @@ def _metrics(settings, args) -> int:
 def _list(settings, args) -> int:
     rows = _sets(settings).list()
     text_out = "\n".join(f"{r.name:<24} {r.source:<8} {r.samples if r.samples is not None else '?':>7}  {r.path}"
-                         + (f"  ! {r.problem}" if r.problem else "") for r in rows)
-    emit([r.model_dump() for r in rows], args.json, text_out)
+                         + (f"  ! {render(r.problem, settings.lang)}" if r.problem else "") for r in rows)
+    # JSON for scripts stays readable: the problem as text in the CLI's language, not a key.
+    emit([{**r.model_dump(), "problem": render(r.problem, settings.lang)} for r in rows], args.json, text_out)
     return 0
 
 

@@ -88,7 +88,10 @@ class WorkerError(LLMOpsError):
     """The user error a worker job ended with, as it recorded it; `.stats` holds an empty run's counts."""
 
     def __init__(self, recorded: dict):
-        super().__init__(str(recorded.get("key")), **(recorded.get("params") or {}))
+        from ..services.jobkinds.registry import recorded_message
+
+        message = recorded_message(recorded)
+        super().__init__(message.key, **message.params)
         self.stats = recorded.get("stats")
 
 

@@ -15,6 +15,7 @@ from .errors import ERRORS
 from .eval_human import EVAL_HUMAN
 from .eval_report import EVAL_REPORT
 from .eval_runs import EVAL_RUNS
+from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
 from .eval_loop import EVAL_LOOP
 from .jobs import JOBS
@@ -51,7 +52,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
-                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS)
+                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..i18n.message import Message
 
 
 class EvalSample(BaseModel):
@@ -43,7 +45,13 @@ class EvalSetInfo(BaseModel):
     path: str
     samples: int | None = None
     format: str = "eval"
-    problem: str = ""
+    problem: Message | None = None  # why it cannot be used as it is; rendered by the reader in its language
+
+    @field_validator("problem", mode="before")
+    @classmethod
+    def _revive(cls, value: object) -> object:
+        """A dumped message ({"key", "params"}) read back as a message, its nested messages too."""
+        return Message.from_dict(value) if isinstance(value, dict) else value
 
 
 class SetPreview(BaseModel):

@@ -6,13 +6,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..i18n import has, t
 from ..lf.trainer_log import Progress, read_progress
 from ..runner.runner import JobRunner, tail_file
 from ..schemas.jobs import Job, JobStatus
-from ..i18n import has, t
 from .jobkinds import JobProgress
-from .jobkinds.registry import ERROR_FILE, read_json
 from .jobkinds import read_progress as read_work_progress
+from .jobkinds.registry import ERROR_FILE, read_json, recorded_message
 
 
 @dataclass
@@ -80,7 +80,7 @@ class JobsService:
                 and job.kind != "train"):
             recorded = read_json(Path(job.run_dir) / ERROR_FILE)
             if recorded and has(str(recorded.get("key"))):
-                return t(recorded["key"], lang, **(recorded.get("params") or {}))
+                return recorded_message(recorded).render(lang)
             return t("err.job_failed", lang, job_id=job.id, status=job.status.value, message=job.message or "-")
         if job.apply_error:
             key = job.apply_result.get("error_key")

@@ -51,24 +51,24 @@ def build_app(services: Services) -> gr.Blocks:
         lang_state = gr.State(lang)
         live = Live(services.workspace, lang_state)
         with gr.Row():
-            labels(gr.Markdown(t("ui.app.title", lang)), "ui.app.title", attr="value")
+            labels.make(gr.Markdown, "ui.app.title", attr="value")
             switch = gr.Radio(choices=[("English", "en"), ("中文", "zh")], value=lang, label="Language / 语言",
                               scale=0, min_width=200)
         with gr.Tabs() as tabs:
-            with labels(gr.Tab(t("ui.tab.data", lang), id="data"), "ui.tab.data") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.data", id="data") as live.current_tab:
                 data.build(services, labels, lang_state, live)
-            with labels(gr.Tab(t("ui.tab.training", lang), id="training"), "ui.tab.training") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.training", id="training") as live.current_tab:
                 train_tab = training.build(services, labels, lang_state, live)
-            with labels(gr.Tab(t("ui.tab.ab", lang), id="ab"), "ui.tab.ab") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.ab", id="ab") as live.current_tab:
                 arena_tab = arena.build(services, labels, lang_state)
                 _arena_live(services, live, arena_tab)
-            with labels(gr.Tab(t("ui.tab.chat", lang), id="chat"), "ui.tab.chat") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.chat", id="chat") as live.current_tab:
                 chat_tab = chat.build(services, labels, lang_state, arena_tab, tabs)
                 live.picker(chat_tab.model, lambda lang_now: services.chat.model_ids(), topics=("models",),
                             follow=services.chat.default_model)
-            with labels(gr.Tab(t("ui.tab.leaderboard", lang), id="leaderboard"), "ui.tab.leaderboard") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.leaderboard", id="leaderboard") as live.current_tab:
                 _leaderboard_live(services, live, leaderboard.build(services, labels, lang_state))
-            with labels(gr.Tab(t("ui.tab.models", lang), id="models"), "ui.tab.models") as live.current_tab:
+            with labels.make(gr.Tab, "ui.tab.models", id="models") as live.current_tab:
                 models.build(services, labels, lang_state, live)
         live.current_tab = None
 

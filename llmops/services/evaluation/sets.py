@@ -16,7 +16,6 @@ from pydantic import ValidationError as PydanticError
 
 from ...errors import ConflictError, InvalidInputError, NotFoundError, pydantic_details
 from ...i18n import Lines, Message
-from ...i18n import render as render_text
 from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
 from ...security.paths import contain
 from ...settings import Settings
@@ -118,14 +117,16 @@ class EvalSets:
             try:
                 samples, report = self._read(path, path.name)
                 info.samples = len(samples)
-                info.problem = "; ".join(report.lines(self.settings.lang)[:3])
+                if report.messages:
+                    info.problem = Message("ev.set_problems", {"count": report.error_count,
+                                                               "first": report.messages[0]})
             except InvalidInputError as exc:
-                info.problem = exc.message(self.settings.lang)
+                info.problem = Message(exc.key, exc.params)
             out.append(info)
         for row in self.datasets.table():
             if row.kind == "sft" and row.format in ("alpaca", "sharegpt", "messages"):
                 out.append(EvalSetInfo(name=row.name, source="dataset", path=row.path, samples=row.samples,
-                                       format=row.format, problem=render_text(row.problem, self.settings.lang)))
+                                       format=row.format, problem=row.problem))
         return out
 
     def load(self, name: str) -> list[EvalSample]:

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pydantic
 
-from ...errors import InvalidInputError, NotFoundError, pydantic_details
+from ...errors import InvalidInputError, LLMOpsError, NotFoundError, pydantic_details
+from ...i18n import Message
 from ...runner import evidence
 from ...runner.runner import JobRunner
 from ...schemas.jobs import Job, JobSpec, JobStatus
@@ -65,6 +66,20 @@ def read_progress(run_dir: str | Path) -> JobProgress:
                            dict(data.get("counts") or {}))
     except (OSError, ValueError, TypeError, AttributeError):
         return JobProgress()
+
+
+def error_record(exc: LLMOpsError, stats: dict | None = None) -> dict:
+    """What error.json holds: the error's key and parameters, not its text, so each reader renders it in its
+    own language (a parameter that is itself a message stays a message)."""
+    params = Message(exc.key, exc.params).to_dict()["params"]
+    plain = {key: value if isinstance(value, (str, int, float, bool, dict, list, type(None))) else str(value)
+             for key, value in params.items()}
+    return {"key": exc.key, "params": plain, "stats": stats}
+
+
+def recorded_message(recorded: dict) -> Message:
+    """The message of an error.json record, its nested messages revived."""
+    return Message.from_dict({"key": str(recorded.get("key")), "params": recorded.get("params") or {}})
 
 
 def read_json(path: Path) -> dict | None:

@@ -19,6 +19,7 @@ from .registry import (
     PARAMS_FILE,
     ProgressWriter,
     WorkerContext,
+    error_record,
     get,
     parse_params,
     read_json,
@@ -51,16 +52,13 @@ def run(run_dir: Path, settings: Settings) -> int:
         print("stopped before any output was complete", flush=True)
         return 130
     except LLMOpsError as exc:
-        # The page shows this in the user's language; an empty generation's counts come with it.
+        # error.json is what users read, rendered in each reader's language (an empty generation's counts come
+        # with it); the log is the operator's and stays in English, whatever language the app started in.
         stats = getattr(getattr(exc, "result", None), "stats", None)
-        atomic_write_json(run_dir / ERROR_FILE, {"key": exc.key, "params": _plain(exc.params), "stats": stats})
-        print(exc.message(settings.lang), flush=True)
+        atomic_write_json(run_dir / ERROR_FILE, error_record(exc, stats))
+        print(f"failed ({exc.key}): {exc.message('en')}", flush=True)
         return 2
     atomic_write_json(run_dir / RESULT_FILE, result)
     print(f"done: {RESULT_FILE} written", flush=True)
     return 0
 
-
-def _plain(params: dict) -> dict:
-    return {key: value if isinstance(value, (str, int, float, bool, type(None))) else str(value)
-            for key, value in params.items()}

@@ -7,13 +7,12 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...schemas.models import SamplingParams
 from ...services.arena import CHOICES, Round, prompts_from_file
 from ...services.container import Services
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 RANDOM = "random"
 
@@ -60,10 +59,7 @@ def _batch_prompts(services: Services, name: str) -> list[str]:
 
 
 def _record_vote(services: Services, session: str, round_id, choice: str, edited: str, lang: str):
-    try:
-        result = services.arena.vote(session, round_id, choice, edited)
-    except LLMOpsError as exc:
-        raise user_error(exc, lang) from exc
+    result = services.arena.vote(session, round_id, choice, edited)
     key = "ui.ab.saved" if result.stored else "ui.ab.duplicate"
     reveal = t("ui.ab.reveal", lang, left=result.left_model, right=result.right_model)
     return f"{t(key, lang, vote_id=result.vote_id)} {reveal}", result.left_model, result.right_model
@@ -89,7 +85,7 @@ def _last_frame(round_: Round, lang: str):
     if round_.errors:
         error = next(iter(round_.errors.values()))
         yield left_text, right_text, None, error.message(lang), ""
-        raise user_error(error, lang)
+        raise error  # the page's error path shows it in the session's language (and fails an API call)
     if round_.done:  # else a newer round of this session took over the panes
         yield left_text, right_text, round_.round_id, t("ui.ab.ready", lang), ""
 
@@ -103,13 +99,10 @@ class _ArenaHandlers:
     def generate(self, prompt_text, system_text, temp, top, max_new, first_id, second_id, lang_now,
                  request: gr.Request):
         arena = self.services.arena
-        try:
-            params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
-            round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
-                                       None if first_id == RANDOM else first_id,
-                                       None if second_id == RANDOM else second_id)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        params = SamplingParams(temperature=temp, top_p=top, max_new_tokens=int(max_new))
+        round_ = arena.start_round(request.session_hash, prompt_text, system_text, params,
+                                   None if first_id == RANDOM else first_id,
+                                   None if second_id == RANDOM else second_id)
         # A new round hides the names the last vote revealed.
         left_label, right_label = _answer_labels(lang_now)
         working = t("ui.ab.generating", lang_now)
@@ -148,13 +141,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
     first, second = default_pair(services)
     with gr.Row():
         choices = labelled_choices(services, lang)
-        model_a = labels(Picker(choices, value=first, label=t("ui.ab.model_a", lang)), "ui.ab.model_a",
-                         "ui.ab.model.info")
-        model_b = labels(Picker(choices, value=second, label=t("ui.ab.model_b", lang)), "ui.ab.model_b",
-                         "ui.ab.model.info")
-        reload_btn = labels(gr.Button(t("ui.ab.reload", lang), scale=0), "ui.ab.reload", attr="value")
-    with gr.Accordion(t("ui.ab.settings", lang), open=False):
-        system = labels(gr.Textbox(label=t("ui.ab.system", lang), lines=2), "ui.ab.system")
+        model_a = labels.make(Picker, "ui.ab.model_a", choices, info="ui.ab.model.info", value=first)
+        model_b = labels.make(Picker, "ui.ab.model_b", choices, info="ui.ab.model.info", value=second)
+        reload_btn = labels.make(gr.Button, "ui.ab.reload", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.ab.settings", open=False):
+        system = labels.make(gr.Textbox, "ui.ab.system", lines=2)
         with gr.Row():
             temperature = labels.make(gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05,
                                       info="ui.sampling.temperature.info")
@@ -163,21 +154,21 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> ArenaTab:
             max_tokens = labels.make(gr.Slider, "ui.sampling.max_new_tokens", 1, 2048, value=256, step=1,
                                      info="ui.sampling.max_new_tokens.info")
     with gr.Row():
-        batch_ds = labels(Picker(batch_sets(services), value=None, label=t("ui.ab.batch", lang)), "ui.ab.batch")
-        next_btn = labels(gr.Button(t("ui.ab.next", lang), scale=0), "ui.ab.next", attr="value")
+        batch_ds = labels.make(Picker, "ui.ab.batch", batch_sets(services), value=None)
+        next_btn = labels.make(gr.Button, "ui.ab.next", scale=0, attr="value")
         batch_pos = gr.Markdown()
-    prompt = labels(gr.Textbox(label=t("ui.ab.prompt", lang), lines=3), "ui.ab.prompt")
-    go = labels(gr.Button(t("ui.ab.generate", lang), variant="primary"), "ui.ab.generate", attr="value")
+    prompt = labels.make(gr.Textbox, "ui.ab.prompt", lines=3)
+    go = labels.make(gr.Button, "ui.ab.generate", variant="primary", attr="value")
     with gr.Row():
-        left = labels(gr.Textbox(label=t("ui.ab.left", lang), lines=10, interactive=False), "ui.ab.left")
-        right = labels(gr.Textbox(label=t("ui.ab.right", lang), lines=10, interactive=False), "ui.ab.right")
+        left = labels.make(gr.Textbox, "ui.ab.left", lines=10, interactive=False)
+        right = labels.make(gr.Textbox, "ui.ab.right", lines=10, interactive=False)
     with gr.Row(equal_height=True):
-        buttons = {choice: labels(gr.Button(t(f"ui.ab.vote_{choice}", lang), scale=1), f"ui.ab.vote_{choice}",
-                                  attr="value") for choice in CHOICES}
+        buttons = {choice: labels.make(gr.Button, f"ui.ab.vote_{choice}", scale=1, attr="value")
+                   for choice in CHOICES}
         with gr.Column(scale=2):
             status = gr.Markdown()  # next to the buttons: progress, a failed side, the saved vote and the names
-    labels(gr.Markdown(t("ui.ab.legend", lang)), "ui.ab.legend", attr="value")
-    edited = labels(gr.Textbox(label=t("ui.ab.edited", lang), lines=3), "ui.ab.edited", "ui.ab.edited.info")
+    labels.make(gr.Markdown, "ui.ab.legend", attr="value")
+    edited = labels.make(gr.Textbox, "ui.ab.edited", info="ui.ab.edited.info", lines=3)
     round_state, batch_state = gr.State(None), gr.State({"name": None, "index": 0})
     revealed_left, revealed_right = gr.Textbox(visible=False), gr.Textbox(visible=False)
     any_choice = gr.Textbox(visible=False)

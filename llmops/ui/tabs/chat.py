@@ -14,7 +14,7 @@ from ...i18n import t
 from ...schemas.models import SamplingParams
 from ...services.chat import ChatRequest, conversation, last_user_message
 from ...services.container import Services
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 from .arena import ArenaTab
 
 AB_TAB_ID = "ab"
@@ -40,27 +40,18 @@ class _ChatHandlers:
 
     def send(self, message, history, model_id, system, temp, top, max_new, lang, request: gr.Request):
         chat = self.services.chat
-        try:
-            chat_request = chat.request(model_id, history, message, system, _params(temp, top, max_new))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+        chat_request = chat.request(model_id, history, message, system, _params(temp, top, max_new))
         yield from self._answer(chat_request, request.session_hash, lang, clear_box=True)
 
     def regenerate(self, history, model_id, system, temp, top, max_new, lang, request: gr.Request):
         chat = self.services.chat
-        try:
-            chat_request = chat.regenerate_request(model_id, history, system, _params(temp, top, max_new))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+        chat_request = chat.regenerate_request(model_id, history, system, _params(temp, top, max_new))
         yield from self._answer(chat_request, request.session_hash, lang, clear_box=False)
 
     def _answer(self, chat_request: ChatRequest, session: str, lang: str, clear_box: bool) -> Iterator[tuple]:
         box = "" if clear_box else gr.update()
         asked = conversation(chat_request.messages)
-        try:
-            pieces = self.services.chat.stream(chat_request, session)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+        pieces = self.services.chat.stream(chat_request, session)
         answer, start = "", time.perf_counter()
         yield [*asked, {"role": "assistant", "content": ""}], box, ""
         try:
@@ -68,10 +59,10 @@ class _ChatHandlers:
                 for piece in pieces:
                     answer += piece
                     yield [*asked, {"role": "assistant", "content": answer}], box, ""
-        except LLMOpsError as exc:
-            # The question stays, the broken answer goes: regenerate asks again.
+        except LLMOpsError:
+            # The question stays, the broken answer goes (regenerate asks again); the page's error path shows why.
             yield asked, box, ""
-            raise user_error(exc, lang) from exc
+            raise
         seconds = f"{time.perf_counter() - start:.1f}"
         status = (t("ui.chat.stopped", lang) if pieces.stopped
                   else t("ui.chat.answered", lang, model=chat_request.model_id, seconds=seconds))
@@ -86,11 +77,7 @@ class _ChatHandlers:
         return [], "", t("ui.chat.cleared", lang)
 
     def to_ab(self, history, system, lang):
-        try:
-            prompt = last_user_message(history)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
-        return prompt, system or "", gr.Tabs(selected=AB_TAB_ID), t("ui.chat.sent_to_ab", lang)
+        return last_user_message(history), system or "", gr.Tabs(selected=AB_TAB_ID), t("ui.chat.sent_to_ab", lang)
 
     def reload(self):
         choices, default = chat_models(self.services)
@@ -108,12 +95,11 @@ def _labelled(labels: Labels, make, key: str, *args, **kwargs):
 
 def build(services: Services, labels: Labels, lang_state: gr.State, arena: ArenaTab, tabs: gr.Tabs) -> ChatTab:
     """Draw the tab and wire send, regenerate, stop, clear, send to A/B and the model list."""
-    lang = labels.lang
     choices, default = chat_models(services)
     with gr.Row():
         model = _labelled(labels, gr.Dropdown, "ui.chat.model", choices, value=default, allow_custom_value=True)
-        reload_btn = labels(gr.Button(t("ui.chat.reload", lang), scale=0), "ui.chat.reload", attr="value")
-    with labels(gr.Accordion(t("ui.chat.settings", lang), open=False), "ui.chat.settings"):
+        reload_btn = labels.make(gr.Button, "ui.chat.reload", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.chat.settings", open=False):
         system = _labelled(labels, gr.Textbox, "ui.chat.system", lines=2)
         with gr.Row():
             temperature = _labelled(labels, gr.Slider, "ui.sampling.temperature", 0.0, 2.0, value=0.7, step=0.05)
@@ -123,7 +109,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, arena: Arena
     # One line: Enter sends and Shift+Enter adds a line (a taller box would send on Shift+Enter instead).
     message = _labelled(labels, gr.Textbox, "ui.chat.message", lines=1, max_lines=8)
     with gr.Row():
-        buttons = {key: labels(gr.Button(t(f"ui.chat.{key}", lang), variant=variant), f"ui.chat.{key}", attr="value")
+        buttons = {key: labels.make(gr.Button, f"ui.chat.{key}", variant=variant, attr="value")
                    for key, variant in (("send", "primary"), ("regenerate", "secondary"), ("stop", "stop"),
                                         ("clear", "secondary"), ("to_ab", "secondary"))}
     status = gr.Markdown()

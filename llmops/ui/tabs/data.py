@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ...i18n import t
 from ...services.container import Services
 from ..choices import pt_choices, sft_choices
 from ..common import token_name
@@ -23,16 +22,15 @@ SUB_TABS = (("corpus", "ui.data.tab.corpus"), ("gen", "ui.data.tab.gen"), ("mock
 
 def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> None:
     """The whole tab; call inside a gr.Tab."""
-    lang = labels.lang
     changed = gr.Textbox(visible=False)
     with gr.Tabs():
-        with labels(gr.Tab(t("ui.data.tab.corpus", lang), id="data-corpus"), "ui.data.tab.corpus"):
+        with labels.make(gr.Tab, "ui.data.tab.corpus", id="data-corpus"):
             data_corpus.build(services, labels, lang_state, changed)
-        with labels(gr.Tab(t("ui.data.tab.gen", lang), id="data-gen"), "ui.data.tab.gen"):
+        with labels.make(gr.Tab, "ui.data.tab.gen", id="data-gen"):
             corpus_picker = data_gen.build_instructions(services, labels, lang_state, changed)
-        with labels(gr.Tab(t("ui.data.tab.mock", lang), id="data-mock"), "ui.data.tab.mock"):
+        with labels.make(gr.Tab, "ui.data.tab.mock", id="data-mock"):
             sft_picker = data_gen.build_mock(services, labels, lang_state)
-        with labels(gr.Tab(t("ui.data.tab.registry", lang), id="data-registry"), "ui.data.tab.registry") as tab:
+        with labels.make(gr.Tab, "ui.data.tab.registry", id="data-registry") as tab:
             registry = data_registry.build(services, labels, lang_state, changed)
 
     def pickers(corpus_now, sft_now, name_now, prefer=None):

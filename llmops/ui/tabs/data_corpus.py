@@ -13,7 +13,7 @@ from ...services.container import Services
 from ...services.corpus import REASONS, CorpusOptions, CorpusStats
 from ...services.datagen import PRESET, CorpusBuild, resolve_sources
 from ..charts import histogram_figure
-from ..common import cli, guard, token, validated
+from ..common import cli, token, validated
 from ..i18n import Labels
 from ..widgets.jobs_panel import follow, job_widget, outcome
 
@@ -86,65 +86,55 @@ def summary(built, lang: str) -> str:
 
 
 def _options_column(labels: Labels) -> list:
-    lang = labels.lang
-    labels(gr.Markdown(t("ui.data.corpus.options_md", lang)), "ui.data.corpus.options_md", attr="value")
-    max_tokens = labels(gr.Number(value=_DEFAULTS.max_tokens, precision=0, label=t("ui.data.corpus.max_tokens", lang)),
-                        "ui.data.corpus.max_tokens", "ui.data.corpus.max_tokens.info")
-    near = labels(gr.Slider(0.3, 0.99, value=_DEFAULTS.near_threshold, step=0.01,
-                            label=t("ui.data.corpus.near", lang)), "ui.data.corpus.near", "ui.data.corpus.near.info")
-    min_chars = labels(gr.Number(value=_DEFAULTS.min_chars, precision=0, label=t("ui.data.corpus.min_chars", lang)),
-                       "ui.data.corpus.min_chars")
+    labels.make(gr.Markdown, "ui.data.corpus.options_md", attr="value")
+    max_tokens = labels.make(gr.Number, "ui.data.corpus.max_tokens", info="ui.data.corpus.max_tokens.info",
+                             value=_DEFAULTS.max_tokens, precision=0)
+    near = labels.make(gr.Slider, "ui.data.corpus.near", 0.3, 0.99, info="ui.data.corpus.near.info",
+                       value=_DEFAULTS.near_threshold, step=0.01)
+    min_chars = labels.make(gr.Number, "ui.data.corpus.min_chars", value=_DEFAULTS.min_chars, precision=0)
     languages = labels.make(gr.CheckboxGroup, "ui.data.corpus.languages_field", choices=option_keys("lang", LANGUAGES),
                             value=list(_DEFAULTS.languages))
-    tokenizer = labels(gr.Textbox(value="", label=t("ui.data.corpus.tokenizer", lang)), "ui.data.corpus.tokenizer",
-                       "ui.data.corpus.tokenizer.info")
+    tokenizer = labels.make(gr.Textbox, "ui.data.corpus.tokenizer", info="ui.data.corpus.tokenizer.info", value="")
     return [max_tokens, near, min_chars, languages, tokenizer]
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> None:
     """Draw the sub-tab and wire the build."""
-    lang = labels.lang
     with gr.Row():
         with gr.Column():
-            labels(gr.Markdown(t("ui.data.corpus.sources_md", lang)), "ui.data.corpus.sources_md", attr="value")
-            preset = labels(gr.Checkbox(value=True, label=t("gen.preset_sources", lang)), "gen.preset_sources")
-            files = labels(gr.File(file_count="multiple", file_types=FILE_TYPES, label=t("ui.data.corpus.files", lang)),
-                           "ui.data.corpus.files")
+            labels.make(gr.Markdown, "ui.data.corpus.sources_md", attr="value")
+            preset = labels.make(gr.Checkbox, "gen.preset_sources", value=True)
+            files = labels.make(gr.File, "ui.data.corpus.files", file_count="multiple", file_types=FILE_TYPES)
             with gr.Row():
-                text_field = labels(gr.Textbox(value=_DEFAULTS.text_field, label=t("ui.data.corpus.text_field", lang)),
-                                    "ui.data.corpus.text_field")
-                csv_column = labels(gr.Textbox(value=_DEFAULTS.csv_column, label=t("ui.data.corpus.csv_column", lang)),
-                                    "ui.data.corpus.csv_column")
+                text_field = labels.make(gr.Textbox, "ui.data.corpus.text_field", value=_DEFAULTS.text_field)
+                csv_column = labels.make(gr.Textbox, "ui.data.corpus.csv_column", value=_DEFAULTS.csv_column)
         with gr.Column():
             option_inputs = _options_column(labels)
-    run = labels(gr.Button(t("ui.data.corpus.build", lang), variant="primary"), "ui.data.corpus.build", attr="value")
+    run = labels.make(gr.Button, "ui.data.corpus.build", variant="primary", attr="value")
     result = gr.Markdown()
     with gr.Row():
-        name_box = labels(gr.Textbox(label=t("ui.data.corpus.name", lang), interactive=False), "ui.data.corpus.name")
-        path_box = labels(gr.Textbox(label=t("ui.data.corpus.path", lang), interactive=False, scale=2),
-                          "ui.data.corpus.path")
+        name_box = labels.make(gr.Textbox, "ui.data.corpus.name", interactive=False)
+        path_box = labels.make(gr.Textbox, "ui.data.corpus.path", interactive=False, scale=2)
     with gr.Row():
         counts = labels.make(gr.Dataframe, "ui.data.corpus.counts", headers=COUNT_HEADERS, interactive=False,
                              max_height=640)
         with gr.Column():
             hist = labels.make(gr.Plot, "ui.data.corpus.hist_chart")
             removals = labels.make(gr.Plot, "ui.data.corpus.removed_chart")
-    command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
-                         "ui.data.command")
+    command_box = labels.make(gr.Textbox, "ui.data.command", interactive=False, show_copy_button=True)
 
     job_box = job_widget(services, labels, lang_state, "data_corpus")
 
     def on_build(use_preset, uploads, field, column, max_tokens, near, min_chars, langs, tokenizer, lang_now):
         """Queue the build as a job, stream its progress, and return its result once it is registered."""
         sources = ([PRESET] if use_preset else []) + [str(path) for path in uploads or []]
-        with guard(lang_now):
-            options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
-                                                "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
-                                                "min_chars": int(min_chars or 0), "languages": list(langs or []),
-                                                "tokenizer": (tokenizer or "").strip() or None})
-            resolve_sources(services.settings, sources)
-            job = services.jobs.submit("corpus", {"sources": sources, "options": options.model_dump()},
-                                       "corpus " + " ".join(sources))
+        options = validated(CorpusOptions, {"text_field": field or "text", "csv_column": column or "text",
+                                            "max_tokens": int(max_tokens or 0), "near_threshold": float(near),
+                                            "min_chars": int(min_chars or 0), "languages": list(langs or []),
+                                            "tokenizer": (tokenizer or "").strip() or None})
+        resolve_sources(services.settings, sources)
+        job = services.jobs.submit("corpus", {"sources": sources, "options": options.model_dump()},
+                                   "corpus " + " ".join(sources))
         cmd, skip = command(sources, options), gr.skip()
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (

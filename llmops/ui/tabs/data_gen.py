@@ -16,7 +16,7 @@ from ...services.datagen import (
 from ...services.datagen.mockprefs import resolve_sft
 from ...services.jobkinds.data import TYPED_KEY_VAR
 from ..choices import pt_choices, sft_choices
-from ..common import cli, guard, require_name, token, validated
+from ..common import cli, require_name, token, validated
 from ..components import Picker
 from ..i18n import Labels
 from ..widgets.jobs_panel import follow, job_widget, outcome
@@ -86,18 +86,16 @@ class _GenHandlers:
         else:
             params, secrets, command = self._llm_job(corpus_value, url, model_name, key, env, per_chunk, concurrency,
                                                      limit, lang_now)
-        with guard(lang_now):
-            job = self.services.jobs.submit("datagen", params, f"sft-gen {params['mode']} {corpus_value}", **secrets)
+        job = self.services.jobs.submit("datagen", params, f"sft-gen {params['mode']} {corpus_value}", **secrets)
         result = yield from self._follow(job.id, command, lang_now)
         yield self._done(result, command, lang_now, job.id)
 
     def _llm_job(self, corpus_value, url, model_name, key, env, per_chunk, concurrency, limit, lang_now):
         """Parameters, secrets and CLI echo of an LLM job; the endpoint and options are checked before it is queued."""
-        with guard(lang_now):
-            endpoint = _endpoint(url, model_name, key, env, self.services.settings)
-            options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
-                                                "max_workers": int(concurrency or 0),
-                                                "max_chunks": int(limit or 0) or None})
+        endpoint = _endpoint(url, model_name, key, env, self.services.settings)
+        options = validated(LLMGenOptions, {"pairs_per_chunk": int(per_chunk or 0),
+                                            "max_workers": int(concurrency or 0),
+                                            "max_chunks": int(limit or 0) or None})
         typed = bool((key or "").strip())
         command = gen_command(corpus_value, "llm", 0, endpoint.base_url, endpoint.model, (env or "").strip(), typed,
                               options)
@@ -135,52 +133,43 @@ class _GenHandlers:
 
 
 def _llm_fields(labels: Labels, key_choices: list[tuple[str, str]]) -> list:
-    lang = labels.lang
-    with labels(gr.Accordion(t("ui.data.gen.llm", lang), open=True), "ui.data.gen.llm"):
+    with labels.make(gr.Accordion, "ui.data.gen.llm", open=True):
         with gr.Row():
-            base_url = labels(gr.Textbox(placeholder="http://127.0.0.1:8000/v1", label=t("ui.data.gen.base_url", lang)),
-                              "ui.data.gen.base_url")
-            model = labels(gr.Textbox(label=t("ui.data.gen.model", lang)), "ui.data.gen.model")
-            api_key = labels(gr.Textbox(type="password", label=t("ui.data.gen.api_key", lang)),
-                             "ui.data.gen.api_key", "ui.data.gen.api_key.info")
-            key_env = labels(gr.Dropdown([("—", ""), *key_choices], value="",
-                                         label=t("ui.data.gen.key_env", lang)), "ui.data.gen.key_env", "gen.api_key_note")
+            base_url = labels.make(gr.Textbox, "ui.data.gen.base_url", placeholder="http://127.0.0.1:8000/v1")
+            model = labels.make(gr.Textbox, "ui.data.gen.model")
+            api_key = labels.make(gr.Textbox, "ui.data.gen.api_key", info="ui.data.gen.api_key.info", type="password")
+            key_env = labels.make(gr.Dropdown, "ui.data.gen.key_env", [("—", ""), *key_choices],
+                                  info="gen.api_key_note", value="")
         with gr.Row():
-            pairs = labels(gr.Number(value=3, precision=0, label=t("ui.data.gen.pairs", lang)), "ui.data.gen.pairs")
-            workers = labels(gr.Number(value=4, precision=0, label=t("ui.data.gen.concurrency", lang)),
-                             "ui.data.gen.concurrency")
-            max_chunks = labels(gr.Number(value=0, precision=0, label=t("ui.data.gen.max_chunks", lang)),
-                                "ui.data.gen.max_chunks", "ui.data.gen.max_chunks.info")
+            pairs = labels.make(gr.Number, "ui.data.gen.pairs", value=3, precision=0)
+            workers = labels.make(gr.Number, "ui.data.gen.concurrency", value=4, precision=0)
+            max_chunks = labels.make(gr.Number, "ui.data.gen.max_chunks", info="ui.data.gen.max_chunks.info", value=0,
+                                     precision=0)
     return [base_url, model, api_key, key_env, pairs, workers, max_chunks]
 
 
 def build_instructions(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> gr.Dropdown:
     """Draw the instruction-data sub-tab; returns the corpus picker (refreshed when datasets change)."""
-    lang = labels.lang
     choices = pt_choices(services)
     with gr.Row():
-        corpus = labels(Picker(choices, value=choices[-1], scale=3,
-                                    label=t("ui.data.gen.corpus", lang)), "ui.data.gen.corpus", "ui.data.gen.corpus.info")
+        corpus = labels.make(Picker, "ui.data.gen.corpus", choices, info="ui.data.gen.corpus.info", value=choices[-1],
+                             scale=3)
         mode = labels.make(gr.Radio, "ui.data.gen.mode", choices=option_keys("gen_mode", MODES), value="rules",
                            scale=1, info="ui.data.gen.mode.info")
-        seed = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.seed", lang), scale=1),
-                      "ui.data.gen.seed")
-        count = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.count", lang), scale=1),
-                       "ui.data.gen.count", "ui.data.gen.count.info")
+        seed = labels.make(gr.Number, "ui.data.gen.seed", value=0, precision=0, minimum=0, scale=1)
+        count = labels.make(gr.Number, "ui.data.gen.count", info="ui.data.gen.count.info", value=0, precision=0,
+                            minimum=0, scale=1)
     llm_inputs = _llm_fields(labels, services.credential_choices())
     with gr.Row():
-        generate_btn = labels(gr.Button(t("ui.data.gen.generate", lang), variant="primary"), "ui.data.gen.generate",
-                              attr="value")
-        stop_btn = labels(gr.Button(t("gen.stop", lang), variant="stop"), "gen.stop", attr="value")
+        generate_btn = labels.make(gr.Button, "ui.data.gen.generate", variant="primary", attr="value")
+        stop_btn = labels.make(gr.Button, "gen.stop", variant="stop", attr="value")
     status = gr.Markdown()
     with gr.Row():
-        stats = labels(gr.JSON(label=t("ui.data.gen.stats", lang)), "ui.data.gen.stats")
+        stats = labels.make(gr.JSON, "ui.data.gen.stats")
         # The columns are the dataset's own fields (alpaca): data, shown as they are.
-        preview = labels(gr.Dataframe(headers=PREVIEW_COLUMNS, interactive=False, wrap=True, scale=3,
-                                      label=t("ui.data.gen.preview", lang), elem_classes=["data-grid"]),
-                         "ui.data.gen.preview")
-    command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
-                         "ui.data.command")
+        preview = labels.make(gr.Dataframe, "ui.data.gen.preview", value=preview_rows([]), interactive=False,
+                              wrap=True, scale=3, elem_classes=["data-grid"])
+    command_box = labels.make(gr.Textbox, "ui.data.command", interactive=False, show_copy_button=True)
     job_box = job_widget(services, labels, lang_state, "data_gen")
     h = _GenHandlers(services)
     generate_btn.click(h.generate, [corpus, mode, seed, *llm_inputs, count, lang_state],
@@ -191,20 +180,17 @@ def build_instructions(services: Services, labels: Labels, lang_state: gr.State,
 
 def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.Dropdown:
     """Draw the mock-preference sub-tab; returns the SFT picker (refreshed when datasets change)."""
-    lang = labels.lang
-    labels(gr.Markdown(t("ui.data.mock.intro", lang)), "ui.data.mock.intro", attr="value")
+    labels.make(gr.Markdown, "ui.data.mock.intro", attr="value")
     choices = sft_choices(services)
     with gr.Row():
-        sft = labels(Picker(choices, value=choices[0] if choices else None, scale=3,
-                                 label=t("ui.data.mock.sft", lang)), "ui.data.mock.sft")
-        limit = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.mock.limit", lang)),
-                       "ui.data.mock.limit", "ui.data.mock.limit.info")
-        seed = labels(gr.Number(value=0, precision=0, minimum=0, label=t("ui.data.gen.seed", lang)), "ui.data.gen.seed")
-    run = labels(gr.Button(t("ui.data.mock.run", lang), variant="primary"), "ui.data.mock.run", attr="value")
+        sft = labels.make(Picker, "ui.data.mock.sft", choices, value=choices[0] if choices else None, scale=3)
+        limit = labels.make(gr.Number, "ui.data.mock.limit", info="ui.data.mock.limit.info", value=0, precision=0,
+                            minimum=0)
+        seed = labels.make(gr.Number, "ui.data.gen.seed", value=0, precision=0, minimum=0)
+    run = labels.make(gr.Button, "ui.data.mock.run", variant="primary", attr="value")
     result = gr.Markdown()
-    count = labels(gr.Number(value=None, precision=0, interactive=False, label=t("ui.data.mock.count", lang)), "ui.data.mock.count")
-    command_box = labels(gr.Textbox(label=t("ui.data.command", lang), interactive=False, show_copy_button=True),
-                         "ui.data.command")
+    count = labels.make(gr.Number, "ui.data.mock.count", value=None, precision=0, interactive=False)
+    command_box = labels.make(gr.Textbox, "ui.data.command", interactive=False, show_copy_button=True)
 
     job_box = job_widget(services, labels, lang_state, "data_mock")
 
@@ -213,12 +199,11 @@ def build_mock(services: Services, labels: Labels, lang_state: gr.State) -> gr.D
         name = require_name(name, lang_now)
         limit_n, seed_n = int(limit_value or 0) or None, int(seed_value or 0)
         args = ["data", "mock-prefs", "--sft", name, "--seed", seed_n] + (["--limit", limit_n] if limit_n else [])
-        with guard(lang_now):
-            if limit_n is not None and limit_n < 1:
-                raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
-            resolve_sft(services.settings, name)
-            job = services.jobs.submit("mockprefs", {"sft": name, "limit": limit_n, "seed": seed_n},
-                                       f"mock-prefs {name}")
+        if limit_n is not None and limit_n < 1:
+            raise InvalidInputError("err.gen_limit_invalid", limit=limit_n)
+        resolve_sft(services.settings, name)
+        job = services.jobs.submit("mockprefs", {"sft": name, "limit": limit_n, "seed": seed_n},
+                                   f"mock-prefs {name}")
         job_id = job.id
         job = yield from follow(services, job_id, lambda details: (
             job_line_text(details, lang_now), gr.skip(), cli(*args), job_id))

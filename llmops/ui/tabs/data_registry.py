@@ -16,7 +16,7 @@ from ...services.container import Services
 from ...services.datasets import FORMAT_CHOICES, DatasetStats, ValidationReport
 from ...services.datasets.results import human_size
 from ..charts import histogram_figure
-from ..common import guard, require_name, token
+from ..common import require_name, token
 from ..components import Picker
 from ..i18n import Labels
 from ..live import picker_update
@@ -91,45 +91,39 @@ class _Handlers:
     def validate(self, file, fmt, lang):
         if not file:
             raise gr.Error(t("ui.data.reg.pick_file", lang))
-        with guard(lang):
-            return report_text(self.registry.validate_file(file, fmt or "auto", label=Path(file).name), lang)
+        return report_text(self.registry.validate_file(file, fmt or "auto", label=Path(file).name), lang)
 
     def upload(self, file, name, fmt, note, confirm, lang):
         if not file:
             raise gr.Error(t("ui.data.reg.pick_file", lang))
         name = (name or "").strip() or Path(file).stem
-        with guard(lang):
-            row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
-                                       label=Path(file).name)
+        row = self.registry.upload(file, name, fmt or "auto", confirm_conversion=bool(confirm), note=note or "",
+                                   label=Path(file).name)
         return t("ui.data.reg.uploaded", lang, name=row.name, samples=row.samples, format=row.format), token(row.name)
 
     def preview(self, name, page, page_size, lang):
-        with guard(lang):
-            found = self.registry.preview(require_name(name, lang), int(page or 1), int(page_size or 20))
+        found = self.registry.preview(require_name(name, lang), int(page or 1), int(page_size or 20))
         info = t("ui.data.reg.page", lang, page=found.page, pages=found.pages, total=found.total,
                  version=found.version or "-")
         data = [[_cell(row.get(c) if isinstance(row, dict) else row) for c in found.columns] for row in found.rows]
         return info, {"headers": found.columns or ["-"], "data": data}, found.page
 
     def stats(self, name, lang):
-        with guard(lang):
-            found = self.registry.stats(require_name(name, lang))
+        found = self.registry.stats(require_name(name, lang))
         figure = histogram_figure(found.histogram, t("ui.data.reg.hist", lang, name=found.name), lang)
         return stats_text(found, lang), figure
 
     def versions(self, name, lang):
-        with guard(lang):
-            found = self.registry.versions(require_name(name, lang))
+        found = self.registry.versions(require_name(name, lang))
         return [[v.version, v.samples, v.parent or "", v.format, v.created, v.note_text(lang), v.file] for v in found]
 
     def dedup(self, name, mode, threshold, note, lang):
         """Run the dedup as a job; the call streams its progress and returns once the new version is registered."""
         name = require_name(name, lang)
-        with guard(lang):
-            self.registry.row(name)
-            job = self.services.jobs.submit(
-                "dedup", {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
-                f"dedup {name}")
+        self.registry.row(name)
+        job = self.services.jobs.submit(
+            "dedup", {"name": name, "near": mode == "near", "threshold": float(threshold), "note": note or ""},
+            f"dedup {name}")
         job_id = job.id
         job = yield from follow(self.services, job_id, lambda details: (
             job_line(self.services, job_id, lang), gr.skip(), gr.skip(), job_id))
@@ -141,53 +135,44 @@ class _Handlers:
 
     def delete(self, name, delete_files, lang):
         name = require_name(name, lang)
-        with guard(lang):
-            removed = self.registry.delete(name, delete_files=bool(delete_files))
+        removed = self.registry.delete(name, delete_files=bool(delete_files))
         return t("ui.data.reg.deleted", lang, name=name, files=len(removed)), token()
 
     def export(self, name, lang):
         name = require_name(name, lang)
         # A download, not workspace data: written where Gradio may serve it from, whatever LLMOPS_HOME is.
         out = Path(tempfile.mkdtemp(prefix="llmops_export_")) / f"{name}_{time.strftime('%Y%m%d_%H%M%S')}.csv"
-        with guard(lang):
-            return str(self.registry.export_csv(name, out))
+        return str(self.registry.export_csv(name, out))
 
 
 def _upload_section(labels: Labels) -> tuple[list, gr.Button, gr.Button]:
-    lang = labels.lang
-    with labels(gr.Accordion(t("ui.data.reg.upload_title", lang), open=True), "ui.data.reg.upload_title"), gr.Row():
-        file = labels(gr.File(file_types=UPLOAD_TYPES, label=t("ui.data.reg.file", lang), scale=2), "ui.data.reg.file")
+    with labels.make(gr.Accordion, "ui.data.reg.upload_title", open=True), gr.Row():
+        file = labels.make(gr.File, "ui.data.reg.file", file_types=UPLOAD_TYPES, scale=2)
         with gr.Column(scale=3):
             with gr.Row():
-                name = labels(gr.Textbox(label=t("ui.data.reg.name", lang)), "ui.data.reg.name", "ui.data.reg.name.info")
+                name = labels.make(gr.Textbox, "ui.data.reg.name", info="ui.data.reg.name.info")
                 fmt = labels.make(gr.Dropdown, "ui.data.reg.format", choices=option_keys("format", FORMAT_CHOICES),
                                   value="auto")
-            note = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
-            confirm = labels(gr.Checkbox(value=False, label=t("ui.data.reg.confirm", lang)), "ui.data.reg.confirm",
-                             "ui.data.reg.confirm.info")
+            note = labels.make(gr.Textbox, "ui.data.reg.note")
+            confirm = labels.make(gr.Checkbox, "ui.data.reg.confirm", info="ui.data.reg.confirm.info", value=False)
             with gr.Row():
-                validate = labels(gr.Button(t("ui.data.reg.validate", lang)), "ui.data.reg.validate", attr="value")
-                upload = labels(gr.Button(t("ui.data.reg.upload", lang), variant="primary"), "ui.data.reg.upload",
-                                attr="value")
+                validate = labels.make(gr.Button, "ui.data.reg.validate", attr="value")
+                upload = labels.make(gr.Button, "ui.data.reg.upload", variant="primary", attr="value")
     return [file, name, fmt, note, confirm], validate, upload
 
 
 def _button(labels: Labels, key: str, variant: str = "secondary") -> gr.Button:
-    return labels(gr.Button(t(key, labels.lang), variant=variant, scale=0, min_width=140), key, attr="value")
+    return labels.make(gr.Button, key, variant=variant, scale=0, min_width=140, attr="value")
 
 
 def _inspect_section(labels: Labels, names: list[str]) -> dict:
     """Preview pager, stats, dedup with versions, delete and export: all act on the picked dataset."""
-    lang = labels.lang
     c: dict = {}
-    labels(gr.Markdown(t("ui.data.reg.inspect_md", lang)), "ui.data.reg.inspect_md", attr="value")
+    labels.make(gr.Markdown, "ui.data.reg.inspect_md", attr="value")
     with gr.Row():
-        c["name"] = labels(Picker(names, value=None, scale=3,
-                                       label=t("ui.data.reg.dataset", lang)), "ui.data.reg.dataset")
-        c["page"] = labels(gr.Number(value=1, precision=0, minimum=1, label=t("ui.data.reg.page_no", lang)),
-                           "ui.data.reg.page_no")
-        c["page_size"] = labels(gr.Number(value=20, precision=0, minimum=1, maximum=500,
-                                          label=t("ui.data.reg.page_size", lang)), "ui.data.reg.page_size")
+        c["name"] = labels.make(Picker, "ui.data.reg.dataset", names, value=None, scale=3)
+        c["page"] = labels.make(gr.Number, "ui.data.reg.page_no", value=1, precision=0, minimum=1)
+        c["page_size"] = labels.make(gr.Number, "ui.data.reg.page_size", value=20, precision=0, minimum=1, maximum=500)
         c["preview"] = _button(labels, "ui.data.reg.preview", "primary")
     c["page_info"] = gr.Markdown()
     c["grid"] = gr.Dataframe(headers=["-"], interactive=False, wrap=True, max_height=420)
@@ -200,40 +185,35 @@ def _inspect_section(labels: Labels, names: list[str]) -> dict:
         with gr.Column():
             c["mode"] = labels.make(gr.Radio, "ui.data.reg.dedup_mode", value="near",
                                     choices=option_keys("dedup_mode", ("exact", "near")))
-            c["threshold"] = labels(gr.Slider(0.5, 1.0, value=0.8, step=0.01, label=t("ui.data.reg.threshold", lang)),
-                                    "ui.data.reg.threshold")
-            c["note"] = labels(gr.Textbox(label=t("ui.data.reg.note", lang)), "ui.data.reg.note")
+            c["threshold"] = labels.make(gr.Slider, "ui.data.reg.threshold", 0.5, 1.0, value=0.8, step=0.01)
+            c["note"] = labels.make(gr.Textbox, "ui.data.reg.note")
             c["dedup"] = _button(labels, "ui.data.reg.dedup")
             c["dedup_md"] = gr.Markdown()
         with gr.Column():
             c["versions"] = _button(labels, "ui.data.reg.versions")
             c["versions_table"] = labels.make(gr.Dataframe, None, headers=VERSION_HEADERS, interactive=False, wrap=True)
     with gr.Row():
-        c["delete_files"] = labels(gr.Checkbox(value=False, label=t("ui.data.reg.delete_files", lang)),
-                                   "ui.data.reg.delete_files")
+        c["delete_files"] = labels.make(gr.Checkbox, "ui.data.reg.delete_files", value=False)
         c["delete"] = _button(labels, "ui.data.reg.delete", "stop")
         c["export"] = _button(labels, "ui.data.reg.export")
-        c["download"] = labels(gr.File(interactive=False, height=90, label=t("ui.data.reg.download", lang)),
-                               "ui.data.reg.download")
+        c["download"] = labels.make(gr.File, "ui.data.reg.download", interactive=False, height=90)
     c["delete_md"] = gr.Markdown()
     return c
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State, changed: gr.Textbox) -> RegistryTab:
     """Draw the sub-tab and wire every registry action."""
-    lang = labels.lang
     # The table counts every file's rows, so it is filled when the sub-tab opens, not at start-up.
     names = list(services.training.dataset_entries())
     with gr.Row(equal_height=True):
-        labels(gr.Markdown(t("ui.data.reg.table_md", lang)), "ui.data.reg.table_md", attr="value")
+        labels.make(gr.Markdown, "ui.data.reg.table_md", attr="value")
         refresh = _button(labels, "ui.data.reg.refresh")
     table = labels.make(gr.Dataframe, "ui.data.reg.table", headers=TABLE_HEADERS, interactive=False, wrap=True,
                         max_height=320)
     problems = gr.Markdown()
     (file, up_name, fmt, note, confirm), validate_btn, upload_btn = _upload_section(labels)
     upload_out = gr.Markdown()
-    report = labels(gr.Textbox(lines=6, max_lines=20, interactive=False, label=t("ui.data.reg.report", lang)),
-                    "ui.data.reg.report")
+    report = labels.make(gr.Textbox, "ui.data.reg.report", lines=6, max_lines=20, interactive=False)
     c = _inspect_section(labels, names)
     name = c["name"]
 

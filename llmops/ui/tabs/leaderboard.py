@@ -10,11 +10,10 @@ import gradio as gr
 import pandas as pd
 import plotly.graph_objects as go
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...services import ratings
 from ...services.container import Services
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 SOURCES = ("human", "synthetic", "all")
 DEFAULT_SOURCE = "human"  # synthetic pseudo-models (reference@synthetic) only when asked for
@@ -108,38 +107,29 @@ def separation(services: Services, a: str, b: str, source: str, lang: str) -> st
 
 def build(services: Services, labels: Labels, lang_state: gr.State) -> LeaderboardTab:
     """Draw the tab; the source filter applies on change, Refresh re-reads the log's new votes."""
-    lang = labels.lang
     with gr.Row():
-        source = labels(gr.Radio([(t(f"ui.lb.src_{s}", lang), s) for s in SOURCES], value=DEFAULT_SOURCE,
-                                 label=t("ui.lb.source", lang)), "ui.lb.source")
-        refresh = labels(gr.Button(t("ui.lb.refresh", lang), variant="primary", scale=0), "ui.lb.refresh",
-                         attr="value")
+        source = labels.make(gr.Radio, "ui.lb.source", choices=[(f"ui.lb.src_{s}", s) for s in SOURCES],
+                             value=DEFAULT_SOURCE)
+        refresh = labels.make(gr.Button, "ui.lb.refresh", variant="primary", scale=0, attr="value")
     summary = gr.Markdown()
     # Plain-text cells: a markdown cell would turn an id like demo@v1.0 into a mailto link.
-    table = labels(gr.Dataframe(headers=[t(key, lang) for key in COLUMNS], interactive=False,
-                                datatype=["str", "number", "number", "number", "number"],
-                                label=t("ui.lb.table", lang)), "ui.lb.table")
+    table = labels.make(gr.Dataframe, "ui.lb.table", headers=list(COLUMNS), interactive=False,
+                        datatype=["str", "number", "number", "number", "number"])
     with gr.Row():
-        matrix_plot = labels(gr.Plot(label=t("ui.lb.heatmap", lang)), "ui.lb.heatmap")
-        time_plot = labels(gr.Plot(label=t("ui.lb.timeline", lang)), "ui.lb.timeline")
+        matrix_plot = labels.make(gr.Plot, "ui.lb.heatmap")
+        time_plot = labels.make(gr.Plot, "ui.lb.timeline")
     with gr.Row():
-        first = labels(gr.Dropdown([], label=t("ui.lb.first", lang), allow_custom_value=True), "ui.lb.first")
-        second = labels(gr.Dropdown([], label=t("ui.lb.second", lang), allow_custom_value=True), "ui.lb.second")
-        separate = labels(gr.Button(t("ui.lb.separate", lang), scale=0), "ui.lb.separate", attr="value")
+        first = labels.make(gr.Dropdown, "ui.lb.first", [], allow_custom_value=True)
+        second = labels.make(gr.Dropdown, "ui.lb.second", [], allow_custom_value=True)
+        separate = labels.make(gr.Button, "ui.lb.separate", scale=0, attr="value")
     separation_text = gr.Markdown()
     outputs = [summary, table, matrix_plot, time_plot, first, second]
 
     def on_view(src, lang_now):
-        try:
-            return view(services, src, lang_now)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        return view(services, src, lang_now)
 
     def on_separate(a, b, src, lang_now):
-        try:
-            return separation(services, a, b, src, lang_now)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        return separation(services, a, b, src, lang_now)
 
     refresh.click(on_view, [source, lang_state], outputs, api_name="leaderboard")
     source.change(on_view, [source, lang_state], outputs, api_name="leaderboard_source")

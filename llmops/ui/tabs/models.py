@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import t
 from ...services.container import Services
 from ..choices import newest_version, version_ids
-from ..common import guard
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 from ..live import Live, picker_update
 
 SOURCES = ("all", "human", "synthetic")
@@ -34,44 +32,36 @@ def _registry_outputs(services: Services, default_now):
 
 
 def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
-    lang = labels.lang
     table = labels.make(gr.Dataframe, "ui.models.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
     with gr.Row():
-        default_id = labels(Picker(label=t("ui.models.default", lang)), "ui.models.default")
-        set_default = labels(gr.Button(t("ui.models.set_default", lang), scale=0), "ui.models.set_default",
-                             attr="value")
-    with gr.Accordion(t("ui.models.add", lang), open=False):
+        default_id = labels.make(Picker, "ui.models.default")
+        set_default = labels.make(gr.Button, "ui.models.set_default", scale=0, attr="value")
+    with labels.make(gr.Accordion, "ui.models.add", open=False):
         with gr.Row():
-            name = labels(gr.Textbox(label=t("ui.models.name", lang)), "ui.models.name")
-            path = labels(gr.Textbox(label=t("ui.models.path", lang)), "ui.models.path")
-            add_local = labels(gr.Button(t("ui.models.add_local", lang), scale=0), "ui.models.add_local",
-                               attr="value")
+            name = labels.make(gr.Textbox, "ui.models.name")
+            path = labels.make(gr.Textbox, "ui.models.path")
+            add_local = labels.make(gr.Button, "ui.models.add_local", scale=0, attr="value")
         with gr.Row():
-            url = labels(gr.Textbox(label=t("ui.models.url", lang), placeholder="http://127.0.0.1:8000/v1"),
-                         "ui.models.url")
-            served = labels(gr.Textbox(label=t("ui.models.served", lang)), "ui.models.served")
+            url = labels.make(gr.Textbox, "ui.models.url", placeholder="http://127.0.0.1:8000/v1")
+            served = labels.make(gr.Textbox, "ui.models.served")
             # Only keys the operator bound to hosts can be picked; the service re-checks the URL against the binding.
-            key_env = labels(gr.Dropdown([("—", ""), *services.credential_choices()], value="",
-                                         label=t("ui.models.key_env", lang)), "ui.models.key_env", "ui.models.key_env.info")
-            add_endpoint = labels(gr.Button(t("ui.models.add_endpoint", lang), scale=0), "ui.models.add_endpoint",
-                                  attr="value")
+            key_env = labels.make(gr.Dropdown, "ui.models.key_env", [("—", ""), *services.credential_choices()],
+                                  info="ui.models.key_env.info", value="")
+            add_endpoint = labels.make(gr.Button, "ui.models.add_endpoint", scale=0, attr="value")
     outputs = [table, default_id]
 
     def do_default(model_id, lang_now):
-        with guard(lang_now):
-            services.models.set_default(model_id)
-            return _registry_outputs(services, model_id)
+        services.models.set_default(model_id)
+        return _registry_outputs(services, model_id)
 
     def do_local(model_name, model_path, lang_now):
-        with guard(lang_now):
-            services.models.add_base(model_name.strip(), model_path.strip())
-            return _registry_outputs(services, None)
+        services.models.add_base(model_name.strip(), model_path.strip())
+        return _registry_outputs(services, None)
 
     def do_endpoint(model_name, base_url, served_name, env_name, lang_now):
-        with guard(lang_now):
-            services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
-                                         (env_name or "").strip() or None)
-            return _registry_outputs(services, None)
+        services.models.add_endpoint(model_name.strip(), base_url.strip(), served_name.strip(),
+                                     (env_name or "").strip() or None)
+        return _registry_outputs(services, None)
 
     set_default.click(do_default, [default_id, lang_state], outputs, api_name="models_set_default")
     add_local.click(do_local, [name, path, lang_state], outputs, api_name="models_add_local")
@@ -86,22 +76,15 @@ def _registry_panel(services: Services, labels: Labels, lang_state: gr.State, li
 def _load_options_panel(services: Services, labels: Labels, lang_state: gr.State, table: gr.Dataframe,
                         live: Live) -> None:
     """Per-model opt-ins to running the model's own code and to pickle weights (both off by default)."""
-    lang = labels.lang
-    with gr.Accordion(t("ui.models.load_opts", lang), open=False), gr.Row():
-        opts_id = labels(Picker(label=t("ui.models.load_opts_model", lang)), "ui.models.load_opts_model")
-        trust = labels(gr.Checkbox(label=t("ui.models.trust_remote_code", lang),
-                                   info=t("ui.models.trust_remote_code.info", lang)),
-                       "ui.models.trust_remote_code", "ui.models.trust_remote_code.info")
-        pickle_ok = labels(gr.Checkbox(label=t("ui.models.allow_pickle", lang),
-                                       info=t("ui.models.allow_pickle.info", lang)),
-                           "ui.models.allow_pickle", "ui.models.allow_pickle.info")
-        apply_opts = labels(gr.Button(t("ui.models.apply_load_opts", lang), scale=0),
-                            "ui.models.apply_load_opts", attr="value")
+    with labels.make(gr.Accordion, "ui.models.load_opts", open=False), gr.Row():
+        opts_id = labels.make(Picker, "ui.models.load_opts_model")
+        trust = labels.make(gr.Checkbox, "ui.models.trust_remote_code", info="ui.models.trust_remote_code.info")
+        pickle_ok = labels.make(gr.Checkbox, "ui.models.allow_pickle", info="ui.models.allow_pickle.info")
+        apply_opts = labels.make(gr.Button, "ui.models.apply_load_opts", scale=0, attr="value")
 
     def do_load_opts(model_id, trust_on, pickle_on, lang_now):
-        with guard(lang_now):
-            services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
-            return registry_rows(services)
+        services.models.set_load_options(model_id, bool(trust_on), bool(pickle_on))
+        return registry_rows(services)
 
     apply_opts.click(do_load_opts, [opts_id, trust, pickle_ok, lang_state], table, api_name="models_set_load_options")
     live.picker(opts_id, lambda lang_now: version_ids(services), topics=("models",))
@@ -120,36 +103,31 @@ def _round_status(services: Services, job_id: str | None, lang: str) -> str:
 
 def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> None:
     """Draw the registry and the loop panel; a finished round becomes the A/B pair through the reconciler."""
-    lang = labels.lang
     _registry_panel(services, labels, lang_state, live)
-    labels(gr.Markdown(t("ui.loop.title", lang)), "ui.loop.title", attr="value")
+    labels.make(gr.Markdown, "ui.loop.title", attr="value")
     with gr.Row():
-        base = labels(Picker(label=t("ui.loop.base", lang)), "ui.loop.base")
-        only_current = labels(gr.Checkbox(label=t("ui.loop.only_current", lang)), "ui.loop.only_current")
-        source = labels(gr.Radio([(t(f"ui.source.{s}", lang), s) for s in SOURCES], value="human",
-                                 label=t("ui.lb.source", lang)), "ui.lb.source")
+        base = labels.make(Picker, "ui.loop.base")
+        only_current = labels.make(gr.Checkbox, "ui.loop.only_current")
+        source = labels.make(gr.Radio, "ui.lb.source", choices=[(f"ui.source.{s}", s) for s in SOURCES],
+                             value="human")
     with gr.Row():
-        prepare = labels(gr.Button(t("ui.loop.prepare", lang)), "ui.loop.prepare", attr="value")
-        launch = labels(gr.Button(t("ui.loop.launch", lang), variant="primary"), "ui.loop.launch", attr="value")
+        prepare = labels.make(gr.Button, "ui.loop.prepare", attr="value")
+        launch = labels.make(gr.Button, "ui.loop.launch", variant="primary", attr="value")
     status = gr.Markdown()
-    yaml_box = labels(gr.Code(language="yaml", label=t("ui.loop.yaml", lang), interactive=False), "ui.loop.yaml")
+    yaml_box = labels.make(gr.Code, "ui.loop.yaml", language="yaml", interactive=False)
     round_state, job_state = gr.State(None), gr.State(None)
     job_box = gr.Textbox(visible=False)  # the queued job's id, for scripted callers
 
     def do_prepare(base_id, only, src, lang_now):
-        with guard(lang_now):
-            round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
-            rendered = services.training.render(round_.config)
+        round_ = services.loop.prepare(base_id, only_current=bool(only), source=None if src == "all" else src)
+        rendered = services.training.render(round_.config)
         text = t("ui.loop.prepared", lang_now, pairs=round_.pairs, dataset=round_.dataset, base=round_.base.id)
         return round_, rendered.yaml_text, text
 
     def do_launch(round_, lang_now):
         if round_ is None:
             raise gr.Error(t("ui.loop.prepare_first", lang_now))
-        try:
-            _, job = services.loop.launch(round_)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang_now) from exc
+        _, job = services.loop.launch(round_)
         return job.id, t("ui.loop.launched", lang_now, job=job.id), job.id
 
     prepare.click(do_prepare, [base, only_current, source, lang_state], [round_state, yaml_box, status],
@@ -157,8 +135,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     launch.click(do_launch, [round_state, lang_state], [job_state, status, job_box], api_name="loop_launch")
 
     def poll(job_id, lang_now):
-        with guard(lang_now):
-            return _round_status(services, job_id, lang_now)
+        return _round_status(services, job_id, lang_now)
 
     # Reads only: the round is registered by the reconciler whether or not this page is open.
     gr.Button(visible=False).click(poll, [job_state, lang_state], [status], api_name="loop_poll", queue=False)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from ...errors import InvalidInputError, LLMOpsError
-from ...i18n import has, t
+from ...i18n import t
 from ...i18n.options import option_keys
 from ...schemas.stages import SECTIONS, STAGES, FieldSpec, fields_by_name
 from ...schemas.training import TrainConfig
@@ -17,7 +17,7 @@ from ...services.planning import plan_config
 from ...services.training import Target
 from ..choices import base_model_choices
 from ..components import ChoiceOrTyped, Picker
-from ..i18n import Labels, translated_choices, user_error
+from ..i18n import Labels
 from ..live import Live
 from ..widgets import jobs_panel
 from . import training_api
@@ -118,34 +118,30 @@ def _planner_split(stage: str) -> int:
     return sum(1 for spec in form_fields(stage) if spec.section in ("basic", "advanced"))
 
 
-def _field(spec: FieldSpec, stage: str, sources: dict, default, lang: str, labels: Labels):
+def _field(spec: FieldSpec, stage: str, sources: dict, default, labels: Labels):
     key = f"ui.field.{spec.name}"
-    label, info = t(key, lang), (t(f"{key}.info", lang) if has(f"{key}.info") else None)
     keyed = option_keys(spec.name, [str(c) for c in spec.choices]) if spec.kind in ("radio", "choice") else None
-    choices = translated_choices(keyed, lang) if keyed else sources.get(spec.source, ())
-    comp = _component(spec, choices, default, label, info)
+    cls, args, kwargs = _component(spec, sources.get(spec.source, ()), default)
     # A field hidden on a stage keeps its place so the positional API stays the same on every stage.
-    comp.visible = spec.visible(stage)
-    return labels(comp, key, f"{key}.info", choices=keyed)
+    return labels.make(cls, key, *args, info=f"{key}.info", choices=keyed, visible=spec.visible(stage), **kwargs)
 
 
-def _component(spec: FieldSpec, choices, default, label: str, info: str | None):
+def _component(spec: FieldSpec, sources, default) -> tuple[type, tuple, dict]:
+    """The component class, positional and keyword arguments of one field (its label and choices keys aside)."""
     kind = spec.kind
     if kind == "radio":
-        comp = gr.Radio(list(choices), value=default, label=label, info=info)
-    elif kind == "choice":
+        return gr.Radio, (), {"value": default}
+    if kind == "choice":
         value = "none" if spec.optional and default is None else default
-        comp = gr.Dropdown(list(choices), value=str(value), label=label, info=info)
-    elif kind == "source":
-        comp = ChoiceOrTyped([("", ""), *choices], value=default or "", allow_custom_value=True, label=label, info=info)
-    elif kind == "bool":
-        comp = gr.Checkbox(value=bool(default), label=label, info=info)
-    elif kind == "text":
-        comp = gr.Textbox(value=default or "", label=label, info=info)
-    else:
-        comp = gr.Number(value=default if default is not None else 0, label=label, info=info,
-                         precision=0 if kind == "int" else None)
-    return comp
+        return gr.Dropdown, (), {"value": str(value)}
+    if kind == "source":
+        # Workspace data, not interface strings: passed as they are, never translated.
+        return ChoiceOrTyped, ([("", ""), *sources],), {"value": default or "", "allow_custom_value": True}
+    if kind == "bool":
+        return gr.Checkbox, (), {"value": bool(default)}
+    if kind == "text":
+        return gr.Textbox, (), {"value": default or ""}
+    return gr.Number, (), {"value": default if default is not None else 0, "precision": 0 if kind == "int" else None}
 
 
 class _StageHandlers:
@@ -154,27 +150,17 @@ class _StageHandlers:
     def __init__(self, services: Services, stage: str, names: list[str]):
         self.services, self.stage, self.names = services, stage, names
 
-    def _config(self, model_value, template_value, dataset_values, values, lang):
-        try:
-            return self.services.training.build(self.stage, model_value, dataset_values or [],
-                                                template=template_value or None, **overrides_from(self.names, values))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+    def _config(self, model_value, template_value, dataset_values, values):
+        return self.services.training.build(self.stage, model_value, dataset_values or [],
+                                            template=template_value or None, **overrides_from(self.names, values))
 
-    def guarded(self, action):
-        """Wrap `action(config, target, lang)` so every user error becomes a message in the user's language."""
+    def with_config(self, action):
+        """Wrap `action(config, target, lang)` as a handler of the form's positional values."""
         def handler(model_value, template_value, dataset_values, *rest):
             *values, lang = rest
             count = len(self.names)
-            try:
-                target = target_from(tuple(values[count:]))
-            except LLMOpsError as exc:
-                raise user_error(exc, lang) from exc
-            config = self._config(model_value, template_value, dataset_values, values[:count], lang)
-            try:
-                return action(config, target, lang)
-            except LLMOpsError as exc:
-                raise user_error(exc, lang) from exc
+            target = target_from(tuple(values[count:]))
+            return action(self._config(model_value, template_value, dataset_values, values[:count]), target, lang)
         return handler
 
     def preview(self, config, target, lang):
@@ -199,20 +185,13 @@ class _StageHandlers:
         first = _planner_split(self.stage)
         count, memory, size = values[first:first + 3]
         fields = values[:first] + values[first + 3:first + 3 + len(self.names) - first]
-        config = self._config(model_value, template_value, dataset_values, fields, lang)
-        try:
-            result = plan_config(config, int(count or 1), float(memory or 80), float(size or 0))
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
-        return plan_markdown(result, lang)
+        config = self._config(model_value, template_value, dataset_values, fields)
+        return plan_markdown(plan_config(config, int(count or 1), float(memory or 80), float(size or 0)), lang)
 
     def load(self, path, lang):
-        try:
-            config = self.services.training.load_config(path)
-            if config.stage != self.stage:
-                raise InvalidInputError("err.train.config_other_stage", path=path, stage=config.stage)
-        except LLMOpsError as exc:
-            raise user_error(exc, lang) from exc
+        config = self.services.training.load_config(path)
+        if config.stage != self.stage:
+            raise InvalidInputError("err.train.config_other_stage", path=path, stage=config.stage)
         return (config.model, config.template, config.datasets, *form_values(config, self.stage),
                 t("ui.status.loaded", lang, path=path))
 
@@ -232,43 +211,37 @@ class _StageHandlers:
 
 
 def _planner_column(labels: Labels) -> tuple[list, gr.Button, gr.Markdown]:
-    lang = labels.lang
-    labels(gr.Markdown(t("ui.planner.title", lang)), "ui.planner.title", attr="value")
-    gpus = labels(gr.Number(value=1, precision=0, label=t("ui.planner.gpus", lang)), "ui.planner.gpus")
-    gpu_mem = labels(gr.Number(value=80, label=t("ui.planner.mem", lang)), "ui.planner.mem")
-    params_b = labels(gr.Number(value=0, label=t("ui.planner.params", lang)), "ui.planner.params",
-                      "ui.planner.params.info")
-    button = labels(gr.Button(t("ui.planner.run", lang)), "ui.planner.run", attr="value")
+    labels.make(gr.Markdown, "ui.planner.title", attr="value")
+    gpus = labels.make(gr.Number, "ui.planner.gpus", value=1, precision=0)
+    gpu_mem = labels.make(gr.Number, "ui.planner.mem", value=80)
+    params_b = labels.make(gr.Number, "ui.planner.params", info="ui.planner.params.info", value=0)
+    button = labels.make(gr.Button, "ui.planner.run", attr="value")
     return [gpus, gpu_mem, params_b], button, gr.Markdown()
 
 
-def _fields_row(fields: tuple[FieldSpec, ...], stage, sources, defaults, lang, labels, comps):
+def _fields_row(fields: tuple[FieldSpec, ...], stage, sources, defaults, labels, comps):
     # A field marked new_row (each memory-saving optimizer) starts its own row, so its keys sit together.
     starts = [i for i, spec in enumerate(fields) if i == 0 or spec.new_row]
     for begin, end in zip(starts, [*starts[1:], len(fields)], strict=True):
         with gr.Row():
             for spec in fields[begin:end]:
-                comps[spec.name] = _field(spec, stage, sources, defaults.get(spec.name), lang, labels)
+                comps[spec.name] = _field(spec, stage, sources, defaults.get(spec.name), labels)
 
 
-def _target_row(defaults, lang, labels, comps):
+def _target_row(defaults, labels, comps):
     with gr.Row():
         for name, kind in TARGET_FIELDS:
             key = f"ui.field.{name}"
-            info = t(f"{key}.info", lang) if has(f"{key}.info") else None
-            comp = gr.Textbox(value=defaults[name], label=t(key, lang), info=info) if kind == "text" else gr.Number(
-                value=defaults[name], label=t(key, lang), info=info, precision=0)
-            comps[name] = labels(comp, key, f"{key}.info")
+            extra = {} if kind == "text" else {"precision": 0}
+            comps[name] = labels.make(gr.Textbox if kind == "text" else gr.Number, key, info=f"{key}.info",
+                                      value=defaults[name], **extra)
 
 
 def _saved_panel(labels: Labels, services: Services):
-    lang = labels.lang
-    with labels(gr.Accordion(t("ui.section.saved", lang), open=False), "ui.section.saved"), gr.Row():
-        saved = labels(Picker(saved_config_choices(services), label=t("ui.field.saved_config", lang), scale=3),
-                       "ui.field.saved_config")
-        load = labels(gr.Button(t("ui.btn.load_config", lang), scale=1), "ui.btn.load_config", attr="value")
-        refresh = labels(gr.Button(t("ui.btn.refresh_sources", lang), scale=1), "ui.btn.refresh_sources",
-                         attr="value")
+    with labels.make(gr.Accordion, "ui.section.saved", open=False), gr.Row():
+        saved = labels.make(Picker, "ui.field.saved_config", saved_config_choices(services), scale=3)
+        load = labels.make(gr.Button, "ui.btn.load_config", scale=1, attr="value")
+        refresh = labels.make(gr.Button, "ui.btn.refresh_sources", scale=1, attr="value")
     return saved, load, refresh
 
 
@@ -289,22 +262,21 @@ def _stage_live(live: Live, services: Services, stage: str, datasets, saved, com
 
 def _config_fields(stage: str, specs, sources: dict, defaults: dict, labels: Labels) -> dict:
     """Every config field of the stage, section by section as the spec orders them, then the target box."""
-    lang, comps = labels.lang, {}
+    _lang, comps = labels.lang, {}
     for section, title_key in SECTIONS.items():
         fields = tuple(spec for spec in specs if spec.section == section)
         if title_key is None:
-            _fields_row(fields, stage, sources, defaults, lang, labels, comps)
+            _fields_row(fields, stage, sources, defaults, labels, comps)
             continue
-        with labels(gr.Accordion(t(title_key, lang), open=False), title_key):
-            _fields_row(fields, stage, sources, defaults, lang, labels, comps)
-    with labels(gr.Accordion(t("ui.section.target_box", lang), open=False), "ui.section.target_box"):
-        _target_row(defaults, lang, labels, comps)
+        with labels.make(gr.Accordion, title_key, open=False):
+            _fields_row(fields, stage, sources, defaults, labels, comps)
+    with labels.make(gr.Accordion, "ui.section.target_box", open=False):
+        _target_row(defaults, labels, comps)
     return comps
 
 
 def _stage_form(stage: str, services: Services, labels: Labels, model, template, lang_state, launched,
                 live: Live):
-    lang = labels.lang
     defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
     specs = form_fields(stage)
     sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
@@ -312,22 +284,19 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
         with gr.Column(scale=3):
             saved, load, refresh = _saved_panel(labels, services)
             available = services.training.datasets_for_stage(stage)
-            datasets = labels(Picker(available, value=available[:1], multiselect=True,
-                                     label=t("ui.field.datasets", lang)), "ui.field.datasets")
-            with labels(gr.Accordion(t("ui.field.dataset_preview", lang), open=False), "ui.field.dataset_preview"):
+            datasets = labels.make(Picker, "ui.field.datasets", available, value=available[:1], multiselect=True)
+            with labels.make(gr.Accordion, "ui.field.dataset_preview", open=False):
                 preview_status = gr.Markdown()
                 # Its headers are the dataset's own columns: data, shown as they are.
                 preview = gr.Dataframe(_initial_preview(services, available[:1]), interactive=False, wrap=True,
                                        max_height=300, elem_classes=["data-grid"])
             comps = _config_fields(stage, specs, sources, defaults, labels)
             with gr.Row():
-                buttons = {key: labels(gr.Button(t(f"ui.btn.{key}", lang), variant=variant), f"ui.btn.{key}",
-                                       attr="value")
+                buttons = {key: labels.make(gr.Button, f"ui.btn.{key}", variant=variant, attr="value")
                            for key, variant in (("preview", "secondary"), ("command", "secondary"),
                                                 ("save", "secondary"), ("launch", "primary"))}
             status = gr.Markdown()
-            command = labels(gr.Textbox(label=t("ui.field.command", lang), lines=7, show_copy_button=True,
-                                        interactive=False), "ui.field.command")
+            command = labels.make(gr.Textbox, "ui.field.command", lines=7, show_copy_button=True, interactive=False)
             yaml_box = gr.Code(language="yaml", label="YAML", interactive=False)
         with gr.Column(scale=2):
             planner_inputs, plan_btn, plan_out = _planner_column(labels)
@@ -338,12 +307,12 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     target_comps = [comps[name] for name, _ in TARGET_FIELDS]
     inputs = [model, template, datasets, *config_comps, *target_comps, lang_state]
     outputs = [yaml_box, command, status]
-    buttons["preview"].click(h.guarded(h.preview), inputs, outputs, api_name=f"{stage}_preview")
-    buttons["save"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_save")
+    buttons["preview"].click(h.with_config(h.preview), inputs, outputs, api_name=f"{stage}_preview")
+    buttons["save"].click(h.with_config(h.save), inputs, outputs, api_name=f"{stage}_save")
     # Saving is content-addressed, so repeated clicks name the same file instead of writing new ones.
-    buttons["command"].click(h.guarded(h.save), inputs, outputs, api_name=f"{stage}_command").then(
+    buttons["command"].click(h.with_config(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
-    buttons["launch"].click(h.guarded(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
+    buttons["launch"].click(h.with_config(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
     split = _planner_split(stage)
     plan_inputs = [model, template, datasets, *config_comps[:split], *planner_inputs, *config_comps[split:], lang_state]
     plan_btn.click(h.plan, plan_inputs, plan_out, api_name=f"{stage}_plan")
@@ -370,15 +339,14 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     """The whole tab; call inside a gr.Tab."""
     lang = labels.lang
     with gr.Row():
-        model = labels(ChoiceOrTyped(base_model_choices(services, lang), value="demo", allow_custom_value=True,
-                                     scale=3, label=t("ui.field.model", lang)), "ui.field.model", "ui.field.model.info")
-        template = labels(Picker(services.training.templates(), value="chatml", scale=1,
-                                 label=t("ui.field.template", lang)), "ui.field.template")
+        model = labels.make(ChoiceOrTyped, "ui.field.model", base_model_choices(services, lang),
+                            info="ui.field.model.info", value="demo", allow_custom_value=True, scale=3)
+        template = labels.make(Picker, "ui.field.template", services.training.templates(), value="chatml", scale=1)
         device = gr.Markdown()
     launched = gr.Textbox(visible=False)
     with gr.Tabs():
         for stage, spec in STAGES.items():
-            with labels(gr.Tab(t(spec.title_key, lang), id=f"stage-{stage}"), spec.title_key):
+            with labels.make(gr.Tab, spec.title_key, id=f"stage-{stage}"):
                 _stage_form(stage, services, labels, model, template, lang_state, launched, live)
     panel = jobs_panel.build(services, labels, lang_state)
     training_api.build(services)

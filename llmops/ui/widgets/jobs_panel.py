@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from ...errors import LLMOpsError
 from ...i18n import has, t
 from ...schemas.jobs import Job
 from ...services.container import Services
 from ...services.jobs import JobDetails
 from ..charts import loss_figure
 from ..components import Picker
-from ..i18n import Labels, user_error
+from ..i18n import Labels
 
 TABLE_HEADERS = ["ui.col.id", "ui.col.name", "ui.col.kind", "ui.col.status", "ui.col.progress", "ui.col.created"]
 
@@ -86,20 +85,17 @@ def refresh(services: Services, selected: str | None, lang: str):
 
 def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel:
     """Draw the panel and wire refresh, selection, stop and the timer."""
-    lang = labels.lang
     with gr.Group():
-        labels(gr.Markdown(f"### {t('ui.jobs.title', lang)}"), "ui.jobs.title_md", attr="value")
+        labels.make(gr.Markdown, "ui.jobs.title_md", attr="value")
         table = labels.make(gr.Dataframe, "ui.jobs.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
         with gr.Row():
-            selected = labels(Picker(scale=3, label=t("ui.jobs.select", lang)), "ui.jobs.select")
-            refresh_btn = labels(gr.Button(t("ui.jobs.refresh", lang), scale=1), "ui.jobs.refresh", attr="value")
-            stop_btn = labels(gr.Button(t("ui.jobs.stop", lang), variant="stop", scale=1), "ui.jobs.stop",
-                              attr="value")
+            selected = labels.make(Picker, "ui.jobs.select", scale=3)
+            refresh_btn = labels.make(gr.Button, "ui.jobs.refresh", scale=1, attr="value")
+            stop_btn = labels.make(gr.Button, "ui.jobs.stop", variant="stop", scale=1, attr="value")
         status = gr.Markdown()
         with gr.Row():
-            plot = labels(gr.Plot(label=t("ui.jobs.chart", lang)), "ui.jobs.chart")
-            log = labels(gr.Textbox(label=t("ui.jobs.log", lang), lines=14, max_lines=14, autoscroll=True,
-                                    interactive=False), "ui.jobs.log")
+            plot = labels.make(gr.Plot, "ui.jobs.chart")
+            log = labels.make(gr.Textbox, "ui.jobs.log", lines=14, max_lines=14, autoscroll=True, interactive=False)
     panel = JobsPanel(selected, table, status, plot, log, stop_btn)
 
     def on_refresh(job_id, current_lang):
@@ -108,10 +104,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
     def on_stop(job_id, current_lang):
         if not job_id:
             raise gr.Error(t("ui.jobs.none", current_lang))
-        try:
-            services.jobs.stop(job_id)
-        except LLMOpsError as exc:
-            raise user_error(exc, current_lang) from exc
+        services.jobs.stop(job_id)
         return refresh(services, job_id, current_lang)
 
     refresh_btn.click(on_refresh, [selected, lang_state], panel.outputs, api_name="refresh_jobs", queue=False)
@@ -171,12 +164,11 @@ def job_widget(services: Services, labels: Labels, lang_state: gr.State, name: s
     """Draw the widget; its timer only reads (the reconciler applies results, never this page)."""
     lang = labels.lang
     job = gr.State(None)
-    with labels(gr.Accordion(t("ui.jobw.title", lang), open=False), "ui.jobw.title"):
+    with labels.make(gr.Accordion, "ui.jobw.title", open=False):
         with gr.Row():
             status = gr.Markdown(t("ui.jobw.none", lang))
-            stop = labels(gr.Button(t("ui.jobw.stop", lang), variant="stop", scale=0), "ui.jobw.stop", attr="value")
-        log = labels(gr.Textbox(label=t("ui.jobw.log", lang), lines=8, max_lines=8, autoscroll=True,
-                                interactive=False), "ui.jobw.log")
+            stop = labels.make(gr.Button, "ui.jobw.stop", variant="stop", scale=0, attr="value")
+        log = labels.make(gr.Textbox, "ui.jobw.log", lines=8, max_lines=8, autoscroll=True, interactive=False)
 
     def show(job_id, lang_now):
         if not job_id:
