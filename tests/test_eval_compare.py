@@ -163,3 +163,22 @@ def test_a_run_that_has_only_started_compares_to_empty_columns(settings):
     report = build_report(folder, "zh")
     assert report.best is None and report.status == "running" and report.total == 10 and report.done == 0
     assert [o.missing for o in side_by_side(folder).rows[0].outputs] == [True, True]
+
+
+def test_compare_and_report_commands(settings, capsys, monkeypatch):
+    import json
+
+    from llmops.cli.main import main
+
+    folder = make_run(settings)
+    assert main(["eval", "compare", folder.run_id, "--baseline", A, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["baseline"] == A and data["models"] == list(folder.config().models)
+    metric_columns = [c for c in data["columns"] if c["group"] == "metric"]
+    assert metric_columns and all(c["best"] for c in metric_columns)
+    assert main(["eval", "report", folder.run_id, "--no-pdf", "--json"]) == 0
+    written = json.loads(capsys.readouterr().out)
+    assert written["pdf"] is None and "<html" in open(written["html"], encoding="utf-8").read(2000).lower()
+    monkeypatch.setenv("LLMOPS_LANG", "zh")
+    assert main(["eval", "compare", "ev-20990101-000000-abcdef"]) == 2
+    assert "不存在评测运行" in capsys.readouterr().err

@@ -8,6 +8,7 @@ from ..errors import InvalidInputError
 from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_bench import register as register_bench
+from .eval_report import register as register_report
 from ..i18n import render, t
 from .output import emit
 from .types import non_negative_int, positive_float, positive_int, text
@@ -50,6 +51,7 @@ def register(sub) -> None:
     register_human(esub)
     register_judge(esub)
     register_bench(esub)
+    register_report(esub)
     _register_runs(esub)
 
 

@@ -81,4 +81,8 @@ EVAL_RUNS: dict[str, dict[str, str]] = {
         "en": "Version {model} has no checkpoint-N folders to score.",
         "zh": "版本 {model} 没有可评测的 checkpoint-N 文件夹。",
     },
+    "evr.cli_report": {
+        "en": "report written: {html}\nJSON: {json}\nPDF: {pdf}",
+        "zh": "报告已写入：{html}\nJSON：{json}\nPDF：{pdf}",
+    },
 }
