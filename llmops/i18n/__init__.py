@@ -27,6 +27,7 @@ from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
 from .stores import STORES
+from .surgery import SURGERY
 from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
@@ -52,7 +53,8 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
-                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS)
+                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
+                SURGERY)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
