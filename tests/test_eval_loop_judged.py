@@ -100,3 +100,23 @@ def test_a_checkpoint_that_does_not_exist_is_named(settings, versions, set_file,
     code = main(["eval", "run", "--models", f"{tuned}#checkpoint-99", "--set", str(set_file)])
     assert code != 0
     assert "checkpoint-99" in capsys.readouterr().err
+
+
+def test_a_run_first_reports_samples_found_in_the_versions_training_data(settings, demo_model_dir, trained_adapter):
+    services = build_services(settings)
+    datasets = services.datasets
+    seen = datasets.rows(datasets.file_of("sample_sft"))[0]
+    base = services.models.add_base("demo", str(demo_model_dir), template="chatml")
+    tuned = services.models.add_adapter("tuned", base.id, str(trained_adapter), lineage={"datasets": ["sample_sft"]})
+    path = settings.work_dir / "mixed.jsonl"
+    lines = [{"prompt": seen["instruction"], "reference": seen["output"]},
+             {"prompt": "A question no training row has ever asked about zebras.", "reference": "none"}]
+    path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+    folder, _ = services.evals.start({"models": [base.id, tuned.id], "set": str(path), "metrics": ["exact_match"],
+                                      "generation": {"max_new_tokens": 2}})
+    view = services.evals.wait(folder.run_id, 240)
+    assert view.summary is not None and view.summary.status == "complete"
+    assert view.summary.models[tuned.id].contaminated == 1 and view.summary.models[tuned.id].contaminated_exact == 1
+    assert view.summary.models[base.id].contaminated == 0
+    report = folder.contamination()[tuned.id]
+    assert [(m["sample"], m["dataset"], m["kind"]) for m in report["matches"]][:1] == [(0, "sample_sft", "exact")]

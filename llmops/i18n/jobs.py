@@ -59,5 +59,6 @@ JOBS = {
     "jobs.stage.generate": {"en": "Answers generated", "zh": "已生成回答"},
     "jobs.stage.judge": {"en": "Answers judged", "zh": "已评判回答"},
     "jobs.stage.score": {"en": "Scored", "zh": "已评分"},
+    "jobs.stage.contamination": {"en": "Checking contamination", "zh": "检查数据污染"},
     "ui.jobw.stopping": {"en": "Stopping job `{job_id}`…", "zh": "正在停止任务 `{job_id}`……"},
 }

@@ -131,6 +131,8 @@ class ModelSummary(BaseModel):
     loss: int | None = None
     tie: int | None = None
     human: dict[str, float | None] = Field(default_factory=dict)  # dimension -> mean human score
+    contaminated: int | None = None  # samples found in this version's training data (exactly or nearly)
+    contaminated_exact: int | None = None
 
 
 class JudgeSummary(BaseModel):

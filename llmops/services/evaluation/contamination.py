@@ -199,3 +199,14 @@ def check(settings: Settings, set_name_or_samples: str | Sequence[EvalSample], v
                                lineage=chain, datasets=checked, matches=matches,
                                contaminated=len({m.sample for m in matches}), exact=len(exact))
 
+
+
+def contamination_reports(settings: Settings, folder) -> dict[str, dict]:
+    """Before a run answers anything: for each version it evaluates, where the run's samples occur in its training data."""
+    samples = folder.samples()
+    reports: dict[str, dict] = {}
+    for model in folder.config().models:
+        version = model.partition("#")[0]  # a checkpoint was trained on its version's data
+        report = check(settings, samples, version)
+        reports[model] = report.model_copy(update={"set": folder.config().set}).model_dump(mode="json")
+    return reports

@@ -7,6 +7,7 @@
         scores.jsonl        per-sample metric values: {"sample", "model", <metric key>: value | null, ...}
         judgements.jsonl    SingleJudgement / PairJudgement per line
         summary.json        RunSummary
+        contamination.json  per model: where the set's samples occur in the data its lineage was trained on
         human/              blind key, exported sheets, imported human scores
         report.html, report.pdf, report.json, samples.csv, samples.xlsx
 
@@ -60,6 +61,7 @@ class RunFolder:
     judgements_path = property(lambda self: self.path / "judgements.jsonl")
     summary_path = property(lambda self: self.path / "summary.json")
     human_dir = property(lambda self: self.path / "human")
+    contamination_path = property(lambda self: self.path / "contamination.json")
 
     def exists(self) -> bool:
         return self.config_path.is_file()
@@ -137,6 +139,18 @@ class RunFolder:
             return RunSummary.model_validate_json(self.summary_path.read_text(encoding="utf-8"))
         except (OSError, PydanticError):
             return None
+
+
+    def write_contamination(self, reports: dict[str, dict]) -> None:
+        atomic_write_json(self.contamination_path, reports)
+
+    def contamination(self) -> dict[str, dict] | None:
+        """Model -> its contamination report (a ContaminationReport as JSON), or None before the check ran."""
+        try:
+            data = json.loads(self.contamination_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
 
 
 def list_runs(settings: Settings) -> list[RunFolder]:

@@ -27,4 +27,16 @@ def human_figures(folder: RunFolder, summary: RunSummary) -> RunSummary | None:
     return summary
 
 
-DEFAULT_EXTRAS = (judge_figures, human_figures)
+def contamination_figures(folder: RunFolder, summary: RunSummary) -> RunSummary | None:
+    """Each model's count of samples found in its own training data (exactly or nearly)."""
+    reports = folder.contamination()
+    if not reports:
+        return None
+    for model, report in reports.items():
+        entry = summary.models.setdefault(model, ModelSummary())
+        entry.contaminated = int(report.get("contaminated", 0))
+        entry.contaminated_exact = int(report.get("exact", 0))
+    return summary
+
+
+DEFAULT_EXTRAS = (judge_figures, human_figures, contamination_figures)

@@ -17,6 +17,7 @@ from .registry import JobKind, WorkerContext, read_json, register
 
 
 JUDGE_STAGE = "judge"
+CONTAMINATION_STAGE = "contamination"
 
 
 class EvalParams(BaseModel):
@@ -28,11 +29,15 @@ class EvalParams(BaseModel):
 
 
 def _run_eval(ctx: WorkerContext, params: EvalParams) -> dict:
+    from ..evaluation.contamination import contamination_reports
     from ..evaluation.generate import generate
     from ..evaluation.run_folder import RunFolder
     from ..evaluation.summarise import STAGE, summarise
 
     folder = RunFolder(ctx.settings, params.run_id).require()
+    if folder.contamination() is None:
+        ctx.progress(CONTAMINATION_STAGE, 0, 1, force=True)
+        folder.write_contamination(contamination_reports(ctx.settings, folder))
     made = generate(ctx.settings, folder, ctx.stop, ctx.progress)
     ctx.progress(STAGE, made["done"], made["total"], force=True, **made["counts"])
     spec = folder.config().judge
