@@ -30,6 +30,7 @@ from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
+from .ui_eval import UI_EVAL
 from .ui_live import UI_LIVE
 from .ui_loop import UI_LOOP
 from .upload_limits import UPLOAD_LIMITS
@@ -51,7 +52,7 @@ def _merge(*tables: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
 _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DATA, UI_LOOP, UI_LIVE, CHAT,
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
-                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS)
+                TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, UI_EVAL)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
