@@ -60,7 +60,7 @@ def status_text(bench: EvalWorkbench, run_id: str | None, lang: str) -> tuple[st
         return "", False
     view = bench.view(run_id)
     done, total = _done_total(view)
-    running = view.status in ("pending", "running")
+    running = view.job is not None and not view.job.status.finished
     counts = view.progress.counts or {}
     eta = counts.get("eta_s")
     lines = [t("ui.ev.status_line", lang, run=run_id, status=view.status, done=done, total=total,
