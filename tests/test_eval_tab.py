@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from gradio_client import Client, handle_file
 
+from llmops.cli.main import build_parser
 from llmops.schemas.eval_runs import DEFAULT_DIMENSIONS
 from llmops.services.models import ModelRegistry
 from llmops.ui.tabs.evaluation_run import metric_choices, run_command
@@ -44,16 +45,14 @@ def _wait_complete(client: Client, run_id: str, timeout_s: float = 150) -> list:
 
 
 def test_metric_choices_name_their_needs_and_the_command_matches_the_form():
-    zh = dict((value, text) for text, value in metric_choices("zh"))
+    zh = {value: text for text, value in metric_choices("zh")}
     assert "需要参考答案" in zh["lf_bleu4"] and "标签" in zh["accuracy"] and "本地模型" in zh["perplexity"]
     args = run_command({"models": ["a@v1", "b@v2"], "set": "mini", "metrics": ["exact_match"], "limit": 2,
                         "generation": {"temperature": 0.0, "top_p": 1.0, "max_new_tokens": 12, "seed": 0},
                         "concurrency": 4, "timeout_s": 60.0, "retries": 0, "name": "x"})
     assert args[:6] == ["eval", "run", "--models", "a@v1,b@v2", "--set", "mini"]
     assert args[args.index("--limit") + 1] == "2" and args[args.index("--max-new-tokens") + 1] == "12"
-    from llmops.cli.main import build_parser  # the echoed command is one the CLI accepts
-
-    assert build_parser().parse_args(args).limit == 2
+    assert build_parser().parse_args(args).limit == 2  # the echoed command is one the CLI accepts
 
 
 def test_eval_tab_end_to_end_in_chinese(settings, demo_model_dir, app_factory, tmp_path):
@@ -64,6 +63,10 @@ def test_eval_tab_end_to_end_in_chinese(settings, demo_model_dir, app_factory, t
     message, table = client.predict(handle_file(str(_write(tmp_path / "mini.jsonl", ROWS))), "mini",
                                     api_name="/eval_set_add")
     assert "mini" in message and ["mini", "set", 3, ""] in table["data"]
+    info, grid, page = client.predict("mini", 2, 2, api_name="/eval_set_preview")
+    assert page == 2 and [r[1] for r in grid["data"]] == [ROWS[2]["prompt"]] and "2 / 2" in info
+    gate = client.predict("mini", "exact_match", 1.5, api_name="/eval_gate_set")
+    assert "mini" in gate and "exact_match" in gate and "1.5" in gate
     _write(tmp_path / "nolabels.jsonl", [{"prompt": "hi"}])
     client.predict(handle_file(str(tmp_path / "nolabels.jsonl")), "bare", api_name="/eval_set_add")
 
