@@ -13,11 +13,11 @@ from .datagen import DATAGEN
 from .error_kinds import ERROR_KINDS
 from .errors import ERRORS
 from .eval_human import EVAL_HUMAN
+from .eval_loop import EVAL_LOOP
 from .eval_report import EVAL_REPORT
 from .eval_runs import EVAL_RUNS
 from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
-from .eval_loop import EVAL_LOOP
 from .jobs import JOBS
 from .judge import JUDGE
 from .leaderboard import LEADERBOARD
@@ -32,6 +32,7 @@ from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
 from .ui_data import UI_DATA
+from .ui_eval import UI_EVAL
 from .ui_live import UI_LIVE
 from .ui_loop import UI_LOOP
 from .upload_limits import UPLOAD_LIMITS
@@ -54,7 +55,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
-                SURGERY)
+                SURGERY, UI_EVAL)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:
