@@ -16,9 +16,8 @@ from llmops.schemas.jobs import JobStatus
 from llmops.services import jobkinds
 from llmops.services.container import build_services
 
-from .test_app_data_api import _SlowChat
-
 from .apphelpers import finished
+from .test_app_data_api import _SlowChat
 
 
 @pytest.fixture

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 from ..errors import InvalidInputError
+from ..i18n import render, t
+from .eval_bench import register as register_bench
 from .eval_human import register as register_human
 from .eval_judge import register as register_judge
-from .eval_bench import register as register_bench
 from .eval_report import register as register_report
-from ..i18n import render, t
 from .output import emit
 from .types import non_negative_int, positive_float, positive_int, text
 

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from ...backends.openai_compat import Endpoint, OpenAICompatBackend
 from ...errors import BackendError, InvalidInputError
-from ...schemas.eval_runs import (JudgeSpec, ModelSummary, PairJudgement, PredictionRecord, RunSummary,
-                                  SingleJudgement)
+from ...schemas.eval_runs import JudgeSpec, ModelSummary, PairJudgement, PredictionRecord, RunSummary, SingleJudgement
 from ...schemas.models import SamplingParams
 from ...settings import Settings
 from ..prefs import PrefsStore

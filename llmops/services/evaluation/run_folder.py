@@ -28,9 +28,15 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic import ValidationError as PydanticError
 
 from ...errors import NotFoundError
+from ...schemas.eval_runs import (
+    RUN_ID_PATTERN,
+    EvalRunConfig,
+    PairJudgement,
+    PredictionRecord,
+    RunSummary,
+    SingleJudgement,
+)
 from ...schemas.evaluation import EvalSample
-from ...schemas.eval_runs import (RUN_ID_PATTERN, EvalRunConfig, PairJudgement, PredictionRecord, RunSummary,
-                                  SingleJudgement)
 from ...settings import Settings
 from ...storage import atomic_write_bytes, atomic_write_json, file_lock
 

@@ -15,7 +15,6 @@ from ...schemas.eval_runs import RUN_ID_PATTERN
 from ...schemas.jobs import Job, JobStatus
 from .registry import JobKind, WorkerContext, read_json, register
 
-
 JUDGE_STAGE = "judge"
 CONTAMINATION_STAGE = "contamination"
 
