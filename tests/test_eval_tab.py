@@ -108,3 +108,65 @@ def test_eval_tab_end_to_end_in_chinese(settings, demo_model_dir, app_factory, t
     with open(sheet_file, encoding="utf-8-sig") as handle:
         sheet = list(csv.reader(handle))
     assert len(sheet) == 3 and {r[1] for r in sheet[1:]} == {"demo@v1.0"}
+
+
+def test_checkpoints_reports_sheets_and_two_runs_through_the_tab(settings, demo_model_dir, trained_adapter,
+                                                                 app_factory, tmp_path):
+    from llmops.services.datasets import DatasetRegistry
+
+    registry = ModelRegistry(settings)
+    base = registry.add_base("demo", str(demo_model_dir), template="chatml")
+    tuned = registry.add_adapter("tuned", base.id, str(trained_adapter), lineage={"datasets": ["sample_sft"]})
+    seen = DatasetRegistry(settings).rows(DatasetRegistry(settings).file_of("sample_sft"))[0]
+    rows = [{"prompt": seen["instruction"], "reference": seen["output"]}, *ROWS[:1]]
+    client = Client(app_factory(lang="en").url, verbose=False)
+    client.predict(handle_file(str(_write(tmp_path / "mix.jsonl", rows))), "mix", api_name="/eval_set_add")
+
+    # Sampled answers (temperature 1, seed 0): the tiny model's greedy answers are blank lines.
+    form = _form([tuned.id], "mix", ["exact_match", "lf_bleu4"], name="ckpts")
+    form[3] = 1.0
+    with pytest.raises(Exception, match="exactly one version"):
+        client.predict(*_form([base.id, tuned.id], "mix", ["exact_match"]), api_name="/eval_score_checkpoints")
+    _, _, _, _, run_id = client.predict(*form, api_name="/eval_score_checkpoints")
+    row = _wait_complete(client, run_id)
+    models = [f"{tuned.id}#checkpoint-1", f"{tuned.id}#checkpoint-2", tuned.id]
+    assert row[3].replace(" ", "").split(",") == models
+    grid = client.predict(run_id, api_name="/eval_results")[1]
+    assert [r[0] for r in grid["data"]] == models
+
+    json_file, _ = client.predict(run_id, None, api_name="/eval_report_json")
+    report = json.loads(Path(json_file).read_text(encoding="utf-8"))
+    assert run_id in json.dumps(report) and all(m in json.dumps(report) for m in models)
+    pdf_file, note = client.predict(run_id, None, api_name="/eval_report_pdf")
+    assert Path(pdf_file).read_bytes()[:5] == b"%PDF-", note
+    csv_file, _ = client.predict(run_id, None, api_name="/eval_report_samples_csv")
+    assert len(list(csv.reader(open(csv_file, encoding="utf-8-sig")))) == 1 + len(models) * 2
+
+    # A filled sheet comes back into the summary; a bad cell is refused with its row and column named.
+    sheet_file, _ = client.predict(run_id, "csv", False, api_name="/eval_sheet_export")
+    with open(sheet_file, encoding="utf-8-sig", newline="") as handle:
+        sheet = list(csv.reader(handle))
+    score_cols = [i for i, h in enumerate(sheet[0]) if "(1-5)" in h]
+    bad = [list(r) for r in sheet]
+    bad[1][score_cols[0]] = "9"
+    with open(tmp_path / "bad.csv", "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(bad)
+    with pytest.raises(Exception, match=r"Row 2, column .accuracy \(1-5\).: 9 is outside"):
+        client.predict(run_id, handle_file(str(tmp_path / "bad.csv")), api_name="/eval_sheet_import")
+    for r in sheet[1:]:
+        for i in score_cols:
+            r[i] = "4"
+    with open(tmp_path / "good.csv", "w", encoding="utf-8-sig", newline="") as handle:
+        csv.writer(handle).writerows(sheet)
+    note = client.predict(run_id, handle_file(str(tmp_path / "good.csv")), api_name="/eval_sheet_import")
+    assert str(len(models) * 2) in note
+    headers = client.predict(run_id, api_name="/eval_results")[1]["headers"]
+    assert any("accuracy" in h.lower() for h in headers)
+
+    # A second run on the same set compares with the first; the adapter's training data holds the first prompt.
+    _, _, _, _, other = client.predict(*_form([tuned.id], "mix", ["exact_match"], name="again"), api_name="/eval_start")
+    _wait_complete(client, other)
+    info, table = client.predict(run_id, other, api_name="/eval_compare_runs")
+    assert other in info and table["data"]
+    summary, matches = client.predict("mix", tuned.id, api_name="/eval_contamination")
+    assert matches["data"] and matches["data"][0][0] == 0 and "sample_sft" in json.dumps(matches["data"][0])

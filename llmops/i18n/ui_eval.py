@@ -168,4 +168,9 @@ UI_EVAL: dict[str, dict[str, str]] = {
     "err.ev_pick_run": {"en": "Choose an evaluation run first.", "zh": "请先选择一次评测运行。"},
     "err.ev_pick_version": {"en": "Choose a model version first.", "zh": "请先选择模型版本。"},
     "err.ev_report_kind": {"en": "Unknown report kind {kind} (known: {known}).", "zh": "未知的报告类型 {kind}（可选：{known}）。"},
+    "ui.ev.score_checkpoints": {"en": "Score its checkpoints", "zh": "评测其全部检查点"},
+    "err.ev_pick_one_version": {
+        "en": "Pick exactly one version whose training checkpoints should be scored.",
+        "zh": "请只选择一个版本，以评测其训练检查点。",
+    },
 }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
+from ...errors import InvalidInputError
+
 from ...i18n import t
 from ...schemas.eval_runs import DEFAULT_DIMENSIONS
 from ...services.container import Services
@@ -111,8 +113,8 @@ def _form(services: Services, labels: Labels, live: Live) -> list:
         live.picker(models, lambda lang: version_ids(services), topics=("models",))
         live.picker(set_name, lambda lang: [s.name for s in services.evals.sets.list()], topics=("evals", "datasets"))
     # The registry is code, not workspace data: its choices exist at build (the server checks picks against them).
-    metrics = labels(gr.CheckboxGroup(metric_choices(labels.lang), value=["exact_match"],
-                                      label=t("ui.ev.metrics", labels.lang)), "ui.ev.metrics", "ui.ev.metrics.info")
+    metrics = labels.make(gr.CheckboxGroup, "ui.ev.metrics", metric_choices(labels.lang), info="ui.ev.metrics.info",
+                          value=["exact_match"])
     live.add([metrics], lambda lang: [gr.update(choices=metric_choices(lang))], topics=("configs",))
     with labels.make(gr.Accordion, "ui.ev.generation", open=False), gr.Row():
         temperature = labels.make(gr.Slider, "ui.sampling.temperature", minimum=0.0, maximum=2.0, value=0.0, step=0.05)
@@ -148,6 +150,7 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
     with gr.Row():
         start = labels.make(gr.Button, "ui.ev.start", attr="value", variant="primary")
         show_cmd = labels.make(gr.Button, "ui.ev.show_command", attr="value")
+        checkpoints = labels.make(gr.Button, "ui.ev.score_checkpoints", attr="value")
     started = gr.Markdown()
     command = labels.make(gr.Code, "ui.ev.command", language="shell", interactive=False)
     runs = labels.make(gr.Dataframe, "ui.ev.runs_table", headers=RUN_HEADERS, interactive=False, wrap=True,
@@ -165,6 +168,18 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
         folder, job = bench.start(data)
         text = t("ui.ev.started", lang, run=folder.run_id, job=job.id)
         return [text, command_text(data, folder.run_id), run_rows(bench),
+                gr.update(choices=run_choices(bench), value=folder.run_id), folder.run_id]
+
+    def do_checkpoints(*args):
+        *values, lang = args
+        data = _values(values, lang)
+        chosen = data.get("models") or []
+        if len(chosen) != 1:
+            raise InvalidInputError("err.ev_pick_one_version")
+        folder, job = bench.runs.score_checkpoints(chosen[0], data)
+        text = t("ui.ev.started", lang, run=folder.run_id, job=job.id)
+        values_now = {**data, "models": folder.config().models}
+        return [text, command_text(values_now, folder.run_id), run_rows(bench),
                 gr.update(choices=run_choices(bench), value=folder.run_id), folder.run_id]
 
     def do_command(*args):
@@ -191,6 +206,8 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
 
     run_id_box = gr.Textbox(visible=False)  # the new run's id, for scripted callers
     start.click(do_start, [*form, lang_state], [started, command, runs, run, run_id_box], api_name="eval_start")
+    checkpoints.click(do_checkpoints, [*form, lang_state], [started, command, runs, run, run_id_box],
+                      api_name="eval_score_checkpoints")
     show_cmd.click(do_command, [*form, lang_state], [started, command], api_name="eval_command")
     run.change(panel, [run, lang_state], [status, timer], api_name="eval_status", queue=False)
     timer.tick(panel, [run, lang_state], [status, timer], api_name="eval_status_tick", queue=False,
