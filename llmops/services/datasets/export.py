@@ -10,9 +10,7 @@ from pathlib import Path
 
 from ...errors import InvalidInputError
 from ...storage import atomic_write_bytes
-
-# A cell starting with one of these is read as a formula (or a DDE command) by Excel, LibreOffice and Sheets.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from ..cells import neutral_text
 
 
 def safe_cell(value: object) -> str:
@@ -23,7 +21,7 @@ def safe_cell(value: object) -> str:
         text = value
     else:
         text = json.dumps(value, ensure_ascii=False, default=str)
-    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+    return neutral_text(text)
 
 
 def columns_of(rows: Sequence[object]) -> list[str]:

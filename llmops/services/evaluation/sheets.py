@@ -20,9 +20,9 @@ from pathlib import Path
 
 from ...errors import InvalidInputError
 from ...storage import atomic_write_bytes
+from ..cells import needs_quote, neutral_text
 
 FORMATS = ("xlsx", "csv")
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 MAX_SHEET_BYTES = 20 * 1024 * 1024
 MAX_ROWS = 100_000
 MAX_COLUMNS = 200
@@ -35,11 +35,6 @@ _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 Cell = str | int | float | None
 
 
-def _needs_quote(text: str) -> bool:
-    # Apostrophes followed by a formula start are quoted too, so that reading drops exactly the one we added.
-    return text.lstrip("'")[:1] in FORMULA_STARTS
-
-
 def neutralise(value: object) -> Cell:
     """A cell value safe to hand to a spreadsheet: numbers stay numbers, text that could run gets a leading `'`."""
     if value is None or isinstance(value, bool):
@@ -47,12 +42,12 @@ def neutralise(value: object) -> Cell:
     if isinstance(value, (int, float)):
         return value if math.isfinite(value) else str(value)
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
-    return "'" + text if _needs_quote(text) else text
+    return neutral_text(text)
 
 
 def restore(value: Cell) -> Cell:
     """The inverse of neutralise() for one read cell."""
-    if isinstance(value, str) and value.startswith("'") and _needs_quote(value[1:]):
+    if isinstance(value, str) and value.startswith("'") and needs_quote(value[1:]):
         return value[1:]
     return value
 
