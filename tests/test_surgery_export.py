@@ -131,6 +131,17 @@ def test_gptq_on_cpu_is_refused_with_the_yaml_saved(settings, versions):
     assert JobRunner(settings).list() == []
 
 
+def test_a_checkpoint_merges_and_a_chosen_dtype_becomes_infer_dtype(settings, versions, trained_adapter):
+    base, adapter = versions
+    plan = export.plan_merge(settings, f"{adapter.id}#checkpoint-1", dtype="bf16", shard_gb=1, device="auto")
+    assert plan.args["adapter_name_or_path"] == str(trained_adapter / "checkpoint-1")
+    assert plan.args["infer_dtype"] == "bfloat16" and plan.args["export_size"] == 1
+    assert plan.args["export_device"] == "auto"
+    assert plan.lineage["parent_id"] == adapter.id and plan.lineage["inputs"] == [f"{adapter.id}#checkpoint-1", base.id]
+    assert export.output_bytes(base.path, "bfloat16") * 2 == pytest.approx(weights_bytes(base.path), abs=2)
+    assert not plan.output.partial.exists() and not plan.output.final.exists()
+
+
 def _refused(call, key: str) -> LLMOpsError:
     with pytest.raises(LLMOpsError) as caught:
         call()
@@ -149,6 +160,7 @@ def test_bad_inputs_are_refused_before_anything_runs(settings, versions, trained
     assert str(taken) in exc.message("zh")
     _refused(lambda: export.merge_lora(settings, runner, adapter.id, out=str(settings.home.parent / "elsewhere")),
              "err.sgx_out_outside")
+    _refused(lambda: export.merge_lora(settings, runner, adapter.id, name="bad/name", out="fresh"), "err.model_bad_name")
     endpoint = models.add_endpoint("remote", "http://127.0.0.1:9/v1", "m")
     _refused(lambda: export.merge_lora(settings, runner, endpoint.id), "err.sgx_not_adapter")
     _refused(lambda: export.merge_lora(settings, runner, base.id), "err.sgx_not_adapter")

@@ -3,4 +3,4 @@
 
 def register_all(ssub) -> None:
     """Add every surgery part's subcommands."""
-    from . import surgery_export; surgery_export.register(ssub)  # noqa: E702
+    from . import surgery_export; surgery_export.register(ssub)

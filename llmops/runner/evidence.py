@@ -118,8 +118,8 @@ def _export(run_dir: Path, stop_requested: bool) -> Verdict:
     return Verdict(JobStatus.LOST, f"{GONE}; the export folder is incomplete")
 
 
-register(KindEvidence(kind="surgery_export", proves_completion=f"config.json, *.safetensors and {_EXPORT_LAST} (written "
-                                                              f"last) in the export folder named by {EXPORT_PLAN}",
-                      judge=_export))
-register(KindEvidence(kind="surgery_convert", proves_completion=f"{RESULT_FILE} in the run folder, written last by the "
-                                                               "worker", judge=_worker))
+register(KindEvidence(kind="surgery_export", judge=_export,
+                      proves_completion=f"config.json, *.safetensors and {_EXPORT_LAST} (written last) in the export "
+                                        f"folder named by {EXPORT_PLAN}"))
+register(KindEvidence(kind="surgery_convert", judge=_worker,
+                      proves_completion=f"{RESULT_FILE} in the run folder, written last by the worker"))

@@ -10,8 +10,6 @@ import math
 import os
 import shutil
 import sys
-import time
-import uuid
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,7 +23,17 @@ from ...storage import atomic_write_json
 from ..evaluation.checkpoints import SEPARATOR
 from ..evaluation.checkpoints import resolve as resolve_ref
 from ..models import ModelRegistry
-from .export import DTYPES, default_name, local_model, output_bytes, plan_folder, read_plan, source_dtype
+from .export import (
+    DTYPES,
+    PLAN_FILE,
+    default_name,
+    job_folder,
+    local_model,
+    output_bytes,
+    plan_folder,
+    read_plan,
+    source_dtype,
+)
 from .outputs import OutputPlan, register_output, require_space, weights_bytes
 
 CONVERT_KIND = "surgery_convert"
@@ -175,12 +183,11 @@ def gguf(settings: Settings, runner: JobRunner, ref: str, outtype: str = "f16", 
         if item.is_file() and item.suffix not in _SKIP_SUFFIXES and item.name != "recipe.yaml":
             shutil.copy2(item, output.partial / item.name)
     outfile = output.partial / f"{output.final.name}-{outtype}.gguf"
-    run_dir = settings.checkpoints_dir / "jobs" / f"{GGUF_KIND}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    run_dir.mkdir(parents=True)
+    run_dir = job_folder(settings, GGUF_KIND)
     argv = [sys.executable, str(script), str(folder), "--outfile", str(outfile), "--outtype", outtype]
-    atomic_write_json(run_dir / "export.json", {"operation": f"gguf_{outtype}", "name": name, "final": str(output.final),
-                                                "partial": str(output.partial), "outfile": outfile.name,
-                                                "command": argv, "lineage": {"inputs": [ref]}})
+    atomic_write_json(run_dir / PLAN_FILE, {"operation": f"gguf_{outtype}", "name": name, "final": str(output.final),
+                                            "partial": str(output.partial), "outfile": outfile.name, "command": argv,
+                                            "lineage": {"inputs": [ref]}})
     spec = JobSpec(kind=GGUF_KIND, name=name, argv=argv, cwd=str(settings.home), run_dir=str(run_dir),
                    env={"PYTHONUNBUFFERED": "1"}, meta={"source": ref, "path": str(output.final)})
     return runner.submit(spec)

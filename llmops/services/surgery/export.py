@@ -111,8 +111,9 @@ def check_adapter(folder: Path) -> None:
 def plan_folder(settings: Settings, name: str, out: str | None) -> OutputPlan:
     """The output folder of a new model called `name`: `out` (inside the workspace), else models/<name>-<version>
     (the version it will get, so a later one never collides); refused when it exists."""
+    version = ModelRegistry(settings).next_version(name)  # refuses, before anything runs, a name it would not take
     if not out:
-        return plan_output(settings, f"{safe_name(name, 'model name')}-{ModelRegistry(settings).next_version(name)}")
+        return plan_output(settings, f"{safe_name(name, 'model name')}-{version}")
     given = Path(out).expanduser()
     target = resolve(given if given.is_absolute() else settings.home / given)
     home = resolve(settings.home)
@@ -143,8 +144,8 @@ def plan_merge(settings: Settings, ref: str, *, name: str | None = None, out: st
     name = name or default_name(entry, "merged")
     output = plan_folder(settings, name, out)
     require_space(output.final.parent, output_bytes(base, infer))
-    args = {"model_name_or_path": home_relative(settings, base), "adapter_name_or_path": home_relative(settings, adapter),
-            "template": entry.template or templates.guess(str(base)), "finetuning_type": "lora",
+    args = {"model_name_or_path": home_relative(settings, base),
+            "adapter_name_or_path": home_relative(settings, adapter), "template": entry.template or templates.guess(str(base)), "finetuning_type": "lora",
             "export_dir": home_relative(settings, output.partial), "export_size": shard_gb,
             "export_device": device, **({"infer_dtype": infer} if infer else {})}
     version_id = ref.partition(SEPARATOR)[0]
@@ -238,8 +239,7 @@ def launch_export(settings: Settings, runner: JobRunner, saved: SavedExport, dev
     from ..training import _lf_cli
 
     plan = saved.plan
-    run_dir = settings.checkpoints_dir / "jobs" / f"{EXPORT_KIND}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-    run_dir.mkdir(parents=True)
+    run_dir = job_folder(settings, EXPORT_KIND)
     record = {"operation": plan.operation, "name": plan.name, "final": str(plan.output.final),
               "partial": str(plan.output.partial), "config_path": str(saved.path), "command": saved.command,
               "args": plan.args, "lineage": {**plan.lineage, "config": saved.rel_path}}
@@ -249,6 +249,13 @@ def launch_export(settings: Settings, runner: JobRunner, saved: SavedExport, dev
                    env={"PYTHONUNBUFFERED": "1"}, meta={"operation": plan.operation, "source": plan.ref,
                                                        "config_path": str(saved.path), "path": str(plan.output.final)})
     return runner.submit(spec)
+
+
+def job_folder(settings: Settings, kind: str) -> Path:
+    """A new folder for one argv job's plan and log, beside the worker jobs' folders."""
+    run_dir = settings.checkpoints_dir / "jobs" / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    run_dir.mkdir(parents=True)
+    return run_dir
 
 
 def merge_lora(settings: Settings, runner: JobRunner, ref: str, **options) -> tuple[SavedExport, Job]:
@@ -274,8 +281,8 @@ def complete_export(settings: Settings, job: Job) -> dict:
     plan = read_plan(job.run_dir)
     output = OutputPlan(final=Path(plan["final"]), partial=Path(plan["partial"]))
     if not (output.final / "config.json").is_file():
-        recipe = {"operation": plan.get("operation"), "command": plan.get("command"), "llamafactory_export": plan.get("args"),
-                  "lineage": plan["lineage"]}
+        recipe = {"operation": plan.get("operation"), "command": plan.get("command"),
+                  "llamafactory_export": plan.get("args"), "lineage": plan["lineage"]}
         output.commit(recipe)
     lineage = {**plan["lineage"], "job_id": job.id, "bytes": weights_bytes(output.final)}
     entry = register_output(settings, plan["name"], output.final, lineage)
