@@ -4,6 +4,9 @@ SURGERY_EXPORT: dict[str, dict[str, str]] = {
     "jobs.kind.surgery_export": {"en": "Model export (LLaMA-Factory)", "zh": "模型导出（LLaMA-Factory）"},
     "jobs.kind.surgery_convert": {"en": "Precision cast", "zh": "精度转换"},
     "jobs.kind.surgery_gguf": {"en": "GGUF conversion", "zh": "GGUF 转换"},
+    "jobs.stage.sgx_cast": {"en": "Casting weights", "zh": "正在转换权重精度"},
+    "jobs.stage.sgx_perplexity": {"en": "Perplexity measured", "zh": "已测量困惑度"},
+    "jobs.stage.sgx_done": {"en": "Cast written", "zh": "转换已写出"},
     "err.sgx_not_adapter": {
         "en": "{model_id} is a {kind} version, not a base + LoRA adapter: only an adapter can be merged.",
         "zh": "{model_id} 是 {kind} 版本，不是基座 + LoRA 适配器：只有适配器才能合并。",

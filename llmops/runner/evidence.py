@@ -123,3 +123,12 @@ register(KindEvidence(kind="surgery_export", judge=_export,
                                         f"folder named by {EXPORT_PLAN}"))
 register(KindEvidence(kind="surgery_convert", judge=_worker,
                       proves_completion=f"{RESULT_FILE} in the run folder, written last by the worker"))
+
+
+def _gguf(run_dir: Path, stop_requested: bool) -> Verdict:
+    return Verdict(JobStatus.LOST, f"{GONE}; a GGUF file cut short cannot be told from a whole one: convert again")
+
+
+register(KindEvidence(kind="surgery_gguf", judge=_gguf,
+                      proves_completion="nothing: a GGUF file cut short looks like a whole one, so an unwatched "
+                                        "conversion is LOST and is run again"))

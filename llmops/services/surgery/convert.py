@@ -113,7 +113,7 @@ def run_convert(settings: Settings, params: ConvertParams, progress) -> dict:
     output, source = OutputPlan(Path(params.final), Path(params.partial)), Path(params.source_path)
     steps = 3 if params.ppl_set else 2
     try:
-        progress("cast", 0, steps, force=True)
+        progress("sgx_cast", 0, steps, force=True)
         model = AutoModelForCausalLM.from_pretrained(source, dtype="auto")
         model = model.to(getattr(torch, params.dtype))
         model.config.dtype = params.dtype
@@ -122,13 +122,13 @@ def run_convert(settings: Settings, params: ConvertParams, progress) -> dict:
             if item.is_file() and item.suffix not in _SKIP_SUFFIXES and item.name not in _SKIP_NAMES:
                 shutil.copy2(item, output.partial / item.name)
         del model
-        progress("cast", 1, steps, force=True)
+        progress("sgx_cast", 1, steps, force=True)
         before, after = weights_bytes(source), weights_bytes(output.partial)
         ppl = {}
         if params.ppl_set:
             ppl = {"ppl_set": params.ppl_set, "ppl_before": perplexity(settings, source, params.ppl_set),
                    "ppl_after": perplexity(settings, output.partial, params.ppl_set)}
-            progress("perplexity", 2, steps, force=True)
+            progress("sgx_perplexity", 2, steps, force=True)
         recipe = {"operation": f"cast_{params.dtype}", "source": params.source, "source_path": str(source),
                   "from_dtype": source_dtype(source), "to_dtype": params.dtype,
                   "method": "transformers from_pretrained (as stored) -> .to(dtype) -> save_pretrained",
@@ -137,7 +137,7 @@ def run_convert(settings: Settings, params: ConvertParams, progress) -> dict:
     except BaseException:
         output.discard()  # a stop (or a failure) keeps no half-written model
         raise
-    progress("done", steps, steps, force=True)
+    progress("sgx_done", steps, steps, force=True)
     return {"path": str(output.final), "name": params.name, "source": params.source, "dtype": params.dtype,
             "source_bytes": before, "bytes": after, **ppl}
 

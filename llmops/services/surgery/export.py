@@ -217,7 +217,8 @@ def render_export(settings: Settings, plan: ExportPlan) -> str:
     """The YAML text LLaMA-Factory will read, with a header saying what it is."""
     header = (f"LLaMA-Factory export ({plan.operation}) of {plan.ref} written by llmops; run from {settings.home}\n"
               f"the model is written to {plan.args['export_dir']}")
-    return to_yaml(plan.args, header)
+    # Keys that are no training section's land under 'other' in the shared renderer: here they are the export's.
+    return to_yaml(plan.args, header).replace("### other\n", "### export\n", 1)
 
 
 def export_command(rel_path: str) -> str:
