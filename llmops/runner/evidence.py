@@ -7,6 +7,7 @@ Evaluation, merge or serve jobs add their own entry with `register`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,3 +95,40 @@ def _worker(run_dir: Path, stop_requested: bool) -> Verdict:
 for _kind in WORKER_KINDS:
     register(KindEvidence(kind=_kind, proves_completion=f"{RESULT_FILE} in the run folder, written last by the worker",
                           judge=_worker))
+
+
+# A model export (`llamafactory-cli export`) writes config.json and the weights, then the tokenizer files last, into
+# the folder its job folder's export.json names; a dtype cast is a worker and proves itself like one.
+EXPORT_PLAN = "export.json"
+_EXPORT_LAST = "tokenizer_config.json"
+
+
+def _export(run_dir: Path, stop_requested: bool) -> Verdict:
+    try:
+        plan = json.loads((run_dir / EXPORT_PLAN).read_text(encoding="utf-8"))
+        folders = [Path(plan["final"]), Path(plan["partial"])]
+    except (ValueError, KeyError, TypeError, FileNotFoundError):
+        return Verdict(JobStatus.LOST, f"{GONE}; no readable {EXPORT_PLAN}")
+    for folder in folders:
+        weights = folder.is_dir() and any(p.suffix == ".safetensors" for p in folder.iterdir())
+        if weights and (folder / "config.json").is_file() and (folder / _EXPORT_LAST).is_file():
+            status = JobStatus.STOPPED if stop_requested else JobStatus.COMPLETED
+            return Verdict(status, f"ended while nobody was watching it: {folder} holds config.json, weights and "
+                                   f"{_EXPORT_LAST}; exit code unknown")
+    return Verdict(JobStatus.LOST, f"{GONE}; the export folder is incomplete")
+
+
+register(KindEvidence(kind="surgery_export", judge=_export,
+                      proves_completion=f"config.json, *.safetensors and {_EXPORT_LAST} (written last) in the export "
+                                        f"folder named by {EXPORT_PLAN}"))
+register(KindEvidence(kind="surgery_convert", judge=_worker,
+                      proves_completion=f"{RESULT_FILE} in the run folder, written last by the worker"))
+
+
+def _gguf(run_dir: Path, stop_requested: bool) -> Verdict:
+    return Verdict(JobStatus.LOST, f"{GONE}; a GGUF file cut short cannot be told from a whole one: convert again")
+
+
+register(KindEvidence(kind="surgery_gguf", judge=_gguf,
+                      proves_completion="nothing: a GGUF file cut short looks like a whole one, so an unwatched "
+                                        "conversion is LOST and is run again"))
