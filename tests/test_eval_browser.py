@@ -9,12 +9,12 @@ from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip rul
 from .test_browser_live import dropdown_options
 
 
-def test_eval_tab_fills_on_select_and_follows_new_sets(settings, demo_model_dir, tmp_path):
+def test_eval_tab_fills_on_select_and_follows_new_sets(settings, demo_model_dir, tmp_path, app_factory):
     ModelRegistry(settings).add_base("demo", str(demo_model_dir), template="chatml")
     first = tmp_path / "first.jsonl"
     first.write_text('{"prompt": "q1", "reference": "a1"}\n', encoding="utf-8")
     EvalSets(settings).add(first, "first_set")
-    with app_page(settings.home) as page:
+    with app_page(app_factory()) as page:
         page.get_by_role("tab", name="Evaluation", exact=True).click()
         page.get_by_text("first_set").first.wait_for(timeout=10000)  # the sets table
         EvalSets(settings).add(first, "second_set")  # another writer, no page action

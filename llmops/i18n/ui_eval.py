@@ -173,4 +173,5 @@ UI_EVAL: dict[str, dict[str, str]] = {
         "en": "Pick exactly one version whose training checkpoints should be scored.",
         "zh": "请只选择一个版本，以评测其训练检查点。",
     },
+    "ui.ev.judge_lang": {"en": "Judge prompt language (en / zh)", "zh": "评审提示词语言（en / zh）"},
 }

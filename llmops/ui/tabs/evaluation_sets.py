@@ -6,7 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ...i18n import t
+from ...i18n import render, t
 from ...services.container import Services
 from ...services.evaluation.service import EvalWorkbench
 from ..choices import sft_choices, version_ids
@@ -20,9 +20,10 @@ MATCH_HEADERS = ["ui.ev.col.sample", "ui.ev.col.field", "ui.ev.col.dataset", "ui
 SET_TOPICS = ("evals", "datasets")
 
 
-def set_rows(bench: EvalWorkbench) -> list[list]:
-    """One row per set: its name, where it comes from, its sample count and any problem reading it."""
-    return [[s.name, s.source, s.samples if s.samples is not None else "", s.problem] for s in bench.sets()]
+def set_rows(bench: EvalWorkbench, lang: str) -> list[list]:
+    """One row per set: its name, where it comes from, its sample count and any problem reading it (in `lang`)."""
+    return [[s.name, s.source, s.samples if s.samples is not None else "", render(s.problem, lang) if s.problem else ""]
+            for s in bench.sets()]
 
 
 def _button(labels: Labels, key: str, variant: str = "secondary") -> gr.Button:
@@ -39,7 +40,7 @@ class _Handlers:
         if not file:
             raise gr.Error(t("ui.ev.pick_file", lang))
         info = self.bench.add_set(file, (name or "").strip() or Path(file).stem)
-        return t("ui.ev.set_added", lang, name=info.name, samples=info.samples), set_rows(self.bench)
+        return t("ui.ev.set_added", lang, name=info.name, samples=info.samples), set_rows(self.bench, lang)
 
     def preview(self, name, page, page_size, lang):
         found = self.bench.runs.sets.preview(name or "", int(page or 1), int(page_size or 20))
@@ -54,12 +55,12 @@ class _Handlers:
     def sample(self, name, n, seed, save, lang):
         picked = self.bench.runs.sets.sample(name or "", int(n or 0), int(seed or 0), save=(save or "").strip() or None)
         key = "ui.ev.sampled_saved" if (save or "").strip() else "ui.ev.sampled"
-        return t(key, lang, count=len(picked), name=(save or "").strip()), set_rows(self.bench)
+        return t(key, lang, count=len(picked), name=(save or "").strip()), set_rows(self.bench, lang)
 
     def split(self, dataset, fraction, seed, lang):
         result = self.bench.runs.sets.split(dataset or "", float(fraction or 0.1), int(seed or 0))
         return t("ui.ev.split_done", lang, set=result.eval_set, eval=result.eval_samples, train=result.train_samples,
-                 train_version=result.train_version), set_rows(self.bench)
+                 train_version=result.train_version), set_rows(self.bench, lang)
 
     def contamination(self, set_name, version, lang):
         report = self.bench.contamination(set_name or "", version or "")
@@ -74,7 +75,7 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
     """Draw the sub-tab and wire its events."""
     table = labels.make(gr.Dataframe, "ui.ev.sets_table", headers=SET_HEADERS, interactive=False, wrap=True,
                         max_height=300)
-    live.add([table], lambda lang: [set_rows(bench)], topics=SET_TOPICS)
+    live.add([table], lambda lang: [set_rows(bench, lang)], topics=SET_TOPICS)
     h = _Handlers(bench, services)
     with labels.make(gr.Accordion, "ui.ev.upload_title", open=True), gr.Row():
         file = labels.make(gr.File, "ui.ev.set_file", file_types=[".jsonl"], scale=2)
