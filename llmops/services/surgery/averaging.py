@@ -35,7 +35,8 @@ from .outputs import RECIPE_FILE, OutputPlan, plan_output, require_space, weight
 KIND = "surgery_average"
 LORA_METHODS = ("merge", "cat")
 # Written by the trainer for resuming, never part of a model.
-_TRAINER_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "README.md"}
+_TRAINER_FILES = {"optimizer.pt", "scheduler.pt", "trainer_state.json", "training_args.bin", "README.md",
+                  "adapter_config.json"}  # an output's adapter config is written by peft, never copied
 Progress = Callable[[str, int, int], None]
 
 
@@ -128,8 +129,6 @@ def average_lora_merged(base: str, folders: list[Path], weights: list[float], ou
     model.load_state_dict({key: value.to(own[key].dtype) for key, value in acc.items()}, strict=False)
     model.save_pretrained(str(out))
     copy_side_files(folders[-1], out)
-    for name in ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin"):
-        (out / name).unlink(missing_ok=True)
 
 
 def average_lora_cat(base: str, folders: list[Path], weights: list[float], out: Path,
@@ -143,6 +142,7 @@ def average_lora_cat(base: str, folders: list[Path], weights: list[float], out: 
     for name, folder in zip(names[1:], folders[1:]):
         model.load_adapter(str(folder), adapter_name=name)
     model.add_weighted_adapter(names, weights, "average", combination_type="cat")
+    model.set_adapter("average")
     for name in names:
         model.delete_adapter(name)
     staging = out.parent / f"{out.name}.adapter"
