@@ -13,7 +13,12 @@ from safetensors.torch import load_file, save_file
 
 from llmops.cli.main import main
 from llmops.services.models import ModelRegistry
-from llmops.services.surgery.averaging import average_weights, register_average, run_average
+from llmops.services.surgery.averaging import (
+    average_weights,
+    register_average,
+    run_average,
+)
+from llmops.services.surgery.checkpoints import register_checkpoint
 from llmops.services.surgery.outputs import RECIPE_FILE
 from tests.surgeryruns import STEPS, copy_run, train_lora_run
 
@@ -141,6 +146,10 @@ def test_full_weight_swa_is_the_mean_and_loads(full_run, settings):
 
     assert AutoModelForCausalLM.from_pretrained(result["path"]).num_parameters() > 0
     assert not (Path(result["path"]) / "trainer_state.json").exists()
+    entry = register_average(settings, result)
+    assert entry.kind == "merged" and entry.lineage["inputs"] == [str(full_run / f"checkpoint-{s}") for s in (1, 2, 3)]
+    picked = register_checkpoint(settings, str(full_run), "checkpoint-2", as_name="full-pick")
+    assert picked.kind == "merged" and picked.lineage["step"] == 2 and Path(picked.path).name == "checkpoint-2"
 
 
 def test_ema_follows_step_order_and_decay(full_run, settings):

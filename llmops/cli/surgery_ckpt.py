@@ -69,9 +69,9 @@ def _checkpoints(settings, args) -> int:
 
     table = checkpoint_table(settings, args.run, metric=args.metric)
     lang = settings.lang
-    lines = [f"{table.run.path}" + (f" ({table.run.version.id})" if table.run.version else ""),
-             f"{'checkpoint':<18} {'step':>6} {'train_loss':>10} {'eval_loss':>10} {table.metric or 'score':>10} "
-             f"{'size':>10}  flags"]
+    header = (f"{'checkpoint':<18} {'step':>6} {'train_loss':>10} {'eval_loss':>10} {table.metric or 'score':>10} "
+              f"{'size':>10}  flags")
+    lines = [f"{table.run.path}" + (f" ({table.run.version.id})" if table.run.version else ""), header]
     for row in table.rows:
         flags = ", ".join(t(f"sgc.flag.{flag}", lang) for flag in row.flags)
         mark = "*" if row.name == table.recommended else " "

@@ -5,4 +5,4 @@ from __future__ import annotations
 
 def register_all(ssub) -> None:
     """Add every part's subcommands to the surgery group."""
-    from . import surgery_ckpt; surgery_ckpt.register(ssub)  # noqa: E702
+    from . import surgery_ckpt; surgery_ckpt.register(ssub)

@@ -52,8 +52,8 @@ def average_weights(count: int, ema: float | None = None) -> list[float]:
 
 
 def _is_weight_file(name: str) -> bool:
-    return name.endswith(".safetensors") or name.endswith(".bin") or name.endswith(".index.json") or \
-        (name.startswith("rng_state") and name.endswith(".pth"))
+    return name.endswith((".safetensors", ".bin", ".index.json")) or (name.startswith("rng_state")
+                                                                       and name.endswith(".pth"))
 
 
 def copy_side_files(source: Path, out: Path) -> None:
@@ -253,6 +253,7 @@ def start_average(settings: Settings, runner: JobRunner, run: str, checkpoints: 
     """Check everything, then queue the averaging job."""
     from ..jobkinds import submit
 
+    out = str(Path(out).expanduser().resolve()) if out else None  # the job runs in another working folder
     spec = describe(settings, run, checkpoints, ema, lora, name, out)
     params = {"run": spec["run"], "checkpoints": spec["checkpoints"], "ema": ema, "lora": lora, "name": spec["name"],
               "out": out}

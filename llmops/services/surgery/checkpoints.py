@@ -9,6 +9,7 @@ evaluation/checkpoints.py). A half-written checkpoint is shown, flagged, and nev
 from __future__ import annotations
 
 import hashlib
+import itertools
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -170,8 +171,7 @@ def _at_or_before(steps: list[int], values: list, step: int):
 
 
 def _add_losses(folder: Path, rows: list[CheckpointRow]) -> None:
-    progress = trainer_log._parse(folder / trainer_log.TRAINER_LOG) if (folder / trainer_log.TRAINER_LOG).is_file() \
-        else trainer_log.Progress()  # parsed afresh: the cached reader keys on size and mtime, edits may keep both
+    progress = trainer_log.read_progress(folder)  # the same reader as the live training chart
     for row in rows:
         row.train_loss = _at_or_before(progress.steps, progress.loss, row.step)
         row.eval_loss = _at_or_before(progress.eval_steps, progress.eval_loss, row.step)
@@ -218,7 +218,7 @@ def flag_trends(rows: list[CheckpointRow], falls: int = SCORE_FALLS, higher_is_b
     score that got worse `falls` times in a row; half-written checkpoints are skipped, not compared."""
     usable = [row for row in rows if row.complete]
     run_of_falls = 0
-    for before, row in zip(usable, usable[1:]):
+    for before, row in itertools.pairwise(usable):
         if before.eval_loss is not None and row.eval_loss is not None and row.eval_loss > before.eval_loss:
             row.flags.append(EVAL_RISING)
             if before.train_loss is not None and row.train_loss is not None and row.train_loss < before.train_loss:
