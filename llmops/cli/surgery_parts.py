@@ -1,6 +1,11 @@
-"""The surgery parts, each adding its own subcommands (one line per part)."""
+"""Each surgery part adds its own subcommands."""
+
+from __future__ import annotations
 
 
 def register_all(ssub) -> None:
-    """Add every surgery part's subcommands."""
-    from . import surgery_export; surgery_export.register(ssub)
+    """Add every part's subcommands to the surgery group."""
+    from . import surgery_ckpt, surgery_export
+
+    for part in (surgery_export, surgery_ckpt):
+        part.register(ssub)
