@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import data, gate, jobs, models, prefs, train, users
+from . import data, gate, jobs, models, prefs, surgery, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub)
     users.register(sub)
     gate.register(sub)
+    surgery.register(sub)
     return parser
 
 

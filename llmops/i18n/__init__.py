@@ -28,6 +28,7 @@ from .prefs import PREFS
 from .security import SECURITY
 from .stores import STORES
 from .surgery import SURGERY
+from .surgery_merge import SURGERY_MERGE
 from .train_api import TRAIN_API
 from .training import TRAINING
 from .ui import UI
@@ -54,7 +55,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
-                SURGERY)
+                SURGERY, SURGERY_MERGE)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -146,7 +146,7 @@ def get(name: str) -> JobKind | None:
 
 
 def _load() -> None:
-    from . import benchmark, data, evaluation, train  # noqa: F401 - importing registers the kinds
+    from . import benchmark, data, evaluation, surgery_merge, train  # noqa: F401 - importing registers the kinds
 
 def parse_params(kind: JobKind, values: dict | pydantic.BaseModel) -> pydantic.BaseModel:
     """The kind's typed parameters; refused values become one user error."""
