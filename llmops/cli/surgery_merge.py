@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..i18n import render, t
+from ..i18n import render
 from .output import emit
 from .types import non_negative_int, text
 

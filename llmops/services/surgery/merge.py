@@ -367,16 +367,16 @@ def _disk_needed(inputs: list[MergeInput], dtype: str | None) -> int:
 
 def run_merge_job(params: MergeJobParams, progress: Callable[..., None]) -> dict:
     """The merge job's body: mergekit into the temporary folder, then the committed output; discarded otherwise."""
-    from mergekit.config import MergeConfiguration
-    from mergekit.merge import run_merge
-    from mergekit.options import MergeOptions
-
     output = OutputPlan(Path(params.final), Path(params.partial))
     if output.final.exists():
         raise ConflictError("err.sg_output_exists", path=str(output.final))
     total = len(STAGES)
     progress(STAGES[0], 0, total, force=True)
     try:
+        from mergekit.config import MergeConfiguration
+        from mergekit.merge import run_merge
+        from mergekit.options import MergeOptions
+
         config = MergeConfiguration.model_validate(params.recipe)
         options = MergeOptions(lazy_unpickle=True, copy_tokenizer=True, device="cpu", quiet=True,
                                random_seed=params.seed, lora_merge_cache=params.lora_cache)
