@@ -211,3 +211,24 @@ def test_the_cli_merges_as_a_job_and_registers_the_lineage(settings, ids, capsys
     assert "需要基座模型" in capsys.readouterr().err
     assert main(["surgery", "methods", "--json"]) == 0
     assert [m["name"] for m in json.loads(capsys.readouterr().out)] == registry.names()
+
+
+def test_an_adapter_version_merges_as_base_plus_lora(settings, models, ids, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    peft_model = get_peft_model(AutoModelForCausalLM.from_pretrained(models["a"]),
+                                LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
+    peft_model.save_pretrained(tmp_path / "adapter")
+    expected = {k: v.detach().clone() for k, v in peft_model.merge_and_unload().state_dict().items()}
+    adapter = ModelRegistry(settings).add_adapter("tuned", ids["a"], str(tmp_path / "adapter")).id
+    plan = plan_merge(settings, "linear", [(adapter, {"weight": 0.5}), (ids["b"], {"weight": 0.5})], name="with-lora")
+    assert plan.recipe["models"][0]["model"] == f"{models['a'].resolve()}+{(tmp_path / 'adapter').resolve()}"
+    assert "--lora-merge-cache" in plan.command and [n.key for n in plan.notes] == ["sgm.adapter_note"]
+    out = _merge(plan)
+    b = _weights(models["b"])
+    key = "model.layers.0.self_attn.q_proj.weight"
+    assert not torch.allclose(expected[key], _weights(models["a"])[key])  # the adapter changed it
+    torch.testing.assert_close(_weights(out)[key], 0.5 * expected[key] + 0.5 * b[key], rtol=1e-5, atol=1e-6)
+    assert not plan.lora_cache.exists()
+    assert plan.lineage()["inputs"] == [adapter, ids["b"]] and plan.lineage()["parent_id"] == adapter

@@ -37,6 +37,8 @@ SHAPE_KEYS = ("hidden_size", "num_hidden_layers", "intermediate_size", "num_atte
 TOKENIZER_FILES = ("tokenizer.json", "vocab.json", "merges.txt", "tokenizer.model")
 WEIGHT_SUM_TOLERANCE = 1e-3
 STAGES = ("load", "merge", "save")
+# mergekit holds a whole output shard in memory before writing it; its default (5B parameters) is the whole model.
+OUT_SHARD_PARAMS = 500_000_000
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,7 @@ class MergeJobParams(BaseModel):
     name: str = Field(min_length=1)
     lora_cache: str | None = None
     seed: int = 0
+    shard_params: int = Field(OUT_SHARD_PARAMS, ge=1_000_000)
     lineage: dict = Field(default_factory=dict)
     record: dict = Field(default_factory=dict)
 
@@ -379,7 +382,8 @@ def run_merge_job(params: MergeJobParams, progress: Callable[..., None]) -> dict
 
         config = MergeConfiguration.model_validate(params.recipe)
         options = MergeOptions(lazy_unpickle=True, copy_tokenizer=True, device="cpu", quiet=True,
-                               random_seed=params.seed, lora_merge_cache=params.lora_cache)
+                               random_seed=params.seed, lora_merge_cache=params.lora_cache,
+                               out_shard_size=params.shard_params)
         progress(STAGES[1], 1, total, force=True)
         try:
             run_merge(config, str(output.partial), options)
