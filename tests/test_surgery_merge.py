@@ -206,6 +206,10 @@ def test_the_cli_merges_as_a_job_and_registers_the_lineage(settings, ids, capsys
     code = main(["surgery", "merge", "--method", "slerp", "--model", ids["b"], "--base", ids["a"], "--set", "t=0.25",
                  "--name", "sl", "--plan"])
     assert code == 0 and capsys.readouterr().out.splitlines()[-1] == str(settings.models_dir / "sl")
+    assert main(["surgery", "merge", "--method", "slerp", "--model", ids["b"], "--base", ids["a"], "--set", "t=0.25",
+                 "--name", "sl"]) == 0
+    made = ModelRegistry(settings).get(capsys.readouterr().out.splitlines()[-1])  # the new version id, last
+    assert made.lineage["base"] == ids["a"] and made.lineage["parameters"] == {"t": 0.25}
     monkeypatch.setenv("LLMOPS_LANG", "zh")
     assert main(["surgery", "merge", "--method", "slerp", "--model", ids["b"], "--name", "x"]) == 2
     assert "需要基座模型" in capsys.readouterr().err
