@@ -1,8 +1,13 @@
 """`surgery ...`: merges, checkpoint selection, averaging and compression, each a job."""
+
 from __future__ import annotations
-from . import surgery_parts
+
+from . import surgery_ckpt, surgery_export, surgery_merge
+
+
 def register(sub) -> None:
-    """Add the surgery subcommands."""
+    """Add the surgery subcommands: each part's module adds its own."""
     group = sub.add_parser("surgery", help="merge, average, pick checkpoints, compress")
     ssub = group.add_subparsers(dest="surgery_command", required=True)
-    surgery_parts.register_all(ssub)
+    for part in (surgery_merge, surgery_export, surgery_ckpt):
+        part.register(ssub)

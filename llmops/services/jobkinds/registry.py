@@ -146,7 +146,8 @@ def get(name: str) -> JobKind | None:
 
 
 def _load() -> None:
-    from . import benchmark, data, evaluation, surgery_average, surgery_export, train  # noqa: F401 - registers kinds
+    # Importing registers the kinds.
+    from . import benchmark, data, evaluation, surgery_average, surgery_export, surgery_merge, train  # noqa: F401
 
 def parse_params(kind: JobKind, values: dict | pydantic.BaseModel) -> pydantic.BaseModel:
     """The kind's typed parameters; refused values become one user error."""

@@ -1,0 +1,47 @@
+"""The mergekit merge kind: the worker merges into a temporary folder and commits it; the completion registers it.
+
+Stop interrupts the merge (a half-merged model is worth nothing) and the temporary folder is discarded; the
+completion, applied once by the reconciler, registers the committed folder as a `merged` version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ...runner import evidence
+from ...runner.evidence import RESULT_FILE
+from ...schemas.jobs import Job, JobStatus
+from ..surgery.merge import MergeJobParams
+from .registry import JobKind, WorkerContext, read_json, register
+
+KIND = "mergekit"
+
+
+def _run(ctx: WorkerContext, params: MergeJobParams) -> dict:
+    from ..surgery.merge import run_merge_job
+
+    return run_merge_job(params, ctx.progress)
+
+
+def _complete(ctx, job: Job) -> dict:
+    from ..surgery.outputs import register_output
+
+    result = read_json(Path(job.run_dir) / RESULT_FILE)
+    if result is None:
+        return {"skipped": "no output"}
+    params = MergeJobParams(**(job.meta or {}).get("params", {}))
+    entry = register_output(ctx.settings, params.name, result["path"], {**params.lineage, "job_id": job.id})
+    return {**result, "model_id": entry.id}
+
+
+def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
+    """result.json is written only after the output folder was moved into place."""
+    if not (run_dir / RESULT_FILE).is_file():
+        return evidence.Verdict(JobStatus.LOST, f"{evidence.GONE}; no {RESULT_FILE} was written")
+    return evidence.Verdict(JobStatus.COMPLETED, f"ended while nobody was watching it: the merged model was moved "
+                                                 f"into place and {RESULT_FILE} written; exit code unknown")
+
+
+evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
+                                        "after the merged model was moved into place", judge=_judge))
+register(JobKind(KIND, "jobs.kind.mergekit", MergeJobParams, _run, _complete))
