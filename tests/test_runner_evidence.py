@@ -86,9 +86,12 @@ def test_the_rules_per_kind(tmp_path):
     verdict = evidence.judge("train", run, False)
     assert verdict.status is JobStatus.LOST and "last logged step 3/3" in verdict.message
     assert evidence.judge("no-such-kind", run, False).status is JobStatus.LOST
+    from llmops.services.jobkinds import kinds
+
+    kinds()  # kinds that bring their own rule register it when they load (build_services loads them all)
     rules = {e.kind: e for e in evidence.entries()}
-    assert sorted(rules) == ["benchmark", "corpus", "datagen", "dedup", "eval", "mockprefs", "surgery_convert",
-                            "surgery_export", "surgery_gguf", "train"]
+    assert sorted(rules) == ["benchmark", "corpus", "datagen", "dedup", "eval", "mergekit", "mockprefs",
+                            "surgery_average", "surgery_convert", "surgery_export", "surgery_gguf", "train"]
     assert "all_results.json" in rules["train"].proves_completion
     # A worker job is proven done by the result.json it writes last.
     assert evidence.judge("corpus", run, False).status is JobStatus.LOST

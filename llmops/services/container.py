@@ -12,6 +12,7 @@ from .arena import ArenaService
 from .chat import ChatService
 from .datasets import DatasetRegistry
 from .evaluation.runs import EvalRuns
+from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
 from .loop import LoopService
 from .models import ModelRegistry
@@ -51,6 +52,8 @@ class Services:
 def build_services(settings: Settings) -> Services:
     """Wire the services together."""
     settings.ensure_dirs()
+    # Every kind's evidence rule is known before the runner judges a job that ended while nobody watched it.
+    job_kinds()
     runner = JobRunner(settings)
     training = TrainingService(settings, runner)
     models = ModelRegistry(settings)

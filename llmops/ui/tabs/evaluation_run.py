@@ -132,7 +132,7 @@ def _form(services: Services, labels: Labels, live: Live) -> list:
             mode = labels.make(gr.Radio, "ui.ev.judge_mode", value="single",
                                choices=[("ui.ev.judge_mode.single", "single"), ("ui.ev.judge_mode.pairwise", "pairwise")])
             # Codes, not language names: the page's own language switch is the one control labelled "中文".
-            judge_lang = labels.make(gr.Dropdown, "ui.ev.judge_lang", choices=["en", "zh"], value=labels.lang)
+            judge_lang = labels.make(gr.Dropdown, "ui.ev.judge_lang", ["en", "zh"], value=labels.lang)
         with gr.Row():
             url = labels.make(gr.Textbox, "ui.ev.judge_url", placeholder="http://127.0.0.1:8000/v1")
             judge_model = labels.make(gr.Textbox, "ui.ev.judge_model")
