@@ -133,7 +133,7 @@ def test_gptq_on_cpu_is_refused_with_the_yaml_saved(settings, versions):
 
 def test_a_checkpoint_merges_and_a_chosen_dtype_becomes_infer_dtype(settings, versions, trained_adapter):
     base, adapter = versions
-    plan = export.plan_merge(settings, f"{adapter.id}#checkpoint-1", dtype="bf16", shard_gb=1, device="auto")
+    plan = export.plan_merge_lora(settings, f"{adapter.id}#checkpoint-1", dtype="bf16", shard_gb=1, device="auto")
     assert plan.args["adapter_name_or_path"] == str(trained_adapter / "checkpoint-1")
     assert plan.args["infer_dtype"] == "bfloat16" and plan.args["export_size"] == 1
     assert plan.args["export_device"] == "auto"

@@ -130,7 +130,7 @@ def default_name(entry: ModelEntry, suffix: str) -> str:
 # --- merge-lora -------------------------------------------------------------------------------------------------
 
 
-def plan_merge(settings: Settings, ref: str, *, name: str | None = None, out: str | None = None,
+def plan_merge_lora(settings: Settings, ref: str, *, name: str | None = None, out: str | None = None,
                dtype: str | None = None, shard_gb: int = 2, device: str = "cpu") -> ExportPlan:
     """A base + adapter version (or `name@version#checkpoint-N`) merged into a full model; checked before it runs."""
     registry = ModelRegistry(settings)
@@ -261,7 +261,7 @@ def job_folder(settings: Settings, kind: str) -> Path:
 
 def merge_lora(settings: Settings, runner: JobRunner, ref: str, **options) -> tuple[SavedExport, Job]:
     """Check, save and launch one LoRA merge; `options` as plan_merge takes them."""
-    saved = save_export(settings, plan_merge(settings, ref, **options))
+    saved = save_export(settings, plan_merge_lora(settings, ref, **options))
     return saved, launch_export(settings, runner, saved)
 
 
