@@ -137,3 +137,46 @@ def test_refusals_come_before_anything_is_written(settings, ids, eval_set, pertu
     assert main(["surgery", "sweep", "--model", ids["a"], "--set", eval_set]) != 0
     assert "two models" in capsys.readouterr().err
     assert not sw.sweeps_root(settings).exists()
+
+
+def test_the_sweep_section_starts_plots_and_refuses(settings, ids, eval_set):
+    import gradio as gr
+    from gradio_client import Client
+
+    from llmops.services.container import build_services
+    from llmops.ui.common import errors_to_messages
+    from llmops.ui.i18n import Labels
+    from llmops.ui.live import Live
+    from llmops.ui.tabs import surgery_sweep
+
+    services = build_services(settings)
+    labels = Labels("zh")
+    with gr.Blocks(analytics_enabled=False) as demo:
+        lang_state = gr.State("zh")
+        live = Live(services.workspace, lang_state)
+        surgery_sweep.build(services, labels, lang_state, live)
+        live.wire(demo)
+    errors_to_messages(demo, lang_state, "zh")
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
+    try:
+        client = Client(demo.local_url, verbose=False)
+        with pytest.raises(Exception, match="两个模型"):  # refused in the page's language, nothing queued
+            client.predict(ids["a"], "", "linear", "0,1", eval_set, "perplexity", False, "",
+                           api_name="/surgery_sweep_start")
+        assert not sw.sweeps_root(settings).exists()
+        started = client.predict(ids["a"], ids["b"], "slerp", "0,1", eval_set, "perplexity", False, "ui-swept",
+                                 api_name="/surgery_sweep_start")
+        note, sweep_id, job_id = started[0], started[2], started[3]
+        assert sweep_id in note and job_id
+        job = services.reconciler.wait_applied(job_id, timeout_s=120)
+        entry = ModelRegistry(settings).get(job.apply_result["model_id"])
+        assert entry.name == "ui-swept" and entry.lineage["method"] == "slerp"
+    finally:
+        demo.close()
+    line, _, running = surgery_sweep.status(services, sweep_id, job_id, "zh")
+    assert "2/2" in line and not running
+    shown = sw.read_sweep(settings, sweep_id)
+    assert [p["ratio"] for p in shown["points"]] == [0.0, 1.0]
+    fig = surgery_sweep.sweep_figure(shown["points"], "zh")
+    assert list(fig.data[0].x) == [0.0, 1.0] and fig.data[1].x[0] == shown["best"]["ratio"]
+    assert fig.data[1].y[0] == min(p["score"] for p in shown["points"])

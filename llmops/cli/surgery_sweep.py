@@ -44,8 +44,7 @@ def _sweep(settings, args) -> int:
                       param=args.param, params=dict(args.params), keep_all=args.keep_all, name=args.name,
                       limit=args.limit)
     create_sweep(plan)
-    job = run_job(settings, args, "surgery_sweep", plan.job_params(),
-                  f"sweep {plan.params.method} {' + '.join(plan.params.inputs)} -> {plan.params.name}")
+    job = run_job(settings, args, "surgery_sweep", plan.job_params(), plan.job_name())
     if job is None:
         return 0
     result = job.apply_result

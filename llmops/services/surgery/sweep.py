@@ -89,6 +89,9 @@ class SweepPlan:
     def job_params(self) -> dict:
         return self.params.model_dump(mode="json")
 
+    def job_name(self) -> str:
+        return f"sweep {self.params.method} {' + '.join(self.params.inputs)} -> {self.params.name}"
+
 
 # --- the grid ---------------------------------------------------------------------------------------------------
 
@@ -197,13 +200,10 @@ def create_sweep(plan: SweepPlan) -> Path:
     return plan.folder
 
 
-def start_sweep(settings: Settings, runner, plan: SweepPlan):
-    """Write the sweep's folder and queue its one job."""
-    from ..jobkinds import submit
-
+def start_sweep(jobs, plan: SweepPlan):
+    """Write the sweep's folder and queue its one job (`jobs` is the JobsService)."""
     create_sweep(plan)
-    return submit(settings, runner, KIND, plan.job_params(),
-                  f"sweep {plan.params.method} {' + '.join(plan.params.inputs)} -> {plan.params.name}")
+    return jobs.submit(KIND, plan.job_params(), plan.job_name())
 
 
 # --- scoring one merge ------------------------------------------------------------------------------------------
