@@ -39,7 +39,7 @@ def perturbed(demo_model_dir, tmp_path_factory) -> Path:
 
 
 def _form(client: Client, method: str) -> tuple[str, dict, dict, dict]:
-    return client.predict(method, [], None, EMPTY_SHARED, {"headers": ["model"], "data": []},
+    return client.predict(method, [], None, EMPTY_SHARED, {"headers": ["模型"], "data": []},
                           api_name="/surgery_method")
 
 
@@ -65,12 +65,12 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
     for info in registry.methods():
         help_text, shared, per_model, base = _form(client, info.name)
         assert [row[0] for row in shared["data"]] == [p.name for p in info.shared_params], info.name
-        assert per_model["headers"] == ["model", *(p.name for p in info.model_params)], info.name
+        assert per_model["headers"] == ["模型", *(p.name for p in info.model_params)], info.name
         assert base["visible"] is info.takes_base and info.pretty_name in help_text
     help_text, shared, per_model, _ = _form(client, "ties")
     assert "density" in per_model["headers"] and "density" in help_text
     help_text, shared, per_model, _ = _form(client, "slerp")
-    assert [row[0] for row in shared["data"]] == ["t"] and per_model["headers"] == ["model"]
+    assert [row[0] for row in shared["data"]] == ["t"] and per_model["headers"] == ["模型"]
     assert "恰好 2 个模型" in help_text and shared["data"][0][2] == "（必填）"
 
     offered = client.predict(api_name="/surgery_offered")
@@ -79,15 +79,15 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
 
     # Refusals come before anything runs, in the session's language.
     slerp_t = {"headers": EMPTY_SHARED["headers"], "data": [["t", "0.5", "", "float", ""]]}
-    rows = {"headers": ["model"], "data": [[b]]}
+    rows = {"headers": ["模型"], "data": [[b]]}
     with pytest.raises(Exception, match=re.escape(t("err.sgm_base_required", "zh", method="slerp"))):
         client.predict("slerp", [b], "", slerp_t, rows, "", "", 0, "x", api_name="/surgery_merge_check")
-    three = {"headers": ["model"], "data": [[b], [tuned]]}
+    three = {"headers": ["模型"], "data": [[b], [tuned]]}
     with pytest.raises(Exception, match="恰好 2 个模型"):
         client.predict("slerp", [b, tuned], a, slerp_t, three, "", "", 0, "x", api_name="/surgery_merge_check")
 
     # A linear merge started through the tab completes and its version is offered by the pickers.
-    weights = {"headers": ["model", "weight"], "data": [[a, "0.5"], [b, "0.5"]]}
+    weights = {"headers": ["模型", "weight"], "data": [[a, "0.5"], [b, "0.5"]]}
     status, recipe, command = client.predict("linear", [a, b], "", EMPTY_SHARED, weights, "", "", 0, "tabmix",
                                              api_name="/surgery_merge_check")
     assert "merge_method: linear" in recipe and "weight: 0.5" in recipe and "尚未运行" in status

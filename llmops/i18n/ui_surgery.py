@@ -15,6 +15,7 @@ _S = {
     "ui.sg.per_model": ("Per-model parameters (one row per model; empty: the default)",
                         "逐模型参数（每个模型一行；留空则用默认值）"),
     "ui.sg.col.param": ("parameter", "参数"),
+    "ui.sg.col.model": ("model", "模型"),
     "ui.sg.col.value": ("value", "值"),
     "ui.sg.col.default": ("default", "默认值"),
     "ui.sg.col.type": ("type", "类型"),

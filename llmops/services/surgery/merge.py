@@ -345,13 +345,6 @@ def plan_merge(settings: Settings, method: str, models: list[tuple[str, dict]], 
                      lora_cache=lora_cache, seed=seed, notes=tuple(notes))
 
 
-def start_merge(settings: Settings, runner, plan: MergePlan):
-    """Queue a checked plan as a `mergekit` job (its completion registers the merged version)."""
-    from ..jobkinds import submit
-
-    return submit(settings, runner, "mergekit", plan.job_params(), f"merge {plan.method} -> {plan.name}")
-
-
 def _mergekit_accepts(recipe: dict) -> None:
     """mergekit's own cross-field validation of the recipe (its message kept as the reason)."""
     from mergekit.config import MergeConfiguration

@@ -8,8 +8,8 @@ import gradio as gr
 
 from ...i18n import t
 from ...services.container import Services
-from ...services.surgery import averaging
 from ...services.surgery import checkpoints as ckpt
+from ...services.surgery.workbench import SurgeryWorkbench
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live, picker_update
@@ -23,15 +23,15 @@ def _has_checkpoints(folder: str | None) -> bool:
     return bool(folder) and Path(folder).is_dir() and any(p.is_dir() for p in Path(folder).glob("checkpoint-*"))
 
 
-def run_choices(services: Services) -> list[tuple[str, str]]:
+def run_choices(services: Services, bench: SurgeryWorkbench) -> list[tuple[str, str]]:
     """Versions whose folder holds checkpoints, then training jobs that saved some (newest first)."""
     out = []
     for entry in services.models.list():
         where = entry.adapter if entry.kind == "adapter" else entry.path if entry.kind == "merged" else None
         if _has_checkpoints(where):
             out.append((entry.id, entry.id))
-    for job in services.runner.list():
-        if job.kind == "train" and _has_checkpoints(job.meta.get("output_dir") or job.run_dir):
+    for job in bench.training_jobs():
+        if _has_checkpoints(job.meta.get("output_dir") or job.run_dir):
             out.append((f"{job.id} {job.name}", job.id))
     return out
 
@@ -54,10 +54,10 @@ def table_view(services: Services, run: str | None, lang: str) -> tuple[list[lis
     return rows, line, complete, [table.recommended] if table.recommended else []
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
+def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
     """Draw the sub-tab; the run picker, the table and the checkpoint pickers follow the workspace."""
     run = labels.make(Picker, "ui.sg.ck.run", info="ui.sg.ck.run.info")
-    live.picker(run, lambda lang: run_choices(services), topics=TOPICS)
+    live.picker(run, lambda lang: run_choices(services, bench), topics=TOPICS)
     table = labels.make(gr.Dataframe, "ui.sg.ck.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
     recommended = gr.Markdown()
     with gr.Row():
@@ -106,8 +106,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
 
     def do_average(run_now, picks_now, how_now, decay_now, lora_now, name, lang):
         ema = float(decay_now) if how_now == "ema" else None
-        job = averaging.start_average(services.settings, services.runner, (run_now or "").strip(), list(picks_now or []),
-                                      ema=ema, lora=lora_now, name=(name or "").strip() or None)
+        job = bench.average((run_now or "").strip(), list(picks_now or []), ema=ema, lora=lora_now,
+                            name=(name or "").strip() or None)
         return t("ui.sg.queued", lang, job=job.id, path="-")
 
     view_out = [table, recommended, chosen, picks]

@@ -11,6 +11,7 @@ from ...services.container import Services
 from ...services.evaluation.checkpoints import SEPARATOR
 from ...services.surgery import convert as converting
 from ...services.surgery import export as exporting
+from ...services.surgery.workbench import SurgeryWorkbench
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
@@ -43,7 +44,7 @@ def _opt(value) -> str | None:
     return (value or "").strip() or None
 
 
-def _build_merge_lora(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
+def _build_merge_lora(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
     with gr.Row():
         source = labels.make(Picker, "ui.sg.lora.source", scale=2, info="ui.sg.lora.source.info")
         dtype = labels.make(gr.Dropdown, "ui.sg.lora.dtype", [("—", ""), *[(d, d) for d in EXPORT_DTYPES]],
@@ -74,7 +75,7 @@ def _build_merge_lora(services: Services, labels: Labels, lang_state: gr.State, 
     def do_merge(*args):
         *values, lang = args
         ref, opts = options(*values)
-        saved, job = exporting.merge_lora(services.settings, services.runner, ref, **opts)
+        saved, job = bench.merge_lora(ref, **opts)
         text = t("ui.sg.queued", lang, job=job.id, path=str(saved.plan.output.final))
         return [text, exporting.render_export(services.settings, saved.plan), saved.command]
 
@@ -83,7 +84,7 @@ def _build_merge_lora(services: Services, labels: Labels, lang_state: gr.State, 
     return source
 
 
-def _build_compress(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
+def _build_compress(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> gr.Dropdown:
     with gr.Row():
         source = labels.make(Picker, "ui.sg.cv.source", scale=2)
         name = labels.make(gr.Textbox, "ui.sg.name", info="ui.sg.name.info")
@@ -104,18 +105,17 @@ def _build_compress(services: Services, labels: Labels, lang_state: gr.State, li
     status = gr.Markdown()
 
     def do_cast(ref, dtype_now, ppl, name_now, lang):
-        params, job = converting.convert(services.settings, services.runner, (ref or "").strip(), dtype_now,
-                                         name=_opt(name_now), ppl_set=_opt(ppl))
+        params, job = bench.convert((ref or "").strip(), dtype_now, name=_opt(name_now), ppl_set=_opt(ppl))
         return t("ui.sg.queued", lang, job=job.id, path=params.final)
 
     def do_gptq(ref, bits_now, dataset, name_now, lang):
         plan = exporting.plan_gptq(services.settings, (ref or "").strip(), int(bits_now), dataset=_opt(dataset),
                                    name=_opt(name_now))
-        saved, job = exporting.quantize_gptq(services.settings, services.runner, plan)  # refused without CUDA
+        saved, job = bench.gptq(plan)  # refused without CUDA
         return t("ui.sg.queued", lang, job=job.id, path=str(plan.output.final)) + f"\n\n`{saved.command}`"
 
     def do_gguf(ref, outtype_now, name_now, lang):
-        job = converting.gguf(services.settings, services.runner, (ref or "").strip(), outtype_now, name=_opt(name_now))
+        job = bench.gguf((ref or "").strip(), outtype_now, name=_opt(name_now))
         return t("ui.sg.queued", lang, job=job.id, path=job.meta.get("path"))
 
     cast.click(do_cast, [source, dtype, ppl_set, name, lang_state], [status], api_name="surgery_convert")
@@ -124,9 +124,9 @@ def _build_compress(services: Services, labels: Labels, lang_state: gr.State, li
     return source
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
+def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> list:
     """Draw the merge-lora and compression sections; returns their version pickers."""
     labels.make(gr.Markdown, "ui.sg.lora.title", attr="value")
-    lora_source = _build_merge_lora(services, labels, lang_state, live)
+    lora_source = _build_merge_lora(services, bench, labels, lang_state, live)
     labels.make(gr.Markdown, "ui.sg.cv.title", attr="value")
-    return [lora_source, _build_compress(services, labels, lang_state, live)]
+    return [lora_source, _build_compress(services, bench, labels, lang_state, live)]

@@ -9,13 +9,14 @@ from ...i18n import render, t
 from ...services.container import Services
 from ...services.surgery import merge as merging
 from ...services.surgery import methods as registry
+from ...services.surgery.workbench import SurgeryWorkbench
 from ..choices import version_ids
 from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels
 from ..live import Live
 
 SHARED_HEADERS = ["ui.sg.col.param", "ui.sg.col.value", "ui.sg.col.default", "ui.sg.col.type", "ui.sg.col.help"]
-MODEL_COLUMN = "model"
+SHORT_DTYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
 DEFAULT_METHOD = "linear"
 
 
@@ -62,16 +63,16 @@ def shared_rows(name: str | None, lang: str, current: list | None = None) -> lis
     return rows
 
 
-def model_headers(name: str | None) -> list[str]:
-    """The per-model table's columns: the model, then each parameter set per model."""
+def model_headers(name: str | None, lang: str) -> list[str]:
+    """The per-model table's columns: the model, then each parameter (mergekit's own name) set per model."""
     params = registry.get_method(name).model_params if name else ()
-    return [MODEL_COLUMN, *(p.name for p in params)]
+    return [t("ui.sg.col.model", lang), *(p.name for p in params)]
 
 
-def model_frame(name: str | None, models: list | None, base: str | None, old_headers: list | None = None,
+def model_frame(name: str | None, models: list | None, base: str | None, lang: str, old_headers: list | None = None,
                 old_rows: list | None = None) -> pd.DataFrame:
     """One row per chosen model (the base excluded: it takes no per-model values), earlier values kept."""
-    headers = model_headers(name)
+    headers = model_headers(name, lang)
     old = {str(row[0]): dict(zip(old_headers or [], row)) for row in (old_rows or []) if row}
     rows = [[model, *(_text(old.get(model, {}).get(column, "")) for column in headers[1:])]
             for model in (models or []) if model and model != base]
@@ -120,7 +121,7 @@ def _shown(plan: merging.MergePlan, lang: str) -> tuple[str, str]:
     return "\n\n".join(lines), " ".join(plan.command)
 
 
-def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) -> list:
+def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> list:
     """Draw the merge form and wire method, models, check and merge; returns the version pickers it registers."""
     with gr.Row():
         # mergekit's registry imports torch: it is read on page load (like the device probe), not at build.
@@ -134,9 +135,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     shared = labels.make(gr.Dataframe, "ui.sg.shared", headers=SHARED_HEADERS, datatype="str", interactive=True,
                          static_columns=[0, 2, 3, 4], wrap=True, col_count=(len(SHARED_HEADERS), "fixed"))
     per_model = labels.make(gr.Dataframe, "ui.sg.per_model", datatype="str", interactive=True, wrap=True,
-                            value=pd.DataFrame([], columns=[MODEL_COLUMN]), static_columns=[0])
+                            value=model_frame(None, [], None, labels.lang), static_columns=[0])
     with gr.Row():
-        dtype = labels.make(gr.Dropdown, "ui.sg.dtype", [("—", ""), *[(d, d) for d in merging.DTYPES]],
+        dtype = labels.make(gr.Dropdown, "ui.sg.dtype", [("—", ""), *[(SHORT_DTYPES[d], d) for d in merging.DTYPES]],
                             value="")
         tokenizer = labels.make(ChoiceOrTyped, "ui.sg.tokenizer", ["", "base", "union"], value="",
                                 allow_custom_value=True, info="ui.sg.tokenizer.info")
@@ -153,18 +154,18 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
 
     def on_method(chosen, picked, base_now, shared_now, table, lang_now):
         if not chosen:
-            return ["", [], model_frame(None, [], None), gr.update(visible=False)]
+            return ["", [], model_frame(None, [], None, lang_now), gr.update(visible=False)]
         info = registry.get_method(chosen)
         _, old = _frame_rows(shared_now)
         headers, rows = _frame_rows(table)
         return [method_help(chosen, lang_now), shared_rows(chosen, lang_now, old),
-                model_frame(chosen, picked, base_now if info.takes_base else None, headers, rows),
+                model_frame(chosen, picked, base_now if info.takes_base else None, lang_now, headers, rows),
                 gr.update(visible=info.takes_base, **({} if info.takes_base else {"value": ""}))]
 
     def on_models(chosen, picked, base_now, table, lang_now):
         headers, rows = _frame_rows(table)
         info = registry.get_method(chosen) if chosen else None
-        return model_frame(chosen, picked, base_now if info and info.takes_base else None, headers, rows)
+        return model_frame(chosen, picked, base_now if info and info.takes_base else None, lang_now, headers, rows)
 
     def do_check(*args):
         *values, lang_now = args
@@ -175,7 +176,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     def do_merge(*args):
         *values, lang_now = args
         plan = _plan(services, plan_values(*values))
-        job = merging.start_merge(services.settings, services.runner, plan)
+        job = bench.start_merge(plan)
         notes, line = _shown(plan, lang_now)
         return [t("ui.sg.started", lang_now, job=job.id, name=plan.name, notes=notes), plan.yaml, line, job.id]
 
