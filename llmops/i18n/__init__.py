@@ -39,6 +39,7 @@ from .ui_data import UI_DATA
 from .ui_eval import UI_EVAL
 from .ui_live import UI_LIVE
 from .ui_loop import UI_LOOP
+from .ui_surgery import UI_SURGERY
 from .upload_limits import UPLOAD_LIMITS
 
 LANGS = ("en", "zh")
@@ -59,7 +60,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
-                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP)
+                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

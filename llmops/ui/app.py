@@ -9,7 +9,7 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, data, evaluation, leaderboard, models, training
+from .tabs import arena, chat, data, evaluation, leaderboard, models, surgery, training
 
 CSS = "footer {display: none !important}"
 
@@ -70,6 +70,8 @@ def build_app(services: Services) -> gr.Blocks:
                 _leaderboard_live(services, live, leaderboard.build(services, labels, lang_state))
             with labels.make(gr.Tab, "ui.tab.evaluation", id="evaluation") as live.current_tab:
                 evaluation.build(services, labels, lang_state, live)
+            with labels.make(gr.Tab, "ui.tab.surgery", id="surgery") as live.current_tab:
+                surgery.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.models", id="models") as live.current_tab:
                 models.build(services, labels, lang_state, live)
         live.current_tab = None
