@@ -5,6 +5,7 @@ _S = {
     "ui.sg.tab.merge": ("Merge (mergekit)", "合并（mergekit）"),
     "ui.sg.tab.lora": ("LoRA & compression", "LoRA 与压缩"),
     "ui.sg.tab.checkpoints": ("Checkpoints", "检查点"),
+    "ui.sg.tab.sweep": ("Ratio sweep", "合并比例扫描"),
     # merge
     "ui.sg.method": ("Merge method", "合并方法"),
     "ui.sg.models": ("Models", "模型"),

@@ -260,7 +260,7 @@ def job_folder(settings: Settings, kind: str) -> Path:
 
 
 def merge_lora(settings: Settings, runner: JobRunner, ref: str, **options) -> tuple[SavedExport, Job]:
-    """Check, save and launch one LoRA merge; `options` as plan_merge takes them."""
+    """Check, save and launch one LoRA merge; `options` as plan_merge_lora takes them."""
     saved = save_export(settings, plan_merge_lora(settings, ref, **options))
     return saved, launch_export(settings, runner, saved)
 

@@ -1,4 +1,4 @@
-"""Surgery tab: mergekit merges, LoRA merge and compression, checkpoints; each a sub-tab over the surgery services.
+"""Surgery tab: mergekit merges, merge-ratio sweeps, LoRA merge and compression, checkpoints; each a sub-tab over the surgery services.
 
 Every operation is a job: it appears in the jobs panel (Models tab) and its completion registers the new version.
 """
@@ -12,7 +12,7 @@ from ...services.surgery.workbench import SurgeryWorkbench
 from ..choices import version_ids
 from ..i18n import Labels
 from ..live import Live
-from . import surgery_checkpoints, surgery_lora, surgery_merge
+from . import surgery_checkpoints, surgery_lora, surgery_merge, surgery_sweep
 from .surgery_lora import adapter_refs, full_models
 
 
@@ -30,6 +30,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
             surgery_merge.build(services, bench, labels, lang_state, live)
         with labels.make(gr.Tab, "ui.sg.tab.lora", id="surgery_lora"):
             surgery_lora.build(services, bench, labels, lang_state, live)
+        with labels.make(gr.Tab, "ui.sg.tab.sweep", id="surgery_sweep"):
+            surgery_sweep.build(services, labels, lang_state, live)
         with labels.make(gr.Tab, "ui.sg.tab.checkpoints", id="surgery_checkpoints"):
             surgery_checkpoints.build(services, bench, labels, lang_state, live)
     choices = gr.JSON(visible=False)

@@ -68,7 +68,7 @@ def _build_merge_lora(services: Services, bench: SurgeryWorkbench, labels: Label
         *values, lang = args
         ref, opts = options(*values)
         # The YAML is saved, as the command shows: it runs by hand from the workspace just as it would here.
-        saved = exporting.save_export(services.settings, exporting.plan_merge(services.settings, ref, **opts))
+        saved = exporting.save_export(services.settings, exporting.plan_merge_lora(services.settings, ref, **opts))
         text = t("ui.sg.lora.checked", lang, path=saved.rel_path, out=str(saved.plan.output.final))
         return [text, exporting.render_export(services.settings, saved.plan), saved.command]
 

@@ -58,7 +58,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     with gr.Row():
         model_a = labels.make(Picker, "ui.sgw.model_a")
         model_b = labels.make(Picker, "ui.sgw.model_b")
-        method = labels.make(gr.Dropdown, "ui.sgw.method", list(METHODS), value="linear")
+        method = labels.make(gr.Dropdown, "ui.sgw.method", value="linear",
+                             choices=[(f"ui.sgw.method.{name}", name) for name in METHODS])
     live.picker(model_a, lambda lang: version_ids(services), topics=("models",))
     live.picker(model_b, lambda lang: version_ids(services), topics=("models",))
     with gr.Row():
@@ -75,7 +76,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         start = labels.make(gr.Button, "ui.sgw.start", attr="value", variant="primary")
         stop = labels.make(gr.Button, "ui.sgw.stop", attr="value", variant="stop")
     text = gr.Markdown()
-    plot = gr.Plot()
+    plot = labels.make(gr.Plot, "ui.sgw.plot")
     sweep_id = gr.Textbox(visible=False)  # the sweep and its job, for the timer and for scripted callers
     job_id = gr.Textbox(visible=False)
     timer = gr.Timer(TICK_S, active=False)
