@@ -115,3 +115,26 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
     plan = client.predict(tuned, api_name="/surgery_prune_plan")
     assert "checkpoint-1" in plan and "将删除 1 个检查点" in plan
     assert (trained_adapter / "checkpoint-1").is_dir()
+
+    # Scoring every checkpoint fills the table's score column (perplexity of the set's references, lower is better).
+    from llmops.services.evaluation.sets import EvalSets
+
+    rows = settings.work_dir / "refs.jsonl"
+    rows.write_text('{"prompt": "What does LoRA train?", "reference": "Low-rank adapter weights."}\n'
+                    '{"prompt": "Name one optimizer.", "reference": "AdamW."}\n', encoding="utf-8")
+    EvalSets(settings).add(rows, "refs")
+    started = client.predict(tuned, "refs", "perplexity", api_name="/surgery_ckpt_score")
+    run_id = re.search(r"ev-[0-9-]+[0-9a-f]{6}", started).group(0)
+    from llmops.services.evaluation.run_folder import RunFolder
+
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        summary = RunFolder(settings, run_id).summary()
+        if summary is not None and summary.status == "complete":
+            break
+        time.sleep(1.0)
+    table = client.predict(tuned, None, [], api_name="/surgery_checkpoints")[0]
+    scores = [float(row[4]) for row in table["data"]]
+    assert len(scores) == 2 and all(score > 1.0 for score in scores), table["data"]
+    with pytest.raises(Exception, match="没有名为“nope”的评测集"):
+        client.predict(tuned, "nope", "perplexity", api_name="/surgery_ckpt_score")

@@ -16,8 +16,9 @@ EVAL_RUNS: dict[str, dict[str, str]] = {
         "zh": "指标“{metric}”需要样本带有 {needs}，而评测集“{set}”中没有任何样本带有。",
     },
     "err.ev_run_perplexity_model": {
-        "en": "Metric 'perplexity' needs a local base or merged version to score with; {model} is not one.",
-        "zh": "指标“perplexity”需要一个本地的基础模型或合并模型版本来计算；{model} 不是。",
+        "en": "Metric 'perplexity' scores references under a version's own local weights; {model} is not a local "
+              "version of this run (an endpoint has no weights to score with).",
+        "zh": "指标“perplexity”用版本自身的本地权重为参考答案评分；{model} 不是本次运行中的本地版本（接口端点没有可用的权重）。",
     },
     "err.ev_run_busy": {
         "en": "Evaluation run '{run}' is still running (job {job_id}); stop it or wait for it first.",

@@ -89,6 +89,13 @@ _S = {
     "ui.sg.ck.as_name": ("Register as", "注册名称"),
     "ui.sg.ck.as_name.info": ("Empty: the run's name.", "留空则使用运行的名称。"),
     "ui.sg.ck.register": ("Register as version", "注册为版本"),
+    "ui.sg.ck.score_set": ("Score on evaluation set", "评测集"),
+    "ui.sg.ck.score_metric": ("Score metric", "评分指标"),
+    "ui.sg.ck.score": ("Score every checkpoint", "评测全部检查点"),
+    "ui.sg.ck.scoring": ("Scoring the checkpoints: evaluation run {run} (job {job}); the score column fills when it "
+                         "completes.", "正在评测检查点：评测运行 {run}（任务 {job}）；完成后填入得分列。"),
+    "err.sg_ck_no_version": ("{run} is not a registered version's run: register it first, then score its checkpoints.",
+                             "{run} 不是已注册版本的训练运行：请先注册，再评测其检查点。"),
     "ui.sg.ck.registered": ("{name} registered as {model_id}.", "{name} 已注册为 {model_id}。"),
     "ui.sg.ck.prune_plan": ("Delete the others: plan", "删除其余检查点：预览"),
     "ui.sg.ck.prune_confirm": ("Confirm deletion", "确认删除"),

@@ -88,6 +88,7 @@ class Context:
 
     options: dict[str, dict] = field(default_factory=dict)
     model: str | None = None
+    adapter: str | None = None  # a LoRA adapter folder loaded over `model`, for perplexity
     details: dict = field(default_factory=dict)  # filled by families: signatures, tokenizers
 
 
@@ -142,7 +143,7 @@ def _model_family(metrics, rows, ctx):
 
     if not ctx.model:
         raise InvalidInputError("err.ev_needs_model", metric="perplexity")
-    figure, per_sample = PerplexityScorer(ctx.model).score(rows, [r.reference for r in rows])
+    figure, per_sample = PerplexityScorer(ctx.model, ctx.adapter).score(rows, [r.reference for r in rows])
     return {"perplexity": (figure, per_sample)}
 
 

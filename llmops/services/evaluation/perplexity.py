@@ -33,9 +33,9 @@ def encode(tokenizer, sample: EvalSample, reference: str) -> tuple[list[int], li
 
 
 class PerplexityScorer:
-    """A local causal LM (folder) loaded once; transformers and torch are imported on first use."""
+    """A local causal LM (folder, with a LoRA adapter over it when given) loaded once; torch is imported on first use."""
 
-    def __init__(self, model_path: Path | str):
+    def __init__(self, model_path: Path | str, adapter: Path | str | None = None):
         path = Path(model_path)
         if not (path / "config.json").is_file():
             raise NotFoundError("err.ev_model_missing", path=str(path))
@@ -43,6 +43,10 @@ class PerplexityScorer:
 
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModelForCausalLM.from_pretrained(path)
+        if adapter:
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, str(adapter))
         self.model.eval()
 
     def losses(self, sample: EvalSample, reference: str) -> tuple[float, int]:

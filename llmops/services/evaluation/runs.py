@@ -83,9 +83,9 @@ class EvalRuns:
         metric_names = self._metrics(config, samples)
         ppl = config.perplexity_model
         if "perplexity" in metric_names:
-            ppl = ppl or next((m for m, e in entries.items() if e.kind in ("base", "merged")), None)
-            entry = entries.get(ppl or "")
-            if entry is None or entry.kind not in ("base", "merged"):
+            # Each local version scores under its own weights; `perplexity_model` narrows it to one of them.
+            local = [m for m, e in entries.items() if e.kind != "endpoint"]
+            if (ppl and ppl not in local) or not local:
                 raise InvalidInputError("err.ev_run_perplexity_model", model=ppl or "-")
         return config.model_copy(update={"metrics": metric_names, "perplexity_model": ppl}), samples
 

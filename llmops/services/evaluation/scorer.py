@@ -62,12 +62,13 @@ def _has(row: Prediction, need: str) -> bool:
 
 
 def score(predictions: Sequence[Prediction], metrics: Sequence[str] = registry.DEFAULT_METRICS, *,
-          options: dict[str, dict] | None = None, model: str | None = None) -> ScoreReport:
+          options: dict[str, dict] | None = None, model: str | None = None,
+          adapter: str | None = None) -> ScoreReport:
     """Per-sample scores and the set's figures; a metric is computed over the samples that have what it needs."""
     if not predictions:
         raise InvalidInputError("err.ev_no_predictions")
     chosen = list(dict.fromkeys(registry.get(name).name for name in metrics))
-    ctx = registry.Context(options=dict(options or {}), model=model)
+    ctx = registry.Context(options=dict(options or {}), model=model, adapter=adapter)
     per_sample: list[dict[str, float | None]] = [{} for _ in predictions]
     summary: dict[str, float | int | str | None] = {}
     counted: dict[str, int] = {}

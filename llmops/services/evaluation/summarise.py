@@ -23,6 +23,7 @@ from ...schemas.evaluation import EvalSample, Prediction
 from ...settings import Settings
 from ..models import ModelRegistry
 from . import metrics as registry
+from .checkpoints import resolve
 from .run_folder import RunFolder
 from .scorer import score
 
@@ -50,14 +51,15 @@ def summarise(settings: Settings, folder: RunFolder, *, extra: Sequence[SummaryE
     summary = RunSummary(run_id=config.run_id, set=config.set, samples=len(samples), done=len(predictions),
                          total=len(samples) * len(config.models), status="running", metrics=keys)
     summary.status = "running" if running else ("complete" if summary.done >= summary.total else "partial")
-    ppl_model, ppl_path = _perplexity_model(settings, config, models)
-    if ppl_model:
-        summary.notes.append({"key": "evr.note_perplexity_model", "params": {"model": ppl_model}})
+    registry_now = models or ModelRegistry(settings)
+    if "perplexity" in config.metrics and config.perplexity_model:
+        summary.notes.append({"key": "evr.note_perplexity_model", "params": {"model": config.perplexity_model}})
     existing = {(row["model"], row["sample"]): row for row in folder.scores()}
     for model in config.models:
         rows = sorted((p for p in predictions if p.model == model), key=lambda p: p.sample)
-        wanted = [m for m in config.metrics if m != "perplexity" or model == ppl_model]
-        figures, per_sample, notes = score_model(model, rows, samples, wanted, config.metric_options, ppl_path)
+        weights = _perplexity_weights(config, model, registry_now)
+        wanted = [m for m in config.metrics if m != "perplexity" or weights is not None]
+        figures, per_sample, notes = score_model(model, rows, samples, wanted, config.metric_options, weights)
         summary.notes += notes
         summary.models[model] = _model_summary(rows, {key: figures.get(key) for key in keys})
         for record, values in zip(rows, per_sample):
@@ -74,7 +76,7 @@ def summarise(settings: Settings, folder: RunFolder, *, extra: Sequence[SummaryE
 
 
 def score_model(model: str, rows: list[PredictionRecord], samples: list[EvalSample], metrics: Sequence[str],
-                options: dict[str, dict], ppl_path: str | None) -> tuple[dict, list[dict], list[dict]]:
+                options: dict[str, dict], weights: tuple[str, str | None] | None) -> tuple[dict, list[dict], list[dict]]:
     """One model's set figures, per-sample values (one dict per row) and the notes on metrics left out."""
     figures: dict[str, float | None] = {}
     per_sample: list[dict] = [{} for _ in rows]
@@ -94,7 +96,8 @@ def score_model(model: str, rows: list[PredictionRecord], samples: list[EvalSamp
                           "params": {"metric": names, "model": model, "needs": ", ".join(lacking)}})
             continue
         try:
-            report = score(preds, [m.name for m in group], options=options, model=ppl_path)
+            path, adapter = weights or (None, None)
+            report = score(preds, [m.name for m in group], options=options, model=path, adapter=adapter)
         except InvalidInputError as exc:
             notes.append({"key": "evr.note_metric_failed",
                           "params": {"metric": names, "model": model, "reason": exc.message("en")}})
@@ -127,10 +130,15 @@ def _model_summary(rows: list[PredictionRecord], figures: dict[str, float | None
                         errors=errors)
 
 
-def _perplexity_model(settings: Settings, config: EvalRunConfig,
-                      models: ModelRegistry | None) -> tuple[str | None, str | None]:
-    """The version whose weights score perplexity and their folder, when the run asks for perplexity."""
-    if "perplexity" not in config.metrics or not config.perplexity_model:
-        return None, None
-    entry = (models or ModelRegistry(settings)).get(config.perplexity_model)
-    return entry.id, entry.path
+def _perplexity_weights(config: EvalRunConfig, model: str, models: ModelRegistry) -> tuple[str, str | None] | None:
+    """The local weights (folder, adapter) whose perplexity of the references is this model's figure.
+
+    Each local version (a checkpoint too) scores under its own weights, so checkpoints and versions compare; with
+    `perplexity_model` set only that version is scored. An endpoint has no weights to score with.
+    """
+    if "perplexity" not in config.metrics or (config.perplexity_model and model != config.perplexity_model):
+        return None
+    entry = resolve(models, model)
+    if entry.kind == "endpoint" or not entry.path:
+        return None
+    return entry.path, entry.adapter if entry.kind == "adapter" else None

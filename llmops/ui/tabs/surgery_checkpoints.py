@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ...errors import NotFoundError
 from ...i18n import t
 from ...services.container import Services
 from ...services.surgery import checkpoints as ckpt
@@ -36,6 +37,21 @@ def run_choices(services: Services, bench: SurgeryWorkbench) -> list[tuple[str, 
     return out
 
 
+def metric_descriptions(lang: str) -> list[dict]:
+    """The metrics registry, described in `lang` (a checkpoint's score column can be any of them)."""
+    from ...services.evaluation.metrics import describe_all
+
+    return describe_all(lang)
+
+
+def score_run_checkpoints(services: Services, run: str, set_name: str | None, metric: str | None):
+    """One evaluation run over every checkpoint of the run's version; its scores fill the table's score column."""
+    version = ckpt.resolve_run(services.settings, run).version
+    if version is None:
+        raise NotFoundError("err.sg_ck_no_version", run=run)
+    return services.evals.score_checkpoints(version.id, {"set": set_name or "", "metrics": [metric or "perplexity"]})
+
+
 def _num(value, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -60,6 +76,13 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     live.picker(run, lambda lang: run_choices(services, bench), topics=TOPICS)
     table = labels.make(gr.Dataframe, "ui.sg.ck.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
     recommended = gr.Markdown()
+    with gr.Row():
+        score_set = labels.make(Picker, "ui.sg.ck.score_set", scale=2)
+        live.picker(score_set, lambda lang: [s.name for s in services.evals.sets.list()], topics=("evals", "datasets"))
+        score_metric = labels.make(Picker, "ui.sg.ck.score_metric", value="perplexity")
+        live.picker(score_metric, lambda lang: [(m["display"], m["name"]) for m in metric_descriptions(lang)],
+                    topics=("configs",), default=lambda options: "perplexity")
+        score = labels.make(gr.Button, "ui.sg.ck.score", attr="value", scale=0)
     with gr.Row():
         chosen = labels.make(Picker, "ui.sg.ck.chosen", scale=2)
         as_name = labels.make(gr.Textbox, "ui.sg.ck.as_name", info="ui.sg.ck.as_name.info")
@@ -92,6 +115,10 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
                                          as_name=(as_name_now or "").strip() or None)
         return t("ui.sg.ck.registered", lang, name=name, model_id=entry.id)
 
+    def do_score(run_now, set_now, metric_now, lang):
+        folder, job = score_run_checkpoints(services, (run_now or "").strip(), set_now, metric_now)
+        return t("ui.sg.ck.scoring", lang, run=folder.run_id, job=job.id)
+
     def do_plan(run_now, lang):
         plan = ckpt.prune_plan(services.settings, (run_now or "").strip())
         items = "\n".join(f"- {name} ({size / 1024**2:.1f} MB)" for name, size in plan.delete)
@@ -114,6 +141,7 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     run.change(refresh, [run, chosen, picks, lang_state], view_out, api_name="surgery_checkpoints", queue=False)
     live.add(view_out, refresh, topics=TOPICS, inputs=[run, chosen, picks])
     register.click(do_register, [run, chosen, as_name, lang_state], [status], api_name="surgery_ckpt_register")
+    score.click(do_score, [run, score_set, score_metric, lang_state], [status], api_name="surgery_ckpt_score")
     plan_btn.click(do_plan, [run, lang_state], [status, token, confirm], api_name="surgery_prune_plan")
     confirm.click(do_prune, [run, token, lang_state], [status, token, confirm], api_name="surgery_prune")
     average.click(do_average, [run, picks, how, decay, lora, avg_name, lang_state], [status],
