@@ -134,8 +134,9 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     help_box = gr.Markdown()
     shared = labels.make(gr.Dataframe, "ui.sg.shared", headers=SHARED_HEADERS, datatype="str", interactive=True,
                          static_columns=[0, 2, 3, 4], wrap=True, col_count=(len(SHARED_HEADERS), "fixed"))
+    # No static columns here: Gradio 5.50's frontend hangs drawing an empty table with one (the page never loads).
     per_model = labels.make(gr.Dataframe, "ui.sg.per_model", datatype="str", interactive=True, wrap=True,
-                            value=model_frame(None, [], None, labels.lang), static_columns=[0])
+                            value=model_frame(None, [], None, labels.lang))
     with gr.Row():
         dtype = labels.make(gr.Dropdown, "ui.sg.dtype", [("—", ""), *[(SHORT_DTYPES[d], d) for d in merging.DTYPES]],
                             value="")
