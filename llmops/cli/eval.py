@@ -11,7 +11,7 @@ from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_report import register as register_report
 from .output import emit
-from .types import non_negative_int, positive_float, positive_int, text
+from .types import comma_list, non_negative_int, positive_float, positive_int, text
 
 _DEFAULT = "lf_bleu4,lf_rouge1,lf_rouge2,lf_rougeL,sacrebleu,exact_match"
 
@@ -24,20 +24,13 @@ def _fraction(value: str) -> float:
     return number
 
 
-def _names(value: str) -> list[str]:
-    names = [part.strip() for part in value.split(",") if part.strip()]
-    if not names:
-        raise ValueError(value)
-    return names
-
-
 def register(sub) -> None:
     """Add the eval subcommands."""
     group = sub.add_parser("eval", help="score predictions; manage evaluation sets")
     esub = group.add_subparsers(dest="eval_command", required=True)
     cmd = esub.add_parser("score", help="score a predictions file (ours, or LLaMA-Factory's generated_predictions.jsonl)")
     cmd.add_argument("predictions", type=text)
-    cmd.add_argument("--metrics", type=_names, default=_names(_DEFAULT), help=f"comma-separated (default {_DEFAULT})")
+    cmd.add_argument("--metrics", type=comma_list, default=comma_list(_DEFAULT), help=f"comma-separated (default {_DEFAULT})")
     cmd.add_argument("--model", type=text, default=None, help="local model folder, for perplexity")
     cmd.add_argument("--accuracy-mode", choices=("auto", "contains", "regex", "choice"), default="auto")
     cmd.add_argument("--accuracy-pattern", default="", help="regex capturing the answer (--accuracy-mode regex)")
@@ -174,9 +167,9 @@ def _split(settings, args) -> int:
 
 def _register_runs(esub) -> None:
     cmd = esub.add_parser("run", help="evaluate model versions on a set, as a job (stop and resume keep answers)")
-    cmd.add_argument("--models", type=_names, required=True, help="comma-separated version ids (name@version)")
+    cmd.add_argument("--models", type=comma_list, required=True, help="comma-separated version ids (name@version)")
     cmd.add_argument("--set", type=text, required=True, help="a set name, or a .jsonl set file (read directly)")
-    cmd.add_argument("--metrics", type=_names, default=None, help="comma-separated (default: what the set allows)")
+    cmd.add_argument("--metrics", type=comma_list, default=None, help="comma-separated (default: what the set allows)")
     cmd.add_argument("--limit", type=positive_int, default=None, help="the first N samples")
     cmd.add_argument("--temperature", type=float, default=0.0)
     cmd.add_argument("--top-p", type=float, default=1.0)
@@ -199,7 +192,7 @@ def _register_runs(esub) -> None:
     cmd = esub.add_parser("checkpoints", help="score every checkpoint-N of a version's training run, in one run")
     cmd.add_argument("version", type=text, help="a registered version id (name@version)")
     cmd.add_argument("--set", type=text, required=True)
-    cmd.add_argument("--metrics", type=_names, default=None)
+    cmd.add_argument("--metrics", type=comma_list, default=None)
     cmd.add_argument("--limit", type=positive_int, default=None)
     cmd.add_argument("--max-new-tokens", type=positive_int, default=256)
     cmd.add_argument("--temperature", type=float, default=0.0)

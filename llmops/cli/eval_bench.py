@@ -6,21 +6,14 @@ import sys
 
 from ..i18n import t
 from .output import emit
-from .types import positive_int, text
-
-
-def _files(value: str) -> list[str]:
-    files = [part.strip() for part in value.split(",") if part.strip()]
-    if not files:
-        raise ValueError(value)
-    return files
+from .types import comma_list, positive_int, text
 
 
 def register(esub) -> None:
     """Add `eval benchmark` to the eval subcommands."""
     cmd = esub.add_parser("benchmark", help="lm-eval tasks (local task YAML + JSONL) on a local registered version")
     cmd.add_argument("--model", type=text, required=True, help="registered version id, e.g. demo@v1.0")
-    cmd.add_argument("--tasks", type=_files, required=True,
+    cmd.add_argument("--tasks", type=comma_list, required=True,
                      help="task YAML files, comma-separated (a shipped example by file name, e.g. gsm_zh_mini.yaml)")
     cmd.add_argument("--limit", type=positive_int, default=None, help="only the first N documents of each task")
     cmd.add_argument("--batch-size", type=positive_int, default=4)

@@ -39,6 +39,14 @@ def text(value: str) -> str:
     return value
 
 
+def comma_list(value: str) -> list[str]:
+    """Comma-separated items, blanks dropped; at least one."""
+    items = [part.strip() for part in value.split(",") if part.strip()]
+    if not items:
+        raise ValueError(value)
+    return items
+
+
 def devices(value: str) -> str:
     """'cpu', 'all', or GPU ids like '0,1'."""
     value = value.strip().lower()
