@@ -75,7 +75,7 @@ def lf_api(demo_model_dir, tmp_path_factory):
 
 # The fast tier (`make test-fast`): no training, no tiny model, no app process, no browser.
 SLOW_FIXTURES = {"demo_model_dir", "lf_api", "app_factory", "module_app_factory", "trained_adapter", "adapter_dir",
-                 "tiny_run"}
+                 "tiny_run", "lora_run_with_eval"}
 SLOW_SOURCE_MARKS = ("AppProcess", "app_page(", "sync_playwright", "llamafactory-cli", "LFApiServer")
 
 
@@ -134,3 +134,12 @@ def trained_adapter(demo_model_dir, tmp_path_factory) -> Path:
     out = Path(job.run_dir)
     assert (out / "adapter_model.safetensors").is_file()
     return out
+
+
+@pytest.fixture(scope="session")
+def lora_run_with_eval(demo_model_dir, tmp_path_factory):
+    """(settings, job id, run folder) of one real 6-step LoRA SFT run with eval and checkpoint-2/4/6, shared by the
+    session (tests copy the run before changing anything in it)."""
+    from tests.surgeryruns import train_lora_run
+
+    return train_lora_run(demo_model_dir, tmp_path_factory.mktemp("lora_eval_home"))

@@ -20,15 +20,15 @@ from llmops.services.surgery.averaging import (
 )
 from llmops.services.surgery.checkpoints import register_checkpoint
 from llmops.services.surgery.outputs import RECIPE_FILE
-from tests.surgeryruns import STEPS, copy_run, train_lora_run
+from tests.surgeryruns import STEPS, copy_run
 
 TOL = 1e-6
 
 
-@pytest.fixture(scope="module")
-def lora_run(demo_model_dir, tmp_path_factory):
-    """(settings, job id, run folder) of one real LoRA SFT run with eval, shared by the module."""
-    return train_lora_run(demo_model_dir, tmp_path_factory.mktemp("avg_home"))
+@pytest.fixture
+def lora_run(lora_run_with_eval):
+    """The session's LoRA run with eval (tests/conftest.py)."""
+    return lora_run_with_eval
 
 
 @pytest.fixture

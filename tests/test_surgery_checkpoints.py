@@ -28,13 +28,13 @@ from llmops.services.surgery.checkpoints import (
     register_checkpoint,
     resolve_run,
 )
-from tests.surgeryruns import STEPS, copy_run, rewrite_log, train_lora_run
+from tests.surgeryruns import STEPS, copy_run, rewrite_log
 
 
-@pytest.fixture(scope="module")
-def lora_run(demo_model_dir, tmp_path_factory):
-    """(settings, job id, run folder) of one real LoRA SFT run with eval, shared by the module."""
-    return train_lora_run(demo_model_dir, tmp_path_factory.mktemp("ckpt_home"))
+@pytest.fixture
+def lora_run(lora_run_with_eval):
+    """The session's LoRA run with eval (tests/conftest.py)."""
+    return lora_run_with_eval
 
 
 @pytest.fixture
