@@ -193,5 +193,5 @@ def build(bench: EvalWorkbench, labels: Labels, lang_state: gr.State, live: Live
     export.click(h.export_sheet, [run, fmt, blind, lang_state], [report_file, human_note], api_name="eval_sheet_export")
     import_btn.click(h.import_sheet, [run, sheet, lang_state], [human_note], api_name="eval_sheet_import")
     for picker in (run, other):
-        live.add([picker], lambda current, lang: [picker_update(run_choices(bench), current)], topics=("evals", "jobs"),
+        live.add([picker], lambda current, lang: [picker_update(run_choices(bench), current)], topics=("evals",),
                  inputs=[picker])

@@ -17,7 +17,8 @@ from ..live import Live, picker_update
 
 TABLE_HEADERS = ["ui.sg.ck.col.name", "ui.sg.ck.col.step", "ui.sg.ck.col.train_loss", "ui.sg.ck.col.eval_loss",
                  "ui.sg.ck.col.score", "ui.sg.ck.col.flags", "ui.sg.ck.col.size", "ui.sg.ck.col.complete"]
-TOPICS = ("models", "jobs", "evals")
+# Not "jobs": its fingerprint moves at every training step, and this table changes only when versions or runs do.
+TOPICS = ("models", "evals")
 
 
 def _has_checkpoints(folder: str | None) -> bool:

@@ -51,7 +51,7 @@ def _build_merge_lora(services: Services, bench: SurgeryWorkbench, labels: Label
                             value="")
         shard = labels.make(gr.Number, "ui.sg.lora.shard", value=2, precision=0, minimum=1, maximum=100)
         name = labels.make(gr.Textbox, "ui.sg.name", info="ui.sg.name.info")
-    live.picker(source, lambda lang: adapter_refs(services), topics=("models", "jobs"))
+    live.picker(source, lambda lang: adapter_refs(services), topics=("models",))
     with gr.Row():
         check = labels.make(gr.Button, "ui.sg.lora.check", attr="value")
         start = labels.make(gr.Button, "ui.sg.lora.merge", attr="value", variant="primary")
