@@ -203,15 +203,6 @@ def test_the_cli_merges_as_a_job_and_registers_the_lineage(settings, ids, capsys
     assert entry.lineage["inputs"] == [ids["a"], ids["b"]] and entry.lineage["parent_id"] == ids["a"]
     assert entry.lineage["method"] == "linear" and entry.lineage["job_id"] == shown["job_id"]
     assert yaml.safe_load(Path(entry.lineage["recipe"]).read_text())["mergekit"]["merge_method"] == "linear"
-    # The merged version serves an A/B round against one of its inputs, and the vote is stored.
-    from llmops.schemas.models import SamplingParams
-    from llmops.services.container import build_services
-
-    arena = build_services(settings).arena
-    played = arena.run(arena.start_round("s", "What does LoRA train?", "", SamplingParams(temperature=1.0, seed=0,
-                                                                                          max_new_tokens=6),
-                                         entry.id, ids["a"]))
-    assert {played.model_a, played.model_b} == {entry.id, ids["a"]} and arena.vote("s", played.round_id, "left").stored
     code = main(["surgery", "merge", "--method", "slerp", "--model", ids["b"], "--base", ids["a"], "--set", "t=0.25",
                  "--name", "sl", "--plan"])
     assert code == 0 and capsys.readouterr().out.splitlines()[-1] == str(settings.models_dir / "sl")
