@@ -272,18 +272,13 @@ def _after_submit(settings, services, args, run_id: str, job, started: str) -> i
     summary, printed last (with --json, the only thing on stdout)."""
     import sys
 
-    from .jobs import checked
+    from .jobs import checked, wait_applied
 
     if not args.wait:
         emit({"run_id": run_id, "job_id": job.id}, args.json, started)
         return 0
     print(started, file=sys.stderr)
-    try:
-        job = services.reconciler.wait_applied(job.id)
-    except KeyboardInterrupt:
-        print(t("cli.interrupted", settings.lang), file=sys.stderr)
-        services.runner.stop(job.id)
-        job = services.reconciler.wait_applied(job.id)
+    job = wait_applied(settings, services, job)
     checked(settings, job)
     view = services.evals.show(run_id)
     emit(view.summary.model_dump(mode="json") if view.summary else view.to_dict(), args.json, _summary_text(view))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..i18n import t
 from .output import emit
 from .types import comma_list, positive_int, text
@@ -30,7 +28,7 @@ def _benchmark(settings, args) -> int:
         resolve_task_path,
         start_benchmark,
     )
-    from .jobs import checked
+    from .jobs import checked, wait_applied
 
     services = build_services(settings)
     services.sync_models()
@@ -41,12 +39,7 @@ def _benchmark(settings, args) -> int:
         emit({"run_id": folder.run_id, "job_id": job.id}, args.json,
              t("bench.queued", settings.lang, run=folder.run_id, job=job.id))
         return 0
-    try:
-        job = services.reconciler.wait_applied(job.id)
-    except KeyboardInterrupt:
-        print(t("cli.interrupted", settings.lang), file=sys.stderr)
-        services.runner.stop(job.id)
-        job = services.reconciler.wait_applied(job.id)
+    job = wait_applied(settings, services, job)
     checked(settings, job)
     data = read_results(settings, folder.run_id)
     lines = [f"{folder.run_id} {args.model}"]

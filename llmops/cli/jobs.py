@@ -60,13 +60,18 @@ def run_job(settings, args, kind: str, params: dict, name: str, **secrets) -> Jo
     if getattr(args, "detach", False):
         emit({"job_id": job.id, "kind": kind}, getattr(args, "json", False), job.id)
         return None
+    job = wait_applied(settings, services, job)
+    return checked(settings, job)
+
+
+def wait_applied(settings, services, job: Job) -> Job:
+    """Follow a job until its completion took effect; Ctrl-C stops it (what it kept stays) and waits for that."""
     try:
-        job = services.reconciler.wait_applied(job.id)
+        return services.reconciler.wait_applied(job.id)
     except KeyboardInterrupt:
         print(t("cli.interrupted", settings.lang), file=sys.stderr)
         services.runner.stop(job.id)
-        job = services.reconciler.wait_applied(job.id)
-    return checked(settings, job)
+        return services.reconciler.wait_applied(job.id)
 
 
 def checked(settings, job: Job) -> Job:

@@ -3,8 +3,6 @@ or average several (SWA / EMA) into a new version."""
 
 from __future__ import annotations
 
-import sys
-
 from ..i18n import t
 from .output import emit
 from .types import text
@@ -110,7 +108,7 @@ def _prune(settings, args) -> int:
 def _average(settings, args) -> int:
     from ..services.container import build_services
     from ..services.surgery.averaging import start_average
-    from .jobs import checked
+    from .jobs import checked, wait_applied
 
     services = build_services(settings)
     job = start_average(settings, services.runner, args.run, args.checkpoints, ema=args.ema, lora=args.lora,
@@ -118,12 +116,7 @@ def _average(settings, args) -> int:
     if not args.wait:
         emit({"job_id": job.id}, args.json, t("sgc.cli.queued", settings.lang, job=job.id) + f"\n{job.id}")
         return 0
-    try:
-        job = services.reconciler.wait_applied(job.id)
-    except KeyboardInterrupt:
-        print(t("cli.interrupted", settings.lang), file=sys.stderr)
-        services.runner.stop(job.id)
-        job = services.reconciler.wait_applied(job.id)
+    job = wait_applied(settings, services, job)
     job = checked(settings, job)
     result = job.apply_result
     emit({"job_id": job.id, "path": result.get("path"), "model_id": result.get("model_id"),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from ..i18n import t
 from .output import emit
 from .types import positive_int, text
@@ -46,17 +44,12 @@ def _common(cmd) -> None:
 
 def _finish(settings, services, job, args, data: dict, lines: list[str]) -> int:
     """Print the queued job, or wait for it and print what it registered: the new version id last."""
-    from .jobs import checked
+    from .jobs import checked, wait_applied
 
     if not args.wait:
         emit({**data, "job_id": job.id}, args.json, "\n".join([*lines, job.id]))
         return 0
-    try:
-        job = services.reconciler.wait_applied(job.id)
-    except KeyboardInterrupt:
-        print(t("cli.interrupted", settings.lang), file=sys.stderr)
-        services.runner.stop(job.id)
-        job = services.reconciler.wait_applied(job.id)
+    job = wait_applied(settings, services, job)
     result = checked(settings, job).apply_result
     lang = settings.lang
     lines = [*lines, t("sgx.done", lang, model_id=result.get("model_id", "-"), path=result.get("path"),
