@@ -7,11 +7,12 @@ moves → the next DPO round from the newest version → chat with the result.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
 from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip rule
-from .test_browser_live import dropdown_input, dropdown_options
+from .test_browser_live import dropdown_input, options_when
 
 LONG = 240_000  # ms: a real training on a busy 2-core machine
 
@@ -23,13 +24,10 @@ def pick(page, label: str, option: str) -> None:
     page.keyboard.press("Tab")
 
 
-def wait_for_option(page, label: str, option: str, tries: int = 40) -> None:
+def wait_for_option(page, label: str, option: str) -> None:
     """The live refresh brings new choices within a tick or two; a person would glance again."""
-    for _ in range(tries):
-        if option in dropdown_options(page, label):
-            return
-        page.wait_for_timeout(500)
-    raise AssertionError(f"{option!r} never offered in {label!r}: {dropdown_options(page, label)}")
+    options = options_when(page, label, {option})
+    assert option in options, f"{option!r} never offered in {label!r}: {options}"
 
 
 def visible_text(page, pattern) -> str:
@@ -76,7 +74,8 @@ def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
         page.get_by_role("button", name="Generate both answers").click()
         saved = page.get_by_text(re.compile("saved to prefs.jsonl")).filter(visible=True)
         vote = page.get_by_role("button", name=re.compile(r"Left.*better|A is better")).first
-        for _ in range(120):  # a vote before both answers finish is refused; a person would wait and retry
+        deadline = time.monotonic() + LONG / 1000
+        while time.monotonic() < deadline:  # a vote before both answers finish is refused; a person would retry
             vote.click()
             if saved.count():
                 break

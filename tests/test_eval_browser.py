@@ -6,7 +6,7 @@ from llmops.services.evaluation.sets import EvalSets
 from llmops.services.models import ModelRegistry
 
 from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip rule
-from .test_browser_live import dropdown_options
+from .test_browser_live import options_when
 
 
 def test_eval_tab_fills_on_select_and_follows_new_sets(settings, demo_model_dir, tmp_path, app_factory):
@@ -20,6 +20,5 @@ def test_eval_tab_fills_on_select_and_follows_new_sets(settings, demo_model_dir,
         EvalSets(settings).add(first, "second_set")  # another writer, no page action
         page.get_by_text("second_set").first.wait_for(timeout=15000)
         page.get_by_role("tab", name="Run", exact=True).click()
-        page.wait_for_timeout(500)
-        assert {"first_set", "second_set"} <= set(dropdown_options(page, "Evaluation set"))
+        assert {"first_set", "second_set"} <= set(options_when(page, "Evaluation set", {"first_set", "second_set"}))
         assert page.get_by_text("needs reference").count() >= 1  # the metric choices name their needs

@@ -8,7 +8,7 @@ import time
 from llmops.services.container import build_services
 from llmops.services.models import ModelRegistry
 from llmops.services.prefs import PrefsStore, Vote
-from llmops.ui.live import picker_update
+from llmops.ui.live import _unsent, picker_update
 
 from .apphelpers import finished
 
@@ -25,6 +25,22 @@ def test_picker_update_keeps_drops_and_prefers():
     # An emptied multiselect stays empty: the user cleared it on purpose.
     assert "value" not in picker_update(["a", "b"], [], multiselect=True, default=["b"])
     assert picker_update([("Label A", "a")], "gone", default="a")["value"] == "a"
+
+
+def test_an_update_equal_to_the_last_sent_is_skipped():
+    import gradio as gr
+    import pandas as pd
+
+    # Tables differ only past what a DataFrame's repr shows: they must still count as different.
+    wide = pd.DataFrame({"n": range(200)})
+    changed = wide.copy()
+    changed.loc[100, "n"] = -1
+    first, sent = _unsent([gr.update(choices=["a"]), wide, gr.skip()], None)
+    assert first[0]["choices"] == ["a"] and first[1] is wide and set(sent) == {0, 1}
+    again, sent = _unsent([gr.update(choices=["a"]), wide.copy(), gr.skip()], sent)
+    assert again == [gr.skip(), gr.skip(), gr.skip()]
+    moved, sent = _unsent([gr.update(choices=["a", "b"]), changed, gr.skip()], sent)
+    assert moved[0]["choices"] == ["a", "b"] and moved[1] is changed
 
 
 def test_each_store_moves_only_its_topic(settings, demo_model_dir):

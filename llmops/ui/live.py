@@ -2,12 +2,15 @@
 
 A tab registers what it shows with `Live.add` (or `Live.picker`) and the topics it depends on; `Live.wire`
 then attaches three events to the page: load (everything), tab select (that tab's items) and a timer that
-compares cheap per-topic fingerprints and refreshes only the items whose topics changed. Nothing is
-computed once at page build, and no refresh goes through the queue.
+compares cheap per-topic fingerprints and refreshes only the items whose topics changed. An update equal to
+the one this page was last sent for that output is skipped, so a busy job table does not re-render every
+table on the page. Nothing is computed once at page build, and no refresh goes through the queue.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -101,26 +104,30 @@ class Live:
     def wire(self, demo: gr.Blocks) -> None:
         """Attach load, tab-select and timer events for every registered item."""
         outputs, inputs = self._components()
-        revision = gr.State(None)
-        all_in = [revision, self.lang_state, *inputs]
-        all_out = [revision, *outputs]
+        revision, sent = gr.State(None), gr.State(None)
+        all_in = [revision, sent, self.lang_state, *inputs]
+        all_out = [revision, sent, *outputs]
 
-        def on_load(_rev, lang, *values):
-            return [self.watch.revision(), *self._run(values, inputs, lang, lambda item: True)]
+        def on_load(_rev, _sent, lang, *values):
+            updates, digests = _unsent(self._run(values, inputs, lang, lambda item: True), {})
+            return [self.watch.revision(), digests, *updates]
 
-        def on_tick(rev, lang, *values):
+        def on_tick(rev, last_sent, lang, *values):
             now = self.watch.revision()
             changed = self.watch.changed(rev, now)
             if not changed:
                 return gr.skip()
-            return [now, *self._run(values, inputs, lang, lambda item: bool(item.topics & changed))]
+            updates, digests = _unsent(self._run(values, inputs, lang, lambda item: bool(item.topics & changed)),
+                                       last_sent)
+            return [now, digests, *updates]
 
         demo.load(on_load, all_in, all_out, api_name="live_load", queue=False, show_progress="hidden")
         timer = gr.Timer(TICK_S)
         timer.tick(on_tick, all_in, all_out, api_name="live_tick", queue=False, show_progress="hidden")
         for tab in {id(item.tab): item.tab for item in self.items if item.tab is not None}.values():
-            def on_select(rev, lang, *values, _tab=tab):
-                return [gr.skip(), *self._run(values, inputs, lang, lambda item: item.tab is _tab)]
+            def on_select(rev, last_sent, lang, *values, _tab=tab):
+                updates, digests = _unsent(self._run(values, inputs, lang, lambda item: item.tab is _tab), last_sent)
+                return [gr.skip(), digests, *updates]
 
             tab.select(on_select, all_in, all_out, queue=False, show_progress="hidden")
 
@@ -155,3 +162,34 @@ class Live:
                 raise ValueError(f"{item.fn.__name__} returned {len(updates)} updates for {len(item.outputs)} outputs")
             result.extend(updates)
         return result
+
+
+def _unsent(updates: list, last_sent: dict | None) -> tuple[list, dict]:
+    """The updates with those equal to what this page was last sent for the same output replaced by skips."""
+    digests = dict(last_sent or {})
+    result = []
+    for position, update in enumerate(updates):
+        if _is_skip(update):
+            result.append(update)
+            continue
+        digest = _digest(update)
+        result.append(gr.skip() if digest is not None and digests.get(position) == digest else update)
+        digests[position] = digest
+    return result, digests
+
+
+def _is_skip(update) -> bool:
+    return isinstance(update, dict) and set(update) == {"__type__"}
+
+
+def _digest(update) -> str | None:
+    """A fingerprint of an update's full content (tables and figures by their JSON, never a truncated repr)."""
+    def full(value):
+        to_json = getattr(value, "to_json", None)
+        return to_json() if callable(to_json) else repr(value)
+
+    try:
+        text = json.dumps(update, sort_keys=True, default=full)
+    except (TypeError, ValueError):  # keys that do not sort: always sent
+        return None
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
