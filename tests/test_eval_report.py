@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import tempfile
 import threading
 import unicodedata
 import zlib
@@ -140,15 +141,15 @@ def test_missing_chromium_is_a_clear_error_and_html_json_are_still_written(setti
 
 
 @needs_chromium
-def test_a_print_that_runs_too_long_is_killed_with_its_whole_tree(settings, tmp_path):
+def test_a_print_that_runs_too_long_is_killed_with_its_whole_tree(settings, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the browser profile too: only this test's processes
     page = tmp_path / "slow.html"
     page.write_text("<p>慢</p><script>while (true) {}</script>", encoding="utf-8")  # the page never finishes
     out = tmp_path / "slow.pdf"
     seen: list[psutil.Process] = []
 
     def browsers() -> list[psutil.Process]:
-        return [p for p in psutil.process_iter(["cmdline"]) if any(str(tmp_path) in part or "llmops-chromium-" in part
-                                                                   for part in (p.info["cmdline"] or []))]
+        return [p for p in psutil.process_iter(["cmdline"]) if any(str(tmp_path) in part for part in (p.info["cmdline"] or []))]
 
     watcher = threading.Timer(1.5, lambda: seen.extend(browsers()))
     watcher.start()
