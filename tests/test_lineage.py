@@ -63,6 +63,7 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
                                    response_b=f"bad {i}", winner="a"))
     round_ = services.loop.prepare(base, max_steps=1, cutoff_len=128, logging_steps=1, gradient_accumulation_steps=1)
     _, job = services.loop.launch(round_)
+    app = app_factory()  # starts while the round trains; it reads the stores on every call
     finished(services.runner, job.id, 240)
     tuned = services.loop.complete(job.id).id
     run_id = _eval_run(settings, tuned, base)
@@ -116,7 +117,7 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     missing = cli("lineage", "nope@v9")
     assert missing.returncode == 2 and "nope@v9" in missing.stderr
 
-    client = Client(app_factory().url, verbose=False)
+    client = Client(app.url, verbose=False)
     plot, table, command, shown_json = client.predict(merged, True, "en", api_name="/lineage")
     assert {n["id"] for n in shown_json["ancestors"]} == set(ancestors) and plot is not None
     assert f"python -m llmops lineage {merged}" in command
