@@ -93,7 +93,8 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     assert {(e.parent, e.relation) for e in graph.parents(tuned)} == {(job.id, "produced"), (run_id, "gated")}
     assert dict(next(e for e in graph.parents(tuned) if e.relation == "gated").details)["passed"] is True
     # Dataset versions keep their parents; an evaluation set is a parent of the run.
-    assert "faq/v1" in {n.id for n in lineage.ancestors("faq@v2")} and run_id in {n.id for n in lineage.descendants("faq/v2")}
+    assert "faq/v1" in {n.id for n in lineage.ancestors("faq@v2")}
+    assert run_id in {n.id for n in lineage.descendants("faq/v2")}
     assert merged in {n.id for n in lineage.descendants(base)}
     assert lineage.node(job.id).details["status"] == "COMPLETED"
 

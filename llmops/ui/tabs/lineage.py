@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-
 import gradio as gr
 import plotly.graph_objects as go
 
 from ...i18n import t
 from ...services.container import Services
-from ...services.lineage.service import LAYER_ORDER, LineageService, LineageView, kind_label, summary
+from ...services.lineage.service import (
+    LAYER_ORDER,
+    LineageService,
+    LineageView,
+    kind_label,
+    summary,
+)
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
