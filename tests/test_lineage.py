@@ -61,7 +61,8 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     for i in range(VOTES):
         services.prefs.append(Vote(prompt=f"q{i}", model_a=base, model_b="other@v1.0", response_a=f"good {i}",
                                    response_b=f"bad {i}", winner="a"))
-    round_ = services.loop.prepare(base, max_steps=1, cutoff_len=128, logging_steps=1, gradient_accumulation_steps=1)
+    round_ = services.loop.prepare(base, max_steps=1, save_steps=1, cutoff_len=128, logging_steps=1,
+                                 gradient_accumulation_steps=1)
     _, job = services.loop.launch(round_)
     app = app_factory()  # starts while the round trains; it reads the stores on every call
     finished(services.runner, job.id, 240)
@@ -72,9 +73,10 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     services.loop.make_current()  # passes the gate on run_id: the run is recorded as what gated `tuned`
     plan = plan_output(settings, "demo-merged")
     shutil.copytree(demo_model_dir, plan.partial)
-    final = plan.commit({"merge_method": "linear", "models": [tuned, base]})
+    inputs = [f"{tuned}#checkpoint-1", base]  # a checkpoint of the round, as averaging names its inputs
+    final = plan.commit({"merge_method": "linear", "models": inputs})
     merged = register_output(settings, "demo-merged", final, {"operation": "merge", "method": "linear",
-                                                              "inputs": [tuned, base], "parent_id": tuned}).id
+                                                              "inputs": inputs, "parent_id": tuned}).id
 
     lineage = LineageService(settings)
     dataset_version = f"{round_.dataset}/v1"
@@ -82,10 +84,11 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     batch = next(n for n in ancestors.values() if n.kind == "votes_batch")
     assert batch.details["count"] == VOTES and batch.details["file"] == str(round_.export_path)
     assert batch.details["first_vote"] <= batch.details["last_vote"]
-    for wanted in (dataset_version, job.id, run_id, tuned, base, f"recipe:{merged}"):
+    for wanted in (dataset_version, job.id, run_id, tuned, base, f"recipe:{merged}", f"{job.id}/checkpoint-1"):
         assert wanted in ancestors, (wanted, sorted(ancestors))
     assert ancestors[run_id].kind == "eval_run" and ancestors[job.id].kind == "job"
     assert ancestors[base].kind == "base_model" and ancestors[tuned].kind == "model_version"
+    assert ancestors[f"{job.id}/checkpoint-1"].kind == "checkpoint"
     graph = lineage.graph()
     # The job read the version its dataset pointed to at launch (recorded, not assumed), and the run gated `tuned`.
     (trained_on,) = [e for e in graph.parents(job.id) if e.relation == "trained_on"]

@@ -30,8 +30,8 @@ def build(settings: Settings) -> Graph:
     gated |= {(o.get("run_id"), e.id) for e in entries for o in e.lineage.get("gate_overrides", [])}
     _datasets(graph, settings)
     jobs = _read_jobs(settings)
-    _models(graph, entries, {job.id for job in jobs})
     _jobs(graph, settings, jobs, entries)
+    _models(graph, entries, {_resolved(job.run_dir): job.id for job in jobs})
     _evals(graph, settings, gated)
     for fact in facts:
         for node in fact.nodes:
@@ -88,8 +88,9 @@ def _datasets(graph: Graph, settings: Settings) -> None:
                 graph.link(dataset_version_id(name, version.parent), node_id, "derived")
 
 
-def _models(graph: Graph, entries: list[ModelEntry], job_ids: set[str]) -> None:
-    """A node per registered version: from its parent, through the job or merge recipe that made it."""
+def _models(graph: Graph, entries: list[ModelEntry], runs: dict[str | None, str]) -> None:
+    """A node per registered version: from its parent, through the job, checkpoint or merge recipe that made it."""
+    job_ids, made_by = set(runs.values()), {e.id: e.lineage.get("job_id") for e in entries}
     for entry in entries:
         lineage = entry.lineage
         graph.add(Node(entry.id, "base_model" if entry.kind == "base" else "model_version", entry.id, {
@@ -98,30 +99,42 @@ def _models(graph: Graph, entries: list[ModelEntry], job_ids: set[str]) -> None:
             "stage": lineage.get("stage") or "", "parent_id": lineage.get("parent_id") or "",
             "job_id": lineage.get("job_id") or "", "datasets": list(lineage.get("datasets") or [])}))
         parent, job_id = lineage.get("parent_id"), lineage.get("job_id")
-        if lineage.get("operation") or lineage.get("recipe"):
-            _merge(graph, entry, job_id if job_id in job_ids else None)
+        checkpoint = f"{runs.get(_resolved(lineage.get('run')))}/{lineage.get('checkpoint')}"
+        if lineage.get("operation") == "checkpoint" and checkpoint in graph.nodes:
+            graph.link(checkpoint, entry.id, "promoted")
+        elif lineage.get("operation") or lineage.get("recipe"):
+            _merge(graph, entry, job_id if job_id in job_ids else None, made_by)
         elif job_id in job_ids:
             graph.link(job_id, entry.id, "produced")
         else:
             graph.link(parent, entry.id, "derived")
 
 
-def _merge(graph: Graph, entry: ModelEntry, job_id: str | None) -> None:
+def _merge(graph: Graph, entry: ModelEntry, job_id: str | None, made_by: dict[str, str | None]) -> None:
     """inputs -> merge recipe -> merged version (the job that ran it above the recipe)."""
     lineage = entry.lineage
     recipe_id = f"recipe:{entry.id}"
-    inputs = [str(item) for item in lineage.get("inputs") or []]
+    inputs = [_input_id(graph, str(item), made_by) for item in lineage.get("inputs") or []]
     graph.add(Node(recipe_id, "merge_recipe", f"{lineage.get('operation') or 'merge'} → {entry.id}", {
         "operation": lineage.get("operation") or "", "method": lineage.get("method") or "", "inputs": inputs,
         "recipe": lineage.get("recipe") or "", "job_id": job_id or ""}))
     for item in inputs:
-        if "@" not in item:  # a folder, not a registered version
+        if item not in graph.nodes and "@" not in item:  # a folder, not a registered version
             graph.add(Node(item, "base_model", Path(item).name or item, {"weights": item}))
         graph.link(item, recipe_id, "input")
     if lineage.get("parent_id") not in inputs:
         graph.link(lineage.get("parent_id"), recipe_id, "input")
     graph.link(job_id, recipe_id, "ran")
     graph.link(recipe_id, entry.id, "merged")
+
+
+def _input_id(graph: Graph, item: str, made_by: dict[str, str | None]) -> str:
+    """`name@version#checkpoint-N` is that checkpoint of the job that made the version, when it is still there."""
+    version, sep, checkpoint = item.partition("#")
+    if not sep:
+        return item
+    node_id = f"{made_by.get(version)}/{checkpoint}"
+    return node_id if node_id in graph.nodes else version
 
 
 def _read_jobs(settings: Settings) -> list[Job]:
