@@ -108,6 +108,8 @@ def _models(graph: Graph, entries: list[ModelEntry], runs: dict[str | None, str]
             graph.link(job_id, entry.id, "produced")
         else:
             graph.link(parent, entry.id, "derived")
+            for name in lineage.get("datasets") or []:  # its job is gone from the table: the names it recorded
+                graph.link(str(name), entry.id, "trained_on")
 
 
 def _merge(graph: Graph, entry: ModelEntry, job_id: str | None, made_by: dict[str, str | None]) -> None:
