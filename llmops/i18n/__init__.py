@@ -21,6 +21,7 @@ from .evaluation import EVALUATION
 from .jobs import JOBS
 from .judge import JUDGE
 from .leaderboard import LEADERBOARD
+from .lineage import LINEAGE
 from .message import Lines, Message, render
 from .models import MODELS
 from .options import OPTIONS
@@ -60,7 +61,8 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
-                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY)
+                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
+                LINEAGE)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -15,6 +15,7 @@ from ..schemas.training import TrainConfig
 from ..settings import Settings
 from ..storage import atomic_write_text, write_json_if_changed
 from .datasets import DatasetRegistry
+from .lineage.record import record_votes_batch
 from .models import ModelRegistry
 from .prefs import PrefsStore, dpo_pairs, pairs_digest
 from .training import SavedConfig, TrainingService
@@ -50,13 +51,15 @@ class LoopService:
         """Write decisive votes to data/llmops/dpo_prefs_<hash>.jsonl and register it as a ranking dataset."""
         self.settings.ensure_dirs()
         # Named by content: reviewing a round again over the same votes reuses the file and its registration.
-        lines = dpo_pairs(self.prefs.read().votes, only_models=only_model, source=source)
+        votes = self.prefs.read().votes
+        lines = dpo_pairs(votes, only_models=only_model, source=source)
         path = self.settings.work_dir / f"dpo_prefs_{pairs_digest(lines)}.jsonl"
         content = "".join(lines)
         if not _holds(path, content):
             atomic_write_text(path, content)
         entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **DPO_ENTRY}
         DatasetRegistry(self.settings).register_entry(path.stem, entry, replace=True)  # unchanged: not rewritten
+        record_votes_batch(self.settings, path.stem, path, lines, votes)
         return path.stem, path, len(lines)
 
     def prepare(self, base_id: str, only_current: bool = False, source: str | None = None,

@@ -222,11 +222,13 @@ class ModelRegistry:
         When the regression gate is on, `model_id` must not regress against `previous` (default: the current
         default); `force` overrides a failed gate and records the verdict in the candidate's lineage."""
         from .evaluation import gate
+        from .lineage.record import record_gate
 
         with self._editing() as state:
             if model_id is not None and model_id not in state.models:
                 raise NotFoundError("err.model_unknown", model_id=model_id)
             verdict = gate.enforce(self.settings, model_id, previous or state.default, force=force) if model_id else None
+            record_gate(self.settings, verdict, forced=force)
             if verdict is not None and not verdict.passed:
                 entry = state.models[model_id]
                 overrides = [*entry.lineage.get("gate_overrides", []), gate.override_record(verdict, _now())]

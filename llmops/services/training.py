@@ -30,6 +30,7 @@ from . import demo_model, train_request
 from . import training_sources as sources
 from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
+from .lineage.record import dataset_versions
 from .models import ModelRegistry
 
 DEMO_ALIAS = "demo"
@@ -303,7 +304,8 @@ class TrainingService:
             env["CUDA_VISIBLE_DEVICES"] = devices
         meta = {"stage": args["stage"], "model": args.get("model_name_or_path"), "dataset": args.get("dataset"),
                 "finetuning_type": args.get("finetuning_type"), "template": args.get("template"),
-                "config_path": str(path), "output_dir": str(output_dir), "config": typed, **(meta or {})}
+                "config_path": str(path), "output_dir": str(output_dir), "config": typed,
+                "dataset_versions": dataset_versions(self.settings, args.get("dataset")), **(meta or {})}
         atomic_write_json(output_dir / "run.json", {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         spec = JobSpec(kind="train", name=output_dir.name, argv=train_argv(_lf_cli(), str(path)),
                        cwd=str(self.settings.home), run_dir=str(output_dir), devices=devices, env=env, meta=meta)

@@ -13,7 +13,8 @@ from ...settings import Settings
 from ..corpus import CorpusOptions, CorpusStats
 from ..corpus import run as run_corpus
 from ..corpus.pipeline import Progress
-from .common import PT_COLUMNS, register, write_new
+from ..lineage.record import record_corpus
+from .common import PT_COLUMNS, dataset_name_for, register, write_new
 
 PRESET = "preset"
 
@@ -62,4 +63,5 @@ def build_corpus(settings: Settings, sources: Sequence[str | Path], options: Cor
     text = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in result.records)
     path = write_new(settings, "domain_corpus", ".jsonl", text, out)
     name = register(settings, path, {"columns": dict(PT_COLUMNS)}) if register_it else None
+    record_corpus(settings, path, name or dataset_name_for(path), (r.source for r in result.records))
     return CorpusBuild(path, name, result.stats)
