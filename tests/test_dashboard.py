@@ -14,13 +14,15 @@ import pytest
 from llmops.cli.main import main as cli_main
 from llmops.schemas.eval_runs import EvalRunConfig, ModelSummary, RunSummary
 from llmops.schemas.evaluation import EvalSample
-from llmops.schemas.jobs import JobStatus
+from llmops.schemas.jobs import JobSpec, JobStatus
 from llmops.schemas.votes import Vote
 from llmops.services import jobkinds
 from llmops.services.container import build_services
 from llmops.services.datasets import DatasetRegistry
 from llmops.services.evaluation.run_folder import RunFolder, new_run_id
+from llmops.services.jobs import ProgressView
 from llmops.services.sysinfo import GpuProbe
+from llmops.ui.tabs.dashboard import running_html, system_html
 
 from .test_browser import pytestmark as needs_browser
 
@@ -78,6 +80,21 @@ def test_snapshot_figures_match_the_workspace(settings, tmp_path, capsys):
     assert job.id in {j.id for j in seen.running} | {j.id for j in seen.recent_jobs}
     done = services.reconciler.wait_applied(job.id, timeout_s=120)
     assert done.status is JobStatus.COMPLETED, services.runner.log_tail(job.id, 40)
+    assert services.jobs.progress_view(done) == ProgressView("1/1", 100.0, "0:00:00")  # the worker's progress.json
+
+    # A queued training whose folder already holds LLaMA-Factory's log (as a re-attached run's does).
+    run_dir = settings.checkpoints_dir / "queued-train"
+    run_dir.mkdir(parents=True)
+    (run_dir / "trainer_log.jsonl").write_text(json.dumps({
+        "current_steps": 3, "total_steps": 10, "loss": 1.5, "percentage": 30.0, "elapsed_time": "0:00:03",
+        "remaining_time": "0:00:07"}) + "\n", encoding="utf-8")
+    queued = services.runner.store.create(JobSpec(kind="train", name="queued", argv=["-"], cwd=str(settings.home),
+                                                  run_dir=str(run_dir)), str(run_dir / "job.log"))
+    running = {j.id: j for j in dash.running()}
+    assert (running[queued.id].progress, running[queued.id].percent, running[queued.id].eta) == ("3/10", 30.0,
+                                                                                                 "0:00:07")
+    assert "width:30.0%" in running_html(list(running.values()), "en")
+    services.runner.store.finish(queued.id, JobStatus.STOPPED, None, "test row")
 
     endpoint = services.models.add_endpoint("served", "http://127.0.0.1:9/v1", "tiny")
     merged = services.models.add_merged("blend", str(_model_folder(settings, "blend")),
@@ -94,12 +111,12 @@ def test_snapshot_figures_match_the_workspace(settings, tmp_path, capsys):
     assert counts.datasets == len(services.datasets.entries()) == len(DatasetRegistry(settings).table())
     assert counts.versions == len(services.models.list()) == 2
     assert counts.jobs == {s.value: len([j for j in services.runner.list(1000) if j.status is s]) for s in JobStatus}
-    assert counts.jobs["COMPLETED"] == 1 and not snap.running
+    assert (counts.jobs["COMPLETED"], counts.jobs["STOPPED"]) == (1, 1) and not snap.running
     today = datetime.now(UTC).date()
     by_ts = [v for v in services.prefs.read().votes
              if (today - datetime.fromisoformat(v.ts).astimezone(UTC).date()).days < 7]
     assert (counts.votes_week, counts.votes_total) == (len(by_ts), services.prefs.aggregates().total()) == (3, 5)
-    assert [j.id for j in snap.recent_jobs] == [job.id] and snap.recent_jobs[0].status == "COMPLETED"
+    assert [j.id for j in snap.recent_jobs] == [queued.id, job.id] and snap.recent_jobs[1].status == "COMPLETED"
     assert [r.run_id for r in snap.recent_evals] == [newest, older]
     assert snap.recent_merges[0].id == merged.id and snap.recent_merges[0].operation == "linear"
     assert snap.recent_merges[0].inputs == [endpoint.id, "other@v1.0"]
@@ -114,6 +131,8 @@ def test_snapshot_figures_match_the_workspace(settings, tmp_path, capsys):
     assert len(system.gpu.gpus) == expected_gpus()
     if not expected_gpus():
         assert not system.gpu.present and system.gpu.reason  # says why, shows no zeros
+        page = system_html(system, "en")
+        assert "No GPU: NVML" in page and "dash-gpu0" not in page
     for gpu in system.gpu.gpus:
         assert gpu.name and 0 < gpu.memory_total and 0 <= gpu.memory_used <= gpu.memory_total
 
@@ -123,7 +142,7 @@ def test_snapshot_figures_match_the_workspace(settings, tmp_path, capsys):
     assert printed["system"]["gpu"]["present"] is system.gpu.present
     assert cli_main(["dashboard"]) == 0
     text = capsys.readouterr().out
-    assert f"versions 2" in text and "votes 3 this week" in text and f"current: {merged.id}" in text
+    assert "versions 2" in text and "votes 3 this week" in text and f"current: {merged.id}" in text
 
 
 def test_machines_without_nvml_say_no_gpu():

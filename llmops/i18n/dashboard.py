@@ -3,6 +3,8 @@
 DASHBOARD: dict[str, dict[str, str]] = {
     "ui.tab.dashboard": {"en": "Dashboard", "zh": "总览"},
     "ui.dash.title": {"en": "### The studio at a glance", "zh": "### 工作室总览"},
+    "ui.dash.cli": {"en": "The same snapshot in a terminal: `python -m llmops dashboard [--json]`",
+                    "zh": "在终端查看同一快照：`python -m llmops dashboard [--json]`"},
     "ui.dash.refresh": {"en": "Refresh", "zh": "刷新"},
     "ui.dash.running": {"en": "#### Running and queued jobs", "zh": "#### 运行中与排队的任务"},
     "ui.dash.recent_jobs": {"en": "#### Recent jobs", "zh": "#### 最近的任务"},

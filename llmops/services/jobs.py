@@ -49,7 +49,7 @@ class ProgressView:
 
 def clock(seconds: float) -> str:
     """H:MM:SS, the way LLaMA-Factory writes its remaining time."""
-    whole = int(round(seconds))
+    whole = round(seconds)
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 

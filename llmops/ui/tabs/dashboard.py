@@ -10,6 +10,7 @@ import gradio as gr
 from ...i18n import LANGS, t
 from ...services.container import Services
 from ...services.dashboard import WEEK_DAYS, Snapshot
+from ...services.jobs import clock
 from ...services.sysinfo import SystemInfo
 from ..i18n import Labels
 from ..live import Live
@@ -38,10 +39,7 @@ def size(n: int) -> str:
 
 
 def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    whole = int(seconds)
-    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+    return "-" if seconds is None else clock(seconds)
 
 
 def _table(headers: list[str], rows: list[list[str]], lang: str, empty_key: str = "ui.dash.none") -> str:
@@ -208,6 +206,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live, 
     merges = gr.HTML(elem_classes=STEADY)
     took = gr.Markdown(elem_classes=STEADY)
     with labels.make(gr.Accordion, "ui.dash.raw", open=False):
+        labels.make(gr.Markdown, "ui.dash.cli", attr="value")
         raw = gr.JSON()
     tab = DashboardTab(cards, running, jobs, evals, merges, current, system, took, raw, gr.Timer(TICK_S))
     _wire(services, lang_state, live, demo, tabs, tab, refresh)
