@@ -19,7 +19,7 @@ from .jobkinds import JobProgress, read_progress
 from .jobs import JobsService
 from .models import ModelRegistry
 from .prefs import PrefsStore
-from .sysinfo import GpuProbe, SystemInfo, system_info
+from .sysinfo import GpuProbe, SystemInfo, start_cpu_window, system_info
 
 WEEK_DAYS = 7  # "this week": the UTC dates of the last 7 days, today included, by each vote's own timestamp
 _SCAN_RUNS = 500  # evaluation runs searched for the current version's last one (newest first)
@@ -140,6 +140,7 @@ class DashboardService:
         self.gpu = gpu or GpuProbe()
         self._configs: dict[str, EvalRunConfig] = {}
         self._lock = threading.Lock()
+        start_cpu_window()  # the page's first CPU figure then covers the seconds since the app started
 
     def snapshot(self, recent: int = 8, cpu_interval: float | None = None) -> Snapshot:
         """The figures now; `recent` rows per recent list."""

@@ -124,6 +124,11 @@ class GpuProbe:
         return GpuStatus(gpus) if gpus else GpuStatus(reason="NVML: no devices")
 
 
+def start_cpu_window() -> None:
+    """Begin the window the next non-blocking CPU reading covers (psutil's first reading is otherwise 0.0)."""
+    psutil.cpu_percent(interval=None)
+
+
 def system_info(home: Path, gpu: GpuProbe, cpu_interval: float | None = None) -> SystemInfo:
     """The figures now; CPU % is over `cpu_interval` seconds, or since the previous call when None (no wait)."""
     memory = psutil.virtual_memory()
