@@ -41,6 +41,7 @@ def visible_text(page, pattern) -> str:
 def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
     with app_page(app_factory(), height=1200) as page:
         # 1. A corpus from the shipped documents, then instruction data from it.
+        page.get_by_role("tab", name="Data", exact=True).click()  # the dashboard is the first tab
         page.get_by_role("tab", name="Domain corpus").click()
         page.get_by_role("button", name="Build corpus").click()
         corpus_line = visible_text(page, re.compile(r"registered for pre-training"))

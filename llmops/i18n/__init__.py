@@ -8,6 +8,7 @@ from .arena import ARENA
 from .chat import CHAT
 from .cli import CLI
 from .corpus import CORPUS
+from .dashboard import DASHBOARD
 from .data_registry import DATA_REGISTRY
 from .datagen import DATAGEN
 from .error_kinds import ERROR_KINDS
@@ -62,7 +63,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE)
+                LINEAGE, DASHBOARD)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

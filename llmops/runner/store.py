@@ -153,6 +153,15 @@ class JobStore:
             rows = conn.execute(query, (*params, limit)).fetchall()
         return [_to_job(row) for row in rows]
 
+    def count_by_status(self) -> dict[JobStatus, int]:
+        """Jobs per state over the whole table (every state present, zero included); one indexed query."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT status, COUNT(*) FROM jobs GROUP BY status").fetchall()
+        counts = dict.fromkeys(JobStatus, 0)
+        for status, count in rows:
+            counts[JobStatus(status)] = int(count)
+        return counts
+
     def update(self, job_id: str, **fields) -> None:
         """Set whitelisted columns of one job (see UPDATABLE)."""
         unknown = sorted(set(fields) - UPDATABLE)

@@ -10,6 +10,7 @@ from ..security.credentials import credential_choices
 from ..settings import Settings
 from .arena import ArenaService
 from .chat import ChatService
+from .dashboard import DashboardService
 from .datasets import DatasetRegistry
 from .evaluation.runs import EvalRuns
 from .jobkinds import kinds as job_kinds
@@ -39,6 +40,7 @@ class Services:
     workspace: WorkspaceWatch
     chat: ChatService
     evals: EvalRuns
+    dashboard: DashboardService
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -60,8 +62,10 @@ def build_services(settings: Settings) -> Services:
     prefs = PrefsStore(settings.prefs_path)
     cache = LocalModelCache(settings.local_models_budget_gb)
     loop = LoopService(settings, models, training, runner, prefs)
-    return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner),
-                    datasets=DatasetRegistry(settings), models=models, prefs=prefs,
+    jobs, datasets = JobsService(runner), DatasetRegistry(settings)
+    return Services(settings=settings, runner=runner, training=training, jobs=jobs,
+                    datasets=datasets, models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
-                    evals=EvalRuns(settings, runner, models))
+                    evals=EvalRuns(settings, runner, models),
+                    dashboard=DashboardService(settings, jobs, datasets, models, prefs))

@@ -38,6 +38,21 @@ class JobDetails:
         return (self.job.finished_at or time.time()) - self.job.started_at
 
 
+@dataclass(frozen=True)
+class ProgressView:
+    """One job's progress as a table shows it: the short cell, a percentage and the time left ('' unknown)."""
+
+    cell: str
+    percent: float | None
+    eta: str
+
+
+def clock(seconds: float) -> str:
+    """H:MM:SS, the way LLaMA-Factory writes its remaining time."""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
 class JobsService:
     """Read-only views over the runner plus stop."""
 
@@ -71,6 +86,32 @@ class JobsService:
             return f"{progress.current_steps}/{progress.total_steps}"
         work = read_work_progress(job.run_dir)
         return f"{work.done}/{work.total}" if work.total else "-"
+
+    def counts(self) -> dict[JobStatus, int]:
+        """Jobs per state in the whole table, vanished processes settled first."""
+        self.runner.store.reconcile()
+        return self.runner.store.count_by_status()
+
+    def active(self, limit: int = 50) -> list[Job]:
+        """Queued and running jobs, newest first, however old they are."""
+        self.runner.store.reconcile()
+        return self.runner.store.list(limit, (JobStatus.PENDING, JobStatus.RUNNING))
+
+    def progress_view(self, job: Job) -> ProgressView:
+        """How far a job is and how long it has left: a training's own figures, else its worker's done/total."""
+        progress = read_progress(Path(job.run_dir))
+        cell = self.progress_cell(job, progress)
+        if progress.total_steps:
+            return ProgressView(cell, progress.percentage, progress.remaining or "")
+        work = read_work_progress(job.run_dir)
+        if not work.total:
+            return ProgressView(cell, None, "")
+        eta = ""
+        if work.done and job.started_at:
+            # The worker's pace so far, extrapolated: items are alike enough within one job for a rough ETA.
+            elapsed = max(0.0, time.time() - job.started_at)
+            eta = clock(elapsed * (work.total - work.done) / work.done)
+        return ProgressView(cell, work.percentage, eta)
 
     def failure(self, job: Job, lang: str) -> str:
         """Why a finished job produced nothing (its worker's own error, else its status) or why its result could

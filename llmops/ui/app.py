@@ -9,9 +9,10 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, data, evaluation, leaderboard, lineage, models, surgery, training
+from .tabs import arena, chat, dashboard, data, evaluation, leaderboard, lineage, models, surgery, training
 
-CSS = "footer {display: none !important}"
+# Panels refreshed in the background stay readable while a refresh is in flight (Gradio dims pending outputs).
+CSS = "footer {display: none !important} .llmops-steady .pending {opacity: 1 !important}"
 
 
 def _arena_live(services: Services, live: Live, tab: arena.ArenaTab) -> None:
@@ -55,6 +56,8 @@ def build_app(services: Services) -> gr.Blocks:
             switch = gr.Radio(choices=[("English", "en"), ("中文", "zh")], value=lang, label="Language / 语言",
                               scale=0, min_width=200)
         with gr.Tabs() as tabs:
+            with labels.make(gr.Tab, "ui.tab.dashboard", id="dashboard") as live.current_tab:
+                dashboard.build(services, labels, lang_state, live, demo, tabs)
             with labels.make(gr.Tab, "ui.tab.data", id="data") as live.current_tab:
                 data.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.training", id="training") as live.current_tab:
