@@ -38,7 +38,8 @@ def _votes(services) -> None:
 @pytest.fixture(scope="module")
 def runs(demo_model_dir, tmp_path_factory):
     """(services, {name: finished job}) of one-step RM, KTO (from votes) and SimPO runs, trained side by side."""
-    settings = Settings(home=tmp_path_factory.mktemp("stages_home"))
+    # The three one-step runs share the CPU instead of queueing behind each other (each is mostly imports).
+    settings = Settings(home=tmp_path_factory.mktemp("stages_home"), jobs_per_device_set=3)
     settings.ensure_dirs()
     services = build_services(settings)
     services.training._device = DeviceInfo()
@@ -165,3 +166,27 @@ def test_kto_without_tags_and_ppo_without_reward_model_are_refused_before_anythi
             training.launch_config(ppo)
         assert engine.value.key == "err.stage.ppo_engine" and "trl" in engine.value.message("zh")
     assert len(services.runner.list()) == jobs_before
+
+
+def test_the_training_tab_draws_the_new_stages_from_their_fields(runs, module_app_factory, demo_model_dir):
+    from gradio_client import Client
+
+    from .test_app_training_api import form
+
+    services, _ = runs
+    settings, model = services.settings, str(demo_model_dir)
+    client = Client(module_app_factory(settings.home).url, verbose=False)
+    reward = services.training.reward_sources()[0][1]
+    yaml_text, _, _ = client.predict(*form(settings, "ppo", model, "sample_sft", reward_model=reward),
+                                     api_name="/ppo_preview")
+    assert "stage: ppo" in yaml_text and "reward_model_type: lora" in yaml_text and "ppo_epochs: 4" in yaml_text
+    with pytest.raises(Exception, match="reward model"):
+        client.predict(*form(settings, "ppo", model, "sample_sft"), api_name="/ppo_preview")
+    yaml_text, _, _ = client.predict(*form(settings, "dpo", model, "sample_dpo", pref_loss="simpo", simpo_gamma=0.7),
+                                     api_name="/dpo_preview")
+    assert "simpo_gamma: 0.7" in yaml_text and "ref_model" not in yaml_text
+    picked, status = client.predict("en", api_name="/kto_export_votes")
+    assert "4 examples (2 votes)" in status and picked and picked[0].startswith("kto_prefs_")
+    yaml_text, _, _ = client.predict(*form(settings, "kto", model, picked[0], kto_chosen_weight=2.0),
+                                     api_name="/kto_preview")
+    assert "stage: kto" in yaml_text and "kto_chosen_weight: 2.0" in yaml_text
