@@ -126,7 +126,7 @@ def test_votes_become_tagged_kto_examples_through_the_one_export(runs, tmp_path)
     assert rows[0]["response"] == "first answer 0" and rows[2]["response"] == "second answer 1"
     assert services.datasets.entries()[name]["columns"]["kto_tag"] == "kto_tag"
     assert services.loop.export(shape="kto") == (name, path, 4)  # content-addressed: the same file again
-    dpo_name, dpo_path, pairs = services.loop.export()
+    dpo_name, _, pairs = services.loop.export()
     assert pairs == 2 and dpo_name.startswith("dpo_prefs_") and name.startswith("kto_prefs_")
     out = tmp_path / "kto.jsonl"
     made = cli("prefs", "export-kto", "--file", str(services.settings.prefs_path), "--out", str(out), "--json")
@@ -186,7 +186,8 @@ def test_the_training_tab_draws_the_new_stages_from_their_fields(runs, module_ap
                                      api_name="/dpo_preview")
     assert "simpo_gamma: 0.7" in yaml_text and "ref_model" not in yaml_text
     picked, status = client.predict("en", api_name="/kto_export_votes")
-    assert "4 examples (2 votes)" in status and picked and picked[0].startswith("kto_prefs_")
+    picked = picked.get("value") if isinstance(picked, dict) else picked  # the picker's update, as the client sees it
+    assert "4 examples (2 votes)" in status and picked[0].startswith("kto_prefs_") and picked[0] in status
     yaml_text, _, _ = client.predict(*form(settings, "kto", model, picked[0], kto_chosen_weight=2.0),
                                      api_name="/kto_preview")
     assert "stage: kto" in yaml_text and "kto_chosen_weight: 2.0" in yaml_text

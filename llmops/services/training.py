@@ -27,8 +27,8 @@ from ..security.paths import contain, contain_if_local
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from . import demo_model, train_request
-from . import training_stages as stages
 from . import training_sources as sources
+from . import training_stages as stages
 from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
 from .models import ModelRegistry
