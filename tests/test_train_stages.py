@@ -135,7 +135,7 @@ def test_votes_become_tagged_kto_examples_through_the_one_export(runs, tmp_path)
 
 
 def test_kto_without_tags_and_ppo_without_reward_model_are_refused_before_anything_runs(runs, demo_model_dir):
-    services, _ = runs
+    services, done = runs
     training, model = services.training, str(demo_model_dir)
     jobs_before = len(services.runner.list())
     with pytest.raises(LLMOpsError) as untagged:
@@ -158,6 +158,10 @@ def test_kto_without_tags_and_ppo_without_reward_model_are_refused_before_anythi
     zh = cli("train", "config", "--stage", "ppo", "--model", model, "--dataset", "sample_sft",
              env={"LLMOPS_HOME": str(services.settings.home), "LLMOPS_LANG": "zh"})
     assert zh.returncode != 0 and "奖励模型" in zh.stderr, zh.stderr
+    # A folder typed by hand: an adapter scores the LoRA policy in place, a model folder loads as a full scorer.
+    rm_folder = str(Path(done["rm"].run_dir))
+    assert training.build("ppo", model, ["sample_sft"], reward_model=rm_folder).reward_model_type == "lora"
+    assert training.build("ppo", model, ["sample_sft"], reward_model=model).reward_model_type == "full"
     # This environment's TRL cannot run LLaMA-Factory's PPO: refused at launch, the YAML still saved for elsewhere.
     reward = training.reward_sources()[0][1]
     ppo = training.build("ppo", model, ["sample_sft"], reward_model=reward, **ONE_STEP)

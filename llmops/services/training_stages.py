@@ -40,12 +40,14 @@ def resolve_reward(models: ModelRegistry, values: dict, policy_model: str) -> di
     A LoRA reward adapter on the policy's own base is loaded onto the policy (type lora, no second model); any other
     version is loaded as a full model, with its adapter on top when it has one."""
     choice = str(values.get("reward_model") or "").strip()
-    if not choice or "@" not in choice:
+    if not choice:
         return values
     try:
-        entry = models.get(choice)
+        entry = models.get(choice) if "@" in choice else None
     except NotFoundError:
-        return values  # a folder whose name holds '@'; validation checks it as a path
+        entry = None  # a folder whose name holds '@'
+    if entry is None:
+        return _typed_folder(values, choice)
     if entry.kind not in ("adapter", "merged", "base") or not entry.path:
         raise InvalidInputError("err.stage.reward_not_model", model=choice, kind=entry.kind)
     lora_policy = values.get("finetuning_type", "lora") == "lora"
@@ -56,6 +58,15 @@ def resolve_reward(models: ModelRegistry, values: dict, policy_model: str) -> di
         resolved = {"reward_model": entry.path, "reward_model_type": "full",
                     "reward_model_adapters": entry.adapter if entry.kind == "adapter" else None}
     return {**values, **resolved}
+
+
+def _typed_folder(values: dict, folder: str) -> dict:
+    """A folder typed by hand: an adapter scores a LoRA policy in place, anything else loads as a full model."""
+    if values.get("reward_model_type"):
+        return values  # set explicitly (CLI, named API): kept as given
+    adapter = (Path(folder).expanduser() / "adapter_config.json").is_file()
+    lora = adapter and values.get("finetuning_type", "lora") == "lora"
+    return {**values, "reward_model_type": "lora" if lora else "full"}
 
 
 def _same(a: str, b: str) -> bool:
