@@ -85,12 +85,22 @@ def test_choices_bounds_and_kinds_come_from_the_pydantic_field():
             assert has(f"ui.opt.{spec.name}.{value}"), (spec.name, value)
 
 
+# Later stages and stage parameters: (fields after the basic row, after the advanced section, at the form's end).
+STAGE_FIELDS = {
+    "ppo": (["reward_model"], [], ["ppo_epochs", "ppo_buffer_size", "ppo_target", "ppo_score_norm",
+                                   "ppo_whiten_rewards"]),
+    "dpo": ([], LEGACY_DPO, ["pref_ftx", "simpo_gamma", "dpo_label_smoothing"]),
+    "kto": ([], ["pref_beta"], ["pref_ftx", "kto_chosen_weight", "kto_rejected_weight"]),
+}
+
+
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_each_stage_form_is_the_spec_and_keeps_the_published_order(stage):
-    expected = LEGACY_ORDER + (LEGACY_DPO if stage == "dpo" else []) + LEGACY_EXTRA
+    basic, advanced, end = STAGE_FIELDS.get(stage, ([], [], []))
+    expected = LEGACY_ORDER[:8] + basic + LEGACY_ORDER[8:] + advanced + LEGACY_EXTRA + end
     assert [spec.name for spec in form_fields(stage)] == expected
     assert form_fields(stage) == tuple(spec for spec in STAGES[stage].fields if spec.on_form)
-    assert _planner_split(stage) == len(LEGACY_ORDER) + (2 if stage == "dpo" else 0)
+    assert _planner_split(stage) == len(LEGACY_ORDER) + len(basic) + len(advanced)
     assert fields_by_name()["neat_packing"].visible(stage) == (stage == "sft")
 
 
@@ -99,9 +109,11 @@ def test_stage_registry_matches_the_schema_and_its_defaults_files(service):
     for name, spec in STAGES.items():
         defaults = service.defaults(name)
         assert set(defaults) <= set(spec.config_keys), name
-        assert TrainConfig(stage=name, model="m", template="chatml", datasets=["d"], **defaults).stage == spec.lf_stage
+        needed = {"reward_model": "rm"} if name == "ppo" else {}  # PPO is refused without one (see test_train_stages)
+        assert TrainConfig(stage=name, model="m", template="chatml", datasets=["d"], **needed,
+                           **defaults).stage == spec.lf_stage
     assert "pref_beta" in STAGES["dpo"].config_keys and "pref_beta" not in STAGES["sft"].config_keys
-    assert error_of(service.defaults, "kto").key == "err.stage_unknown"
+    assert error_of(service.defaults, "nope").key == "err.stage_unknown"
 
 
 def test_yaml_sections_place_every_rendered_key(service, demo_model_dir):
@@ -141,7 +153,7 @@ def test_named_request_equals_the_form_and_refuses_unknown_keys(service, demo_mo
         err = error_of(service.build_request, bad)
         assert err.key == "err.train.api_unknown_keys" and key in err.message("zh") and "未知键" in err.message("zh")
     assert error_of(service.build_request, {**request, "config": [1]}).key == "err.train.api_not_object"
-    assert error_of(service.build_request, {**request, "stage": "kto"}).key == "err.stage_unknown"
+    assert error_of(service.build_request, {**request, "stage": "nope"}).key == "err.stage_unknown"
     bad_value = error_of(service.build_request, {**request, "config": {"pref_loss": "nope"}})
     assert bad_value.key == "err.config_invalid" and "pref_loss" in bad_value.message("en")
 

@@ -1,4 +1,4 @@
-"""`prefs stats|leaderboard|export-dpo` and `loop dpo-round`."""
+"""`prefs stats|leaderboard|export-dpo|export-kto` and `loop dpo-round`."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from .types import positive_int, text
 
 def register(sub) -> None:
     """Add the prefs and loop subcommands."""
-    prefs = sub.add_parser("prefs", help="the preference log: stats, leaderboard, DPO export")
+    prefs = sub.add_parser("prefs", help="the preference log: stats, leaderboard, DPO and KTO export")
     psub = prefs.add_subparsers(dest="prefs_command", required=True)
-    for name, handler in (("stats", _stats), ("leaderboard", _leaderboard), ("export-dpo", _export)):
+    for name, handler in (("stats", _stats), ("leaderboard", _leaderboard), ("export-dpo", _export),
+                          ("export-kto", _export)):
         cmd = psub.add_parser(name)
         cmd.add_argument("--file", help="a prefs.jsonl (default: the workspace's)")
         cmd.add_argument("--source", choices=("human", "synthetic"))
@@ -25,9 +26,12 @@ def register(sub) -> None:
         cmd.set_defaults(handler=handler)
         if name == "leaderboard":
             cmd.add_argument("--rounds", type=positive_int, default=100)
-        if name == "export-dpo":
-            cmd.add_argument("--out", help="output .jsonl (default: data/llmops/dpo_prefs_<ts>.jsonl, registered)")
+        if name.startswith("export-"):
+            shape = name.removeprefix("export-")
+            cmd.add_argument("--out", help=f"output .jsonl (default: data/llmops/{shape}_prefs_<hash>.jsonl, "
+                             "registered as a dataset)")
             cmd.add_argument("--only-model", help="only votes involving this model id")
+            cmd.set_defaults(shape=shape)
     loop = sub.add_parser("loop", help="the online loop")
     lsub = loop.add_subparsers(dest="loop_command", required=True)
     round_cmd = lsub.add_parser("dpo-round", help="votes -> DPO on VERSION -> the next version")
@@ -73,15 +77,16 @@ def _leaderboard(settings, args) -> int:
 
 
 def _export(settings, args) -> int:
+    unit = "pairs" if args.shape == "dpo" else "examples"
     if args.out:
         votes, _ = _votes(settings, args)
-        count = prefs_service.export_dpo(votes, Path(args.out), only_models=args.only_model)
-        emit({"path": args.out, "pairs": count}, args.json, f"{count} pairs -> {args.out}")
+        count = prefs_service.export_votes(votes, Path(args.out), args.shape, only_models=args.only_model)
+        emit({"path": args.out, unit: count}, args.json, f"{count} {unit} -> {args.out}")
         return 0
     from ..services.container import build_services
 
-    name, path, count = build_services(settings).loop.export(args.only_model, args.source)
-    emit({"path": str(path), "dataset": name, "pairs": count}, args.json, f"{count} pairs -> {path} ({name})")
+    name, path, count = build_services(settings).loop.export(args.only_model, args.source, shape=args.shape)
+    emit({"path": str(path), "dataset": name, unit: count}, args.json, f"{count} {unit} -> {path} ({name})")
     return 0
 
 

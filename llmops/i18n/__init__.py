@@ -28,6 +28,7 @@ from .models import MODELS
 from .options import OPTIONS
 from .prefs import PREFS
 from .security import SECURITY
+from .stages import STAGES_I18N
 from .stores import STORES
 from .surgery import SURGERY
 from .surgery_ckpt import SURGERY_CKPT
@@ -63,7 +64,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE, DASHBOARD)
+                LINEAGE, DASHBOARD, STAGES_I18N)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

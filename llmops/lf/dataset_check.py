@@ -15,8 +15,9 @@ _DEFAULT_COLUMNS = {
     "sharegpt": {"messages": "conversations"},
 }
 # Mapped columns a row must carry; the rest (query, system, history, tools, images…) are optional.
-_REQUIRED = {"pt": ("prompt",), "sft": ("prompt", "response", "messages"), "preference": ("prompt", "chosen",
-                                                                                          "rejected", "messages")}
+_REQUIRED = {"pt": ("prompt",), "sft": ("prompt", "response", "messages"),
+             "preference": ("prompt", "chosen", "rejected", "messages"),
+             "kto": ("prompt", "response", "messages", "kto_tag")}
 _PEEK_ROWS = 5
 _PEEK_BYTES = 64 * 1024 * 1024
 
@@ -28,6 +29,8 @@ def check(dataset_dir: Path, name: str, entries: dict[str, dict], stage: str) ->
         raise NotFoundError("err.dataset_unknown", name=name)
     kind = dataset_info.entry_kind(entry)
     wanted = STAGES[stage].dataset_kinds
+    if kind not in wanted and "kto" in wanted:
+        raise InvalidInputError("err.stage.kto_no_tag", name=name, kind=kind)
     if kind not in wanted:
         raise InvalidInputError("err.dataset_wrong_kind", name=name, kind=kind, stage=stage, wanted="/".join(wanted))
     path = dataset_info.resolve_file(dataset_dir, entry)
@@ -47,6 +50,10 @@ def check(dataset_dir: Path, name: str, entries: dict[str, dict], stage: str) ->
         if missing:
             raise InvalidInputError("err.dataset_shape", path=f"{path}:{line_no}",
                                   reason=f"missing field(s) {', '.join(missing)} for a {kind} dataset")
+        # LLaMA-Factory reads a row whose tag is not a boolean as an untagged example, silently: refuse it here.
+        if kind == "kto" and not isinstance(row[columns["kto_tag"]], bool):
+            raise InvalidInputError("err.stage.kto_tag_value", path=f"{path}:{line_no}", column=columns["kto_tag"],
+                                    value=json.dumps(row[columns["kto_tag"]], ensure_ascii=False)[:80])
 
 
 def _peek(path: Path) -> list[tuple[int, object]]:

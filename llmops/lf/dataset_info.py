@@ -38,10 +38,12 @@ class DatasetInfo:
 
 
 def entry_kind(entry: dict) -> str:
-    """Classify an entry as 'pt', 'sft' or 'preference' the way LLaMA-Factory will read it."""
+    """Classify an entry as 'pt', 'sft', 'preference' or 'kto' the way LLaMA-Factory will read it."""
     if entry.get("ranking"):
         return "preference"
     columns = entry.get("columns") or {}
+    if columns.get("kto_tag"):
+        return "kto"  # single answers tagged desirable or not (LLaMA-Factory's kto_tag column)
     # A plain-text corpus maps only its text to `prompt`; alpaca without columns means instruction data.
     if entry.get("formatting", "alpaca") == "alpaca" and columns and set(columns) <= {"prompt"}:
         return "pt"

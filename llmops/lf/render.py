@@ -129,7 +129,7 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
 
 
 def _method_args(config: TrainConfig) -> dict:
-    """Quantization, the fine-tuning method's own keys, and the preference keys of DPO."""
+    """Quantization, the fine-tuning method's own keys, and the keys of the stage (reward model, losses)."""
     args: dict = {}
     if config.quantization_bit:
         args.update(quantization_bit=config.quantization_bit, quantization_method="bnb")
@@ -138,10 +138,32 @@ def _method_args(config: TrainConfig) -> dict:
                     lora_dropout=config.lora_dropout, lora_target=config.lora_target.replace(" ", ""))
     elif config.finetuning_type == "freeze":
         args.update(freeze_trainable_layers=config.freeze_trainable_layers, freeze_trainable_modules="all")
-    if config.stage == "dpo":
-        args.update(pref_beta=config.pref_beta, pref_loss=config.pref_loss)
+    args.update(_stage_args(config))
+    if config.uses_ref_model:
+        # ORPO and SimPO load no reference model in LLaMA-Factory: a ref_model there would only mislead the reader.
         args.update({key: value for key, value in (("ref_model", config.ref_model),
                                                   ("ref_model_adapters", config.ref_model_adapters)) if value})
+    return args
+
+
+# Each stage's own keys (LLaMA-Factory's RLHFArguments), written only on that stage.
+_STAGE_KEYS = {
+    "dpo": ("pref_beta", "pref_loss", "pref_ftx"),
+    "kto": ("pref_beta", "pref_ftx", "kto_chosen_weight", "kto_rejected_weight"),
+    "ppo": ("reward_model", "reward_model_type", "ppo_epochs", "ppo_buffer_size", "ppo_target", "ppo_score_norm",
+            "ppo_whiten_rewards"),
+}
+
+
+def _stage_args(config: TrainConfig) -> dict:
+    """The keys of the config's stage; a loss's own knob only with that loss (LF refuses smoothing elsewhere)."""
+    args = {key: getattr(config, key) for key in _STAGE_KEYS.get(config.stage, ())}
+    if config.stage == "dpo" and config.pref_loss == "simpo":
+        args["simpo_gamma"] = config.simpo_gamma
+    if config.stage == "dpo" and config.pref_loss == "sigmoid" and config.dpo_label_smoothing:
+        args["dpo_label_smoothing"] = config.dpo_label_smoothing
+    if config.stage == "ppo" and config.reward_model_adapters:
+        args["reward_model_adapters"] = config.reward_model_adapters
     return args
 
 

@@ -25,10 +25,19 @@ class Progress:
     eval_steps: list[int] = field(default_factory=list)
     eval_loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
+    # Stage metrics by name (reward, rewards/margins, kl, ...): [(step, value)], drawn beside the loss.
+    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
 
     @property
     def has_points(self) -> bool:
         return bool(self.steps or self.eval_steps)
+
+
+# Rewards, margins and KL as RM / PPO / DPO / ORPO / SimPO / KTO log them. trainer_log.jsonl carries only `reward`
+# (PPO) and accuracy; the rest is in the trainer's log_history (trainer_state.json, written at each save and the end).
+CHART_METRICS = ("reward", "rewards/margins", "rewards/chosen", "rewards/rejected", "kl", "odds_ratio_loss",
+                 "eval_accuracy")
+TRAINER_STATE = "trainer_state.json"
 
 
 # The jobs panel polls every run every few seconds; a log that has not changed is not parsed again.
@@ -44,13 +53,15 @@ def read_progress(run_dir: Path) -> Progress:
         stat = path.stat()
     except FileNotFoundError:
         return Progress()
-    key, version = str(path), (stat.st_size, stat.st_mtime_ns)
+    state = _newest_state(Path(run_dir))
+    key, version = str(path), (stat.st_size, stat.st_mtime_ns, *_stamp(state))
     with _CACHE_LOCK:
         cached = _CACHE.get(key)
         if cached and cached[0] == version:
             _CACHE.move_to_end(key)
             return cached[1]
     progress = _parse(path)
+    _add_history(progress, state)
     with _CACHE_LOCK:
         _CACHE[key] = (version, progress)
         while len(_CACHE) > _CACHE_SIZE:
@@ -79,7 +90,46 @@ def _parse(path: Path) -> Progress:
             if "eval_loss" in entry:
                 progress.eval_steps.append(step)
                 progress.eval_loss.append(entry["eval_loss"])
+            for name in CHART_METRICS:
+                if isinstance(entry.get(name), (int, float)):
+                    progress.metrics.setdefault(name, []).append((step, float(entry[name])))
     return progress
+
+
+def _newest_state(run_dir: Path) -> Path | None:
+    """The final trainer_state.json, else the newest checkpoint's (a run still going)."""
+    final = run_dir / TRAINER_STATE
+    if final.is_file():
+        return final
+    steps = [(int(p.name.split("-", 1)[1]), p / TRAINER_STATE) for p in run_dir.glob("checkpoint-*")
+             if p.name.split("-", 1)[1].isdigit() and (p / TRAINER_STATE).is_file()]
+    return max(steps)[1] if steps else None
+
+
+def _stamp(path: Path | None) -> tuple:
+    try:
+        stat = path.stat() if path else None
+    except FileNotFoundError:
+        return ()
+    return (str(path), stat.st_size, stat.st_mtime_ns) if stat else ()
+
+
+def _add_history(progress: Progress, state: Path | None) -> None:
+    """Stage metrics from the trainer's log_history, for those trainer_log.jsonl does not carry itself."""
+    try:
+        history = json.loads(state.read_text(encoding="utf-8")).get("log_history") if state else None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+        return  # being rewritten at a save: the next poll reads it
+    if not isinstance(history, list):
+        return
+    found: dict[str, list[tuple[int, float]]] = {}
+    for entry in history:
+        if not isinstance(entry, dict) or not isinstance(entry.get("step"), int):
+            continue
+        for name in CHART_METRICS:
+            if name not in progress.metrics and isinstance(entry.get(name), (int, float)):
+                found.setdefault(name, []).append((entry["step"], float(entry[name])))
+    progress.metrics.update(found)
 
 
 # What LLaMA-Factory writes once training is over: the final metrics, after the weights were saved.

@@ -17,7 +17,7 @@ from .training import FORM_KEY, Stage, TrainConfig
 SECTIONS: dict[str, str | None] = {
     "basic": None, "advanced": "ui.section.advanced", "continue": "ui.section.continue",
     "optim": "ui.section.optim", "speed": "ui.section.speed", "memory_optim": "ui.section.memory_optim",
-    "eval": "ui.section.eval",
+    "eval": "ui.section.eval", "stage": "ui.section.stage",
 }
 # Not drawn as form fields: 'top' sits above the stage tabs, 'api' is set through the CLI and the named API.
 OFF_FORM = ("top", "api")
@@ -85,7 +85,12 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {
     "pt": StageSpec("pt", "pt", ("pt",), "pt.yaml", "ui.stage.pt"),
     "sft": StageSpec("sft", "sft", ("sft",), "sft.yaml", "ui.stage.sft"),
+    # A reward model learns to score chosen above rejected; PPO samples answers to instruction prompts.
+    "rm": StageSpec("rm", "rm", ("preference",), "rm.yaml", "ui.stage.rm"),
+    "ppo": StageSpec("ppo", "ppo", ("sft",), "ppo.yaml", "ui.stage.ppo"),
     "dpo": StageSpec("dpo", "dpo", ("preference",), "dpo.yaml", "ui.stage.dpo"),
+    # KTO reads single answers tagged desirable (kto_tag true) or undesirable (false).
+    "kto": StageSpec("kto", "kto", ("kto",), "kto.yaml", "ui.stage.kto"),
 }
 STAGE_NAMES: tuple[str, ...] = tuple(STAGES)
 

@@ -1,4 +1,4 @@
-"""Typed training configurations for the three stages the studio offers."""
+"""Typed training configurations for the LLaMA-Factory stages the studio offers."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from pydantic_core import PydanticCustomError
 
 from ..i18n import t
 
-Stage = Literal["pt", "sft", "dpo"]
+Stage = Literal["pt", "sft", "rm", "ppo", "dpo", "kto"]
 FinetuningType = Literal["lora", "full", "freeze"]
 Precision = Literal["auto", "bf16", "fp16", "fp32"]
 DeepSpeedMode = Literal["none", "z2", "z2_offload", "z3", "z3_offload"]
 PrefLoss = Literal["sigmoid", "ipo", "hinge", "orpo", "simpo"]
+# Losses LLaMA-Factory trains without a reference model (its FinetuningArguments.use_ref_model).
+REF_FREE_LOSSES = ("orpo", "simpo")
+RewardModelType = Literal["lora", "full"]
 ReportTo = Literal["none", "tensorboard", "wandb", "mlflow", "swanlab"]
 Scheduler = Literal["cosine", "linear", "constant", "constant_with_warmup", "polynomial", "cosine_with_restarts",
                     "inverse_sqrt"]
@@ -65,6 +68,9 @@ class TrainConfig(BaseModel):
     per_device_train_batch_size: int = _f(1, section="basic", lf="train", ge=1, le=4096)
     gradient_accumulation_steps: int = _f(8, section="basic", lf="train", ge=1, le=4096)
     cutoff_len: int = _f(1024, section="basic", lf="dataset", ge=8, le=1_048_576)
+    # PPO's reward model: a registered version (resolved by the training service) or a local folder.
+    reward_model: str | None = _f(None, section="basic", lf="method", kind="source", source="reward",
+                                  stages=("ppo",), max_length=1000)
     # --- advanced
     lora_rank: int = _f(8, section="advanced", lf="method", ge=1, le=1024)
     lora_alpha: int | None = _f(None, section="advanced", lf="method", ge=1, le=4096)
@@ -79,7 +85,7 @@ class TrainConfig(BaseModel):
     deepspeed: DeepSpeedMode = _f("none", section="advanced", lf="method")
     report_to: ReportTo = _f("none", section="advanced", lf="output")
     run_name: str | None = _f(None, section="advanced", lf="output", max_length=100)
-    pref_beta: float = _f(0.1, section="advanced", lf="method", stages=("dpo",), gt=0.0, le=100.0)
+    pref_beta: float = _f(0.1, section="advanced", lf="method", stages=("dpo", "kto"), gt=0.0, le=100.0)
     pref_loss: PrefLoss = _f("sigmoid", section="advanced", lf="method", stages=("dpo",))
     # --- continue: an existing LoRA adapter (a previous version) to train further, or an interrupted run's
     # checkpoint of the same output folder (optimizer, scheduler and step restored).
@@ -125,9 +131,24 @@ class TrainConfig(BaseModel):
     badam_update_ratio: float = _f(0.05, section="memory_optim", lf="method", gt=0.0, le=1.0)
     # --- eval: a registered dataset scored every eval_steps (instead of a val_size fraction held out of the data)
     eval_dataset: str | None = _f(None, section="eval", lf="eval", max_length=1000, pattern=_NAMES)
+    # --- stage: parameters under LLaMA-Factory 0.9.5's names (its RLHFArguments), each on the stages that read it;
+    # drawn after every other section, so the positional API of the older stage forms keeps its order.
+    pref_ftx: float = _f(0.0, section="stage", lf="method", stages=("dpo", "kto"), ge=0.0, le=100.0)
+    simpo_gamma: float = _f(0.5, section="stage", lf="method", stages=("dpo",), ge=0.0, le=100.0)
+    dpo_label_smoothing: float = _f(0.0, section="stage", lf="method", stages=("dpo",), ge=0.0, le=0.5)
+    kto_chosen_weight: float = _f(1.0, section="stage", lf="method", stages=("kto",), gt=0.0, le=100.0)
+    kto_rejected_weight: float = _f(1.0, section="stage", lf="method", stages=("kto",), gt=0.0, le=100.0)
+    ppo_epochs: int = _f(4, section="stage", lf="method", stages=("ppo",), ge=1, le=1000)
+    ppo_buffer_size: int = _f(1, section="stage", lf="method", stages=("ppo",), ge=1, le=1000)
+    ppo_target: float = _f(6.0, section="stage", lf="method", stages=("ppo",), gt=0.0, le=1000.0)
+    ppo_score_norm: bool = _f(False, section="stage", lf="method", stages=("ppo",))
+    ppo_whiten_rewards: bool = _f(False, section="stage", lf="method", stages=("ppo",))
     # --- api: settable through the CLI and the named API, not drawn on the form
-    ref_model: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
-    ref_model_adapters: str | None = _f(None, section="api", lf="method", stages=("dpo",), max_length=1000)
+    ref_model: str | None = _f(None, section="api", lf="method", stages=("dpo", "kto"), max_length=1000)
+    ref_model_adapters: str | None = _f(None, section="api", lf="method", stages=("dpo", "kto"), max_length=1000)
+    # Filled from the chosen reward model's registry entry; settable by hand for a folder outside the registry.
+    reward_model_adapters: str | None = _f(None, section="api", lf="method", stages=("ppo",), max_length=1000)
+    reward_model_type: RewardModelType = _f("lora", section="api", lf="method", stages=("ppo",))
     seed: int = _f(42, section="api", lf="train", ge=0, le=2**31 - 1)
 
     @field_validator("datasets")
@@ -157,8 +178,9 @@ class TrainConfig(BaseModel):
             raise ValueError("QLoRA cannot be combined with DeepSpeed ZeRO-3 here")
         if self.adapter_name_or_path and self.finetuning_type != "lora":
             raise _rule("err.train.adapter_lora")
-        if (self.ref_model or self.ref_model_adapters) and self.stage != "dpo":
-            raise ValueError("a reference model is only used by the dpo stage")
+        if (self.ref_model or self.ref_model_adapters) and self.stage not in ("dpo", "kto"):
+            raise ValueError("a reference model is only used by the dpo and kto stages")
+        self._check_stage_rules()
         if self.eval_dataset and self.val_size > 0:
             raise _rule("err.train.eval_both")
         if self.warmup_steps and self.warmup_ratio:
@@ -169,6 +191,17 @@ class TrainConfig(BaseModel):
             raise _rule("err.train.unsloth_zero3")
         self._check_memory_optimizers()
         return self
+
+    def _check_stage_rules(self) -> None:
+        """LLaMA-Factory's rules for PPO's reward model and DPO's label smoothing, refused before anything runs."""
+        if self.stage == "ppo" and not self.reward_model:
+            raise _rule("err.stage.ppo_reward_model")
+        if self.stage == "ppo" and self.reward_model_type == "lora" and self.finetuning_type != "lora":
+            raise _rule("err.stage.ppo_reward_lora")
+        if (self.reward_model or self.reward_model_adapters) and self.stage != "ppo":
+            raise _rule("err.stage.reward_model_stage")
+        if self.stage == "dpo" and self.dpo_label_smoothing > 0 and self.pref_loss != "sigmoid":
+            raise _rule("err.stage.label_smoothing_loss")
 
     def _check_memory_optimizers(self) -> None:
         """LLaMA-Factory's own rules for GaLore, APOLLO and BAdam, refused here before anything runs."""
@@ -206,7 +239,12 @@ class TrainConfig(BaseModel):
     @property
     def is_preference(self) -> bool:
         """True for stages that train on chosen/rejected pairs."""
-        return self.stage == "dpo"
+        return self.stage in ("rm", "dpo")
+
+    @property
+    def uses_ref_model(self) -> bool:
+        """True when LLaMA-Factory loads a reference model (DPO but ORPO/SimPO, KTO); LoRA's frozen base serves."""
+        return self.stage == "kto" or (self.stage == "dpo" and self.pref_loss not in REF_FREE_LOSSES)
 
 
 def field_names() -> list[str]:

@@ -17,11 +17,15 @@ from ..storage import atomic_write_text, write_json_if_changed
 from .datasets import DatasetRegistry
 from .lineage.record import record_votes_batch
 from .models import ModelRegistry
-from .prefs import PrefsStore, dpo_pairs, pairs_digest
+from .prefs import PrefsStore, dpo_pairs, kto_examples, pairs_digest
 from .training import SavedConfig, TrainingService
 
 DPO_ENTRY = {"ranking": True, "formatting": "alpaca",
              "columns": {"prompt": "prompt", "system": "system", "chosen": "chosen", "rejected": "rejected"}}
+KTO_ENTRY = {"formatting": "alpaca",
+             "columns": {"prompt": "prompt", "system": "system", "response": "response", "kto_tag": "kto_tag"}}
+# What votes can be exported as: (lines from votes, file prefix, dataset_info entry).
+EXPORT_SHAPES = {"dpo": (dpo_pairs, "dpo_prefs", DPO_ENTRY), "kto": (kto_examples, "kto_prefs", KTO_ENTRY)}
 
 
 @dataclass(frozen=True)
@@ -47,17 +51,20 @@ class LoopService:
     def _state_path(self) -> Path:
         return self.settings.work_dir / "loop.json"
 
-    def export(self, only_model: str | None = None, source: str | None = None) -> tuple[str, Path, int]:
-        """Write decisive votes to data/llmops/dpo_prefs_<hash>.jsonl and register it as a ranking dataset."""
+    def export(self, only_model: str | None = None, source: str | None = None,
+               shape: str = "dpo") -> tuple[str, Path, int]:
+        """Write decisive votes to data/llmops/<shape>_prefs_<hash>.jsonl and register it as a dataset: DPO pairs,
+        or KTO examples (each vote's chosen answer desirable, its rejected one undesirable). Returns the lines."""
         self.settings.ensure_dirs()
+        to_lines, prefix, dataset_entry = EXPORT_SHAPES[shape]
         # Named by content: reviewing a round again over the same votes reuses the file and its registration.
         votes = self.prefs.read().votes
-        lines = dpo_pairs(votes, only_models=only_model, source=source)
-        path = self.settings.work_dir / f"dpo_prefs_{pairs_digest(lines)}.jsonl"
+        lines = to_lines(votes, only_models=only_model, source=source)
+        path = self.settings.work_dir / f"{prefix}_{pairs_digest(lines)}.jsonl"
         content = "".join(lines)
         if not _holds(path, content):
             atomic_write_text(path, content)
-        entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **DPO_ENTRY}
+        entry = {"file_name": str(path.relative_to(self.settings.data_dir)), **dataset_entry}
         DatasetRegistry(self.settings).register_entry(path.stem, entry, replace=True)  # unchanged: not rewritten
         record_votes_batch(self.settings, path.stem, path, lines, votes)
         return path.stem, path, len(lines)

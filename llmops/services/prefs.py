@@ -310,11 +310,11 @@ def _parse_line(raw: bytes) -> tuple[Vote | None, str | None]:
     return index.parse_vote(obj)
 
 
-def dpo_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = None,
-              source: str | None = None) -> list[str]:
-    """One DPO pair (a JSON line) per decisive vote, each vote_id once; the edited answer is preferred as chosen."""
+def decisive_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = None,
+                   source: str | None = None) -> Iterator[tuple[Vote, str, str]]:
+    """(vote, chosen, rejected) per decisive vote, each vote_id once; the edited answer is preferred as chosen."""
     models = {only_models} if isinstance(only_models, str) else (set(only_models) if only_models is not None else None)
-    lines, seen = [], set()
+    seen = set()
     for vote in votes:
         if vote.vote_id in seen:
             continue
@@ -327,10 +327,29 @@ def dpo_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = N
         chosen = vote.edited or win
         if chosen == lose:
             continue  # identical sides teach the policy nothing and make DPO's loss degenerate
-        pair = {"prompt": vote.prompt, "system": vote.system, "chosen": chosen, "rejected": lose, "vote_id": vote.vote_id}
-        lines.append(json.dumps(pair, ensure_ascii=False) + "\n")
+        yield vote, chosen, lose
+
+
+def dpo_pairs(votes: Iterable[Vote], only_models: str | Iterable[str] | None = None,
+              source: str | None = None) -> list[str]:
+    """One DPO pair (a JSON line) per decisive vote (see decisive_pairs)."""
+    lines = [json.dumps({"prompt": vote.prompt, "system": vote.system, "chosen": chosen, "rejected": lose,
+                         "vote_id": vote.vote_id}, ensure_ascii=False) + "\n"
+             for vote, chosen, lose in decisive_pairs(votes, only_models, source)]
     if not lines:
         # An empty dataset would only fail later inside LLaMA-Factory, far from the cause.
+        raise InvalidInputError("err.prefs_export_empty")
+    return lines
+
+
+def kto_examples(votes: Iterable[Vote], only_models: str | Iterable[str] | None = None,
+                 source: str | None = None) -> list[str]:
+    """Two KTO examples (JSON lines) per decisive vote: its chosen answer desirable, its rejected one not."""
+    lines = [json.dumps({"prompt": vote.prompt, "system": vote.system, "response": answer, "kto_tag": tag,
+                         "vote_id": vote.vote_id}, ensure_ascii=False) + "\n"
+             for vote, chosen, lose in decisive_pairs(votes, only_models, source)
+             for answer, tag in ((chosen, True), (lose, False))]
+    if not lines:
         raise InvalidInputError("err.prefs_export_empty")
     return lines
 
@@ -343,7 +362,13 @@ def pairs_digest(lines: list[str]) -> str:
 def export_dpo(votes: Iterable[Vote], out_path: Path | str, only_models: str | Iterable[str] | None = None,
                source: str | None = None) -> int:
     """Write one DPO pair per decisive vote (see dpo_pairs); returns the number written."""
-    lines = dpo_pairs(votes, only_models, source)
+    return export_votes(votes, out_path, "dpo", only_models, source)
+
+
+def export_votes(votes: Iterable[Vote], out_path: Path | str, shape: str = "dpo",
+                 only_models: str | Iterable[str] | None = None, source: str | None = None) -> int:
+    """Write decisive votes as DPO pairs or KTO examples (two per vote); returns the number of lines written."""
+    lines = (kto_examples if shape == "kto" else dpo_pairs)(votes, only_models, source)
     atomic_write_text(Path(out_path), "".join(lines))
     return len(lines)
 

@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from . import demo_model, train_request
 from . import training_sources as sources
+from . import training_stages as stages
 from .datasets import DatasetRegistry
 from .device import DeviceInfo, probe
 from .lineage.record import dataset_versions
@@ -93,6 +94,8 @@ class TrainingService:
         model = self.resolve_model(model)
         values = {**self.defaults(stage), **{k: v for k, v in overrides.items() if v is not None}}
         values.setdefault("template", templates.guess(model))
+        if stage == "ppo":
+            values = stages.resolve_reward(self.models, values, model)
         try:
             return TrainConfig(stage=stage, model=model, datasets=datasets, **values)
         except pydantic.ValidationError as exc:
@@ -148,7 +151,9 @@ class TrainingService:
         entries = self.dataset_entries()
         _contain_args(self.settings, {"model_name_or_path": config.model, "ref_model": config.ref_model,
                                       "adapter_name_or_path": config.adapter_name_or_path,
-                                      "ref_model_adapters": config.ref_model_adapters}, entries,
+                                      "ref_model_adapters": config.ref_model_adapters,
+                                      "reward_model": config.reward_model,
+                                      "reward_model_adapters": config.reward_model_adapters}, entries,
                       [*config.datasets, *config.eval_datasets])
         self._check_model(config.model)
         if pickle_only_weights(config.model) and not self.models.load_options(config.model)[1]:
@@ -160,6 +165,7 @@ class TrainingService:
                 raise InvalidInputError("err.adapter_missing", path=extra)
         if config.ref_model:
             self._check_model(config.ref_model)
+        self._check_reward_model(config)
         for name in (*config.datasets, *config.eval_datasets):
             dataset_check.check(self.settings.data_dir, name, entries, config.stage)
         if config.run_name:
@@ -174,6 +180,21 @@ class TrainingService:
         if for_launch:
             for feature, package in sources.missing_packages(config):
                 raise InvalidInputError("err.train.package_missing", feature=feature, package=package)
+        engine = stages.ppo_engine_problem() if for_launch and config.stage == "ppo" else None
+        if engine:
+            raise InvalidInputError("err.stage.ppo_engine", wanted=engine[0], found=engine[1])
+
+    def _check_reward_model(self, config: TrainConfig) -> None:
+        """A LoRA reward model is an adapter folder; a full one a model folder (or hub id), with its adapter."""
+        if not config.reward_model:
+            return
+        if config.reward_model_type == "lora":
+            if not (Path(config.reward_model) / "adapter_config.json").exists():
+                raise InvalidInputError("err.adapter_missing", path=config.reward_model)
+        else:
+            self._check_model(config.reward_model)
+        if config.reward_model_adapters and not (Path(config.reward_model_adapters) / "adapter_config.json").exists():
+            raise InvalidInputError("err.adapter_missing", path=config.reward_model_adapters)
 
     def _check_model(self, model: str) -> None:
         path = Path(model).expanduser()
@@ -250,6 +271,10 @@ class TrainingService:
         """Adapter versions and checkpoint-N folders of finished runs a LoRA run can continue from."""
         return sources.continue_sources(self.settings, self.models)
 
+    def reward_sources(self) -> list[tuple[str, str]]:
+        """Registered versions with a value head (RM-trained) that a PPO run can score with."""
+        return stages.reward_sources(self.models)
+
     def resume_sources(self) -> list[tuple[str, str]]:
         """Checkpoints of interrupted runs."""
         return sources.resume_sources(self.settings)
@@ -317,10 +342,10 @@ class TrainingService:
 
 def _contain_args(settings: Settings, args: dict, entries: dict | None = None, datasets: list[str] = ()) -> None:
     """Every local path a training reads (model, adapters, dataset folder and files) lies in the allowed roots."""
-    for key in ("model_name_or_path", "ref_model"):
+    for key in ("model_name_or_path", "ref_model", "reward_model"):
         if isinstance(args.get(key), str) and args[key]:
             contain_if_local(settings, args[key])
-    for key in ("adapter_name_or_path", "ref_model_adapters"):
+    for key in ("adapter_name_or_path", "ref_model_adapters", "reward_model_adapters"):
         for part in str(args.get(key) or "").split(","):
             if part.strip():
                 contain(settings, part.strip())

@@ -25,9 +25,28 @@ def loss_figure(progress: Progress, title: str = "", lang: str = "en") -> go.Fig
                                  name=t("ui.chart.accuracy", lang), yaxis="y2"))
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1],
                                   "title": t("ui.chart.accuracy", lang)})
+    _stage_metrics(fig, progress, lang, beside_accuracy=bool(accuracy))
     fig.update_layout(title=title, xaxis_title=t("ui.chart.step", lang), yaxis_title=t("ui.chart.loss", lang),
                       height=320, margin={"l": 40, "r": 40, "t": 40, "b": 40}, legend={"orientation": "h"})
     return fig
+
+
+def _stage_metrics(fig: go.Figure, progress: Progress, lang: str, beside_accuracy: bool) -> None:
+    """Rewards, margins and KL on their own right-hand axis (their scale is not the loss's)."""
+    axis = "y3" if beside_accuracy else "y2"
+    drawn = False
+    for name, points in progress.metrics.items():
+        if not points:
+            continue
+        fig.add_trace(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], mode="lines+markers",
+                                 name=t(f"ui.chart.{name}", lang), yaxis=axis, meta=name))
+        drawn = True
+    if drawn:
+        layout = {"overlaying": "y", "side": "right"}
+        if beside_accuracy:
+            layout["anchor"] = "free"
+            layout["position"] = 1.0
+        fig.update_layout({"yaxis3" if beside_accuracy else "yaxis2": layout})
 
 
 def histogram_figure(histogram: dict, title: str, lang: str, x_key: str = "ui.chart.tokens",

@@ -38,8 +38,8 @@ def dataset_versions(settings: Settings, names: str | Sequence[str] | None) -> d
 
 def record_votes_batch(settings: Settings, dataset: str, path: Path, lines: Sequence[str],
                        votes: Iterable) -> str:
-    """The votes behind one DPO export: file, count, a digest of their ids, their time range; returns its id."""
-    ids = [json.loads(line)["vote_id"] for line in lines]
+    """The votes behind one DPO or KTO export: file, count, a digest of their ids, their time range; returns its id."""
+    ids = list(dict.fromkeys(json.loads(line)["vote_id"] for line in lines))  # a KTO export has two lines a vote
     wanted = set(ids)
     times = sorted(vote.ts for vote in votes if vote.vote_id in wanted)
     batch_id = VOTES_PREFIX + path.stem.rsplit("_", 1)[-1]

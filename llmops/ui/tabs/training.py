@@ -1,4 +1,5 @@
-"""Training tab: CPT / SFT / DPO forms, YAML preview, command, save, launch, planner, jobs panel."""
+"""Training tab: one form per stage (CPT, SFT, DPO, KTO, RM, PPO), YAML preview, command, save, launch, planner,
+jobs panel."""
 
 from __future__ import annotations
 
@@ -250,14 +251,38 @@ def _stage_live(live: Live, services: Services, stage: str, datasets, saved, com
     live.picker(datasets, lambda lang: services.training.datasets_for_stage(stage), topics=("datasets",),
                 default=lambda names: names[:1])
     live.picker(saved, lambda lang: saved_config_choices(services), topics=("configs",))
-    continue_box, resume_box = comps["adapter_name_or_path"], comps["resume_from_checkpoint"]
+    boxes = {spec.source: comps[spec.name] for spec in form_fields(stage) if spec.kind == "source"}
+    offered = _source_lists(services)
 
-    def sources(continue_now, resume_now, lang):
+    def sources(*rest):
         # These also take a typed path, so only the offered choices change; what was typed stays.
-        return [gr.update(choices=[("", ""), *services.training.continue_sources()]),
-                gr.update(choices=[("", ""), *services.training.resume_sources()])]
+        return [gr.update(choices=[("", ""), *offered[source]()]) for source in boxes]
 
-    live.add([continue_box, resume_box], sources, topics=("jobs", "models"), inputs=[continue_box, resume_box])
+    live.add(list(boxes.values()), sources, topics=("jobs", "models"), inputs=list(boxes.values()))
+
+
+def _source_lists(services: Services) -> dict:
+    """What each kind of source field offers: adapters to continue, checkpoints to resume, PPO's reward models."""
+    training = services.training
+    return {"continue": training.continue_sources, "resume": training.resume_sources,
+            "reward": training.reward_sources}
+
+
+def _votes_export(stage: str, labels: Labels):
+    """The KTO form's button that turns A/B votes into tagged examples (None on other stages)."""
+    return labels.make(gr.Button, "ui.btn.kto_export", size="sm", attr="value") if stage == "kto" else None
+
+
+def _wire_votes_export(button, services: Services, stage: str, datasets, status, lang_state) -> None:
+    if button is None:
+        return
+
+    def export(lang):
+        name, path, count = services.loop.export(shape="kto")
+        return (gr.update(choices=services.training.datasets_for_stage(stage), value=[name]),
+                t("ui.status.kto_exported", lang, count=count, pairs=count // 2, path=path, name=name))
+
+    button.click(export, [lang_state], [datasets, status], api_name=f"{stage}_export_votes")
 
 
 def _config_fields(stage: str, specs, sources: dict, defaults: dict, labels: Labels) -> dict:
@@ -265,6 +290,8 @@ def _config_fields(stage: str, specs, sources: dict, defaults: dict, labels: Lab
     _lang, comps = labels.lang, {}
     for section, title_key in SECTIONS.items():
         fields = tuple(spec for spec in specs if spec.section == section)
+        if not fields:
+            continue  # e.g. the stage-parameter section on a stage that has none
         if title_key is None:
             _fields_row(fields, stage, sources, defaults, labels, comps)
             continue
@@ -279,12 +306,13 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 live: Live):
     defaults = {**services.training.form_defaults(stage), **TARGET_DEFAULTS}
     specs = form_fields(stage)
-    sources = {"continue": services.training.continue_sources(), "resume": services.training.resume_sources()}
+    sources = {name: offer() for name, offer in _source_lists(services).items()}
     with gr.Row():
         with gr.Column(scale=3):
             saved, load, refresh = _saved_panel(labels, services)
             available = services.training.datasets_for_stage(stage)
             datasets = labels.make(Picker, "ui.field.datasets", available, value=available[:1], multiselect=True)
+            votes_export = _votes_export(stage, labels)
             with labels.make(gr.Accordion, "ui.field.dataset_preview", open=False):
                 preview_status = gr.Markdown()
                 # Its headers are the dataset's own columns: data, shown as they are.
@@ -323,6 +351,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     datasets.change(h.dataset_preview, [datasets, lang_state], [preview, preview_status],
                     api_name=f"{stage}_dataset_preview", queue=False)
     _stage_live(live, services, stage, datasets, saved, comps)
+    _wire_votes_export(votes_export, services, stage, datasets, status, lang_state)
 
 
 @dataclass
