@@ -26,6 +26,8 @@ SAMPLE_ENTRIES = {
         "formatting": "alpaca",
         "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"},
     },
+    # GRPO rows (prompt + solution), read by the TRL engine; LLaMA-Factory can read them as SFT too.
+    "sample_grpo": {"file_name": "samples/grpo.jsonl", "columns": {"prompt": "prompt", "response": "solution"}},
 }
 
 

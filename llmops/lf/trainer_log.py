@@ -25,6 +25,10 @@ class Progress:
     eval_steps: list[int] = field(default_factory=list)
     eval_loss: list[float] = field(default_factory=list)
     accuracy: list[float | None] = field(default_factory=list)
+    # GRPO (our TRL engine) logs these per step; None where a step's line lacks them.
+    reward: list[float | None] = field(default_factory=list)
+    kl: list[float | None] = field(default_factory=list)
+    completion_length: list[float | None] = field(default_factory=list)
 
     @property
     def has_points(self) -> bool:
@@ -76,6 +80,9 @@ def _parse(path: Path) -> Progress:
                 progress.steps.append(step)
                 progress.loss.append(entry["loss"])
                 progress.accuracy.append(entry.get("accuracy"))
+                progress.reward.append(entry.get("reward"))
+                progress.kl.append(entry.get("kl"))
+                progress.completion_length.append(entry.get("completion_length"))
             if "eval_loss" in entry:
                 progress.eval_steps.append(step)
                 progress.eval_loss.append(entry["eval_loss"])
