@@ -145,3 +145,42 @@ def test_real_run_through_cli_and_runner_logs_rewards_and_scores_every_completio
     version = next(e for e in ModelRegistry(settings).list() if e.lineage.get("job_id") == job_id)
     assert version.kind == "adapter" and version.lineage["stage"] == "grpo" and version.adapter == str(run_dir)
     assert version.lineage["datasets"] == ["sample_grpo"]
+
+
+def _form(settings, model: str, **changes) -> list:
+    """Positional inputs of the GRPO form: its fields, then each reward's use/weight/parameters."""
+    from llmops.ui.tabs.training_grpo import field_names, reward_inputs
+
+    defaults = {**GrpoService(settings, JobRunner(settings)).defaults(), **changes}
+    chosen = {r["name"]: r for r in defaults["rewards"]}
+    rewards = []
+    for reward, key, _ in reward_inputs():
+        picked = chosen.get(reward)
+        rewards.append(picked is not None if key == "use" else
+                       (picked or {}).get("weight", 1.0) if key == "weight" else
+                       (picked or {}).get("params", {}).get(key, next(p["default"] for s in describe()
+                                                                     if s["name"] == reward for p in s["params"]
+                                                                     if p["name"] == key)))
+    return [model, "sample_grpo", *[defaults[name] for name in field_names()], *rewards, "en"]
+
+
+def test_training_tab_grpo_form_previews_saves_and_refuses(app_factory, settings, demo_model_dir, tmp_path):
+    from gradio_client import Client
+
+    # Only the model folder is allowed beside the workspace, so a reward file in the test folder lies outside.
+    client = Client(app_factory(env={"LLMOPS_ALLOWED_DIRS": str(demo_model_dir.parent)}).url, verbose=False)
+    form = _form(settings, str(demo_model_dir), rewards=[{"name": "format", "weight": 0.5}], max_steps=3)
+    yaml_text, _, status = client.predict(*form, api_name="/grpo_preview")
+    shown = yaml.safe_load(yaml_text)
+    assert shown["stage"] == "grpo" and shown["max_steps"] == 3 and "Preview only" in status
+    assert shown["rewards"] == [{"name": "format", "weight": 0.5, "params": {"pattern": shown["rewards"][0]["params"]
+                                                                           ["pattern"]}}]
+    assert not list(settings.generated_configs_dir.glob("grpo_config_*.yaml"))
+    yaml_text, command, status = client.predict(*form, api_name="/grpo_save")
+    saved = list(settings.generated_configs_dir.glob("grpo_config_*.yaml"))
+    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").strip() == yaml_text.strip()
+    assert f"python -m llmops.engines.grpo configs/llmops/{saved[0].name}" in command
+    (tmp_path / "out.py").write_text("def f(prompts, completions, **kw):\n    return [1.0] * len(completions)\n")
+    with pytest.raises(Exception, match="outside the allowed folders"):
+        client.predict(*_form(settings, str(demo_model_dir), reward_file=f"{tmp_path / 'out.py'}:f"),
+                       api_name="/grpo_preview")

@@ -12,6 +12,7 @@ from .arena import ArenaService
 from .chat import ChatService
 from .datasets import DatasetRegistry
 from .evaluation.runs import EvalRuns
+from .grpo import GrpoService
 from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
 from .loop import LoopService
@@ -39,6 +40,7 @@ class Services:
     workspace: WorkspaceWatch
     chat: ChatService
     evals: EvalRuns
+    grpo: GrpoService
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -64,4 +66,4 @@ def build_services(settings: Settings) -> Services:
                     datasets=DatasetRegistry(settings), models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
-                    evals=EvalRuns(settings, runner, models))
+                    evals=EvalRuns(settings, runner, models), grpo=GrpoService(settings, runner))
