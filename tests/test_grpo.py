@@ -180,6 +180,8 @@ def test_training_tab_grpo_form_previews_saves_and_refuses(app_factory, settings
     saved = list(settings.generated_configs_dir.glob("grpo_config_*.yaml"))
     assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").strip() == yaml_text.strip()
     assert f"python -m llmops.engines.grpo configs/llmops/{saved[0].name}" in command
+    client.predict(*form, api_name="/grpo_save")  # the same settings again name the same file
+    assert list(settings.generated_configs_dir.glob("grpo_config_*.yaml")) == saved
     (tmp_path / "out.py").write_text("def f(prompts, completions, **kw):\n    return [1.0] * len(completions)\n")
     with pytest.raises(Exception, match="outside the allowed folders"):
         client.predict(*_form(settings, str(demo_model_dir), reward_file=f"{tmp_path / 'out.py'}:f"),

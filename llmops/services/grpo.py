@@ -201,13 +201,29 @@ class GrpoService:
         return f"cd {shlex.quote(home)}\n{env}python -m {ENGINE_MODULE} {shlex.quote(rel_path)}\n"
 
     def save(self, config: GrpoConfig) -> GrpoSaved:
-        """Write configs/llmops/grpo_config_<ts>.yaml atomically."""
+        """Write configs/llmops/grpo_config_<ts>.yaml atomically, unless the same settings are saved already with an
+        unused output folder: then that file is named again (repeated clicks do not pile up files)."""
         self.settings.ensure_dirs()
         rendered = self.render(config)
-        name = f"grpo_config_{time.strftime('%Y%m%d_%H%M%S')}.yaml"
-        path = create_unique(self.settings.generated_configs_dir / name, rendered.yaml_text)
+        path = self._identical(rendered.run)
+        if path is None:
+            name = f"grpo_config_{time.strftime('%Y%m%d_%H%M%S')}.yaml"
+            path = create_unique(self.settings.generated_configs_dir / name, rendered.yaml_text)
+        run = self.load(path)
         rel = home_relative(self.settings, path)
-        return GrpoSaved(path, rel, self.command(rel), rendered.output_dir)
+        return GrpoSaved(path, rel, self.command(rel), in_workspace(self.settings, run.output_dir))
+
+    def _identical(self, run: GrpoYaml) -> Path | None:
+        wanted = run.model_dump(exclude={"output_dir"})
+        for path in sorted(self.settings.generated_configs_dir.glob("grpo_config_*.yaml"), reverse=True):
+            try:
+                saved = self.load(path)
+            except InvalidInputError:
+                continue  # edited by hand into something else: never reused
+            output = in_workspace(self.settings, saved.output_dir)
+            if saved.model_dump(exclude={"output_dir"}) == wanted and not (output.exists() and any(output.iterdir())):
+                return path
+        return None
 
     def load(self, path: Path | str) -> GrpoYaml:
         """A saved GRPO YAML, typed; refused with its problems named."""

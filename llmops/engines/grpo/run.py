@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 
 from ...schemas.grpo import GrpoYaml
-from ...schemas.grpo_rewards import completion_text, load_user_function, split_reference, trl_function
+from ...schemas.grpo_rewards import load_user_function, split_reference, trl_function
 from ...security.paths import allowed_roots, in_workspace, is_within
 from ...settings import Settings
 
@@ -144,5 +144,3 @@ def main(argv: list[str]) -> int:
     log.info("GRPO finished: %s", json.dumps(metrics, default=str))
     return 0
 
-
-__all__ = ["completion_text", "load", "main", "train"]
