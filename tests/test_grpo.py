@@ -145,6 +145,11 @@ def test_real_run_through_cli_and_runner_logs_rewards_and_scores_every_completio
     version = next(e for e in ModelRegistry(settings).list() if e.lineage.get("job_id") == job_id)
     assert version.kind == "adapter" and version.lineage["stage"] == "grpo" and version.adapter == str(run_dir)
     assert version.lineage["datasets"] == ["sample_grpo"]
+    service = GrpoService(settings, JobRunner(settings))
+    with pytest.raises(InvalidInputError) as adapter:
+        service.build(version.id, "sample_grpo")  # a registry version names the model, but GRPO needs full weights
+    assert adapter.value.key == "err.grpo.model_adapter"
+    assert service.build(version.lineage["parent_id"], "sample_grpo").model == version.path
 
 
 def _form(settings, model: str, **changes) -> list:
