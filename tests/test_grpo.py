@@ -79,7 +79,7 @@ def test_refusals_before_anything_runs(settings, demo_model_dir, tmp_path):
     service = GrpoService(settings, JobRunner(settings))
     outside = tmp_path / "elsewhere.py"
     outside.write_text("def score(prompts, completions, **kw):\n    return [0.0] * len(completions)\n")
-    config = service.build(str(demo_model_dir), "sample_grpo", reward_file=f"{outside}:score")
+    config = service.build(str(demo_model_dir), "sample_verifiable", reward_file=f"{outside}:score")
     with pytest.raises(LLMOpsError) as refused:
         service.render(config)
     assert refused.value.key == "err.grpo.reward_file_outside" and "允许的目录之外" in refused.value.message("zh")
@@ -88,7 +88,7 @@ def test_refusals_before_anything_runs(settings, demo_model_dir, tmp_path):
     inside = settings.home / "rewards.py"
     inside.write_text(outside.read_text())
     with pytest.raises(InvalidInputError) as missing:
-        service.render(service.build(str(demo_model_dir), "sample_grpo", reward_file="rewards.py:other"))
+        service.render(service.build(str(demo_model_dir), "sample_verifiable", reward_file="rewards.py:other"))
     assert missing.value.key == "err.grpo.reward_function_missing"
     bad = settings.data_dir / "no_solution.jsonl"
     bad.write_text(json.dumps({"prompt": "2+2?", "answer": "4"}) + "\n")
@@ -98,7 +98,7 @@ def test_refusals_before_anything_runs(settings, demo_model_dir, tmp_path):
     assert shape.value.key == "err.grpo.dataset_shape" and "solution" in shape.value.message("en")
     with pytest.raises(NotFoundError):
         service.render(service.build(str(demo_model_dir), "nowhere"))
-    assert "sample_grpo" in service.datasets() and "no_solution" not in service.datasets()
+    assert "sample_verifiable" in service.datasets() and "no_solution" not in service.datasets()
     assert not list(settings.generated_configs_dir.glob("grpo_*")) and not list(settings.checkpoints_dir.glob("grpo*"))
 
 
@@ -114,7 +114,7 @@ def test_real_run_through_cli_and_runner_logs_rewards_and_scores_every_completio
     sets = {"max_steps": STEPS, "prompts_per_step": PROMPTS, "num_generations": GENERATIONS,
             "max_completion_length": 6, "reward_file": "my_reward.py:counted", "logging_steps": 1,
             "rewards": "[{name: exact_answer}, {name: length, weight: 0.5, params: {target_chars: 12}}]"}
-    argv = ["train", "config", "--stage", "grpo", "--model", str(demo_model_dir), "--dataset", "sample_grpo"]
+    argv = ["train", "config", "--stage", "grpo", "--model", str(demo_model_dir), "--dataset", "sample_verifiable"]
     for key, value in sets.items():
         argv += ["--set", f"{key}={value}"]
     assert main(argv) == 0
@@ -144,12 +144,12 @@ def test_real_run_through_cli_and_runner_logs_rewards_and_scores_every_completio
     assert {"loss", "reward (mean)", "KL", "completion length"} <= names
     version = next(e for e in ModelRegistry(settings).list() if e.lineage.get("job_id") == job_id)
     assert version.kind == "adapter" and version.lineage["stage"] == "grpo" and version.adapter == str(run_dir)
-    assert version.lineage["datasets"] == ["sample_grpo"]
+    assert version.lineage["datasets"] == ["sample_verifiable"]
     service = GrpoService(settings, JobRunner(settings))
     with pytest.raises(InvalidInputError) as adapter:
-        service.build(version.id, "sample_grpo")  # a registry version names the model, but GRPO needs full weights
+        service.build(version.id, "sample_verifiable")  # a registry version names the model, but GRPO needs full weights
     assert adapter.value.key == "err.grpo.model_adapter"
-    assert service.build(version.lineage["parent_id"], "sample_grpo").model == version.path
+    assert service.build(version.lineage["parent_id"], "sample_verifiable").model == version.path
 
 
 def _form(settings, model: str, **changes) -> list:
@@ -166,7 +166,7 @@ def _form(settings, model: str, **changes) -> list:
                        (picked or {}).get("params", {}).get(key, next(p["default"] for s in describe()
                                                                      if s["name"] == reward for p in s["params"]
                                                                      if p["name"] == key)))
-    return [model, "sample_grpo", *[defaults[name] for name in field_names()], *rewards, "en"]
+    return [model, "sample_verifiable", *[defaults[name] for name in field_names()], *rewards, "en"]
 
 
 def test_training_tab_grpo_form_previews_saves_and_refuses(app_factory, settings, demo_model_dir, tmp_path):
