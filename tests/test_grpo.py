@@ -5,6 +5,7 @@ completion."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +16,15 @@ from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
 from llmops.lf.trainer_log import read_progress
 from llmops.runner.runner import JobRunner
 from llmops.schemas.grpo import GrpoConfig
-from llmops.schemas.grpo_rewards import REWARDS, describe, exact_answer, final_answer, length, output_format, trl_function
+from llmops.schemas.grpo_rewards import (
+    REWARDS,
+    describe,
+    exact_answer,
+    final_answer,
+    length,
+    output_format,
+    trl_function,
+)
 from llmops.services.datasets import DatasetRegistry
 from llmops.services.grpo import GrpoService
 from llmops.services.models import ModelRegistry
@@ -122,7 +131,7 @@ def test_real_run_through_cli_and_runner_logs_rewards_and_scores_every_completio
     path = printed[0]
     assert "/configs/llmops/grpo_config_" in path and any("python -m llmops.engines.grpo configs/llmops/grpo_config_"
                                                           in line for line in printed)
-    saved = yaml.safe_load(open(path, encoding="utf-8"))
+    saved = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     assert saved["stage"] == "grpo" and saved["engine"] == "trl" and saved["output_dir"].startswith("checkpoints/")
 
     assert main(["train", "launch", path, "--wait"]) == 0, capsys.readouterr()

@@ -10,6 +10,7 @@ from ..schemas.grpo import GrpoConfig
 from ..services.grpo import GrpoService, is_grpo_yaml
 from ..storage import atomic_write_text
 
+
 def config(settings, args) -> int:
     """Write the GRPO YAML (or --out FILE) and print the command that runs it."""
     service = GrpoService(settings, JobRunner(settings))

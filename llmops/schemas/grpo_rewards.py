@@ -6,7 +6,6 @@ milliseconds and the form draws its choices from `describe()`.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -140,16 +139,3 @@ def split_reference(reference: str) -> tuple[Path, str]:
     if not sep or not path or not function.isidentifier():
         raise ValueError(f"expected path.py:function, got {reference!r}")
     return Path(path).expanduser(), function
-
-
-def load_user_function(path: Path, function: str) -> Callable:
-    """Import `function` from the Python file at `path` (the caller has checked the file may be loaded)."""
-    spec = importlib.util.spec_from_file_location(f"llmops_user_reward_{abs(hash(str(path)))}", path)
-    if spec is None or spec.loader is None:
-        raise ValueError(f"{path} is not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    found = getattr(module, function, None)
-    if not callable(found):
-        raise ValueError(f"{path} has no function {function}")
-    return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 from collections.abc import Callable
@@ -10,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from ...schemas.grpo import GrpoYaml
-from ...schemas.grpo_rewards import load_user_function, split_reference, trl_function
+from ...schemas.grpo_rewards import split_reference, trl_function
 from ...security.paths import allowed_roots, in_workspace, is_within
 from ...settings import Settings
 
@@ -59,6 +60,19 @@ def user_reward(settings: Settings, reference: str) -> Callable:
     if not is_within(path, allowed_roots(settings)):
         raise PermissionError(f"reward file {path} is outside the allowed folders")
     return load_user_function(path, function)
+
+
+def load_user_function(path: Path, function: str) -> Callable:
+    """Import `function` from the Python file at `path` (user_reward checks first that it may be)."""
+    spec = importlib.util.spec_from_file_location(f"llmops_user_reward_{abs(hash(str(path)))}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"{path} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    found = getattr(module, function, None)
+    if not callable(found):
+        raise ValueError(f"{path} has no function {function}")
+    return found
 
 
 def reward_functions(config: GrpoYaml, settings: Settings) -> tuple[list[Callable], list[float]]:
