@@ -107,6 +107,9 @@ def test_refusals_before_anything_runs(settings, demo_model_dir, tmp_path):
     assert shape.value.key == "err.grpo.dataset_shape" and "solution" in shape.value.message("en")
     with pytest.raises(NotFoundError):
         service.render(service.build(str(demo_model_dir), "nowhere"))
+    with pytest.raises(InvalidInputError) as no_model:
+        service.render(service.build(str(settings.home / "no-such-model"), "sample_verifiable"))
+    assert no_model.value.key == "err.model_missing"
     assert "sample_verifiable" in service.datasets() and "no_solution" not in service.datasets()
     assert not list(settings.generated_configs_dir.glob("grpo_*")) and not list(settings.checkpoints_dir.glob("grpo*"))
 

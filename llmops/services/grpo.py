@@ -24,6 +24,7 @@ from ..runner.runner import JobRunner
 from ..schemas.grpo import GRPO_STAGE, GrpoConfig, GrpoYaml
 from ..schemas.grpo_rewards import split_reference
 from ..schemas.jobs import Job, JobSpec
+from ..schemas.model_ref import looks_like_hub_id
 from ..security.paths import PathNotAllowed, allowed_roots, contain, contain_if_local, in_workspace, is_within
 from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
@@ -161,9 +162,10 @@ class GrpoService:
         """Everything that can be known before a process starts; returns the dataset file."""
         contain_if_local(self.settings, config.model)
         model = Path(config.model).expanduser()
-        if not (model / "config.json").is_file():
-            raise InvalidInputError("err.model_not_a_model" if model.exists() else "err.model_missing",
-                                    path=config.model, model=config.model)
+        if model.exists() and not (model / "config.json").is_file():
+            raise InvalidInputError("err.model_not_a_model", path=config.model)
+        if not model.exists() and not looks_like_hub_id(config.model):
+            raise InvalidInputError("err.model_missing", model=config.model)
         if config.reward_file.strip():
             self.check_reward_file(config.reward_file.strip())
         if config.run_name:
