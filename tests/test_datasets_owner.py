@@ -65,7 +65,7 @@ def test_register_entry_writes_only_on_change_and_refuses_a_different_one(settin
 def test_ensure_samples_creates_the_file_once(settings, reg):
     assert not settings.dataset_info_path.exists()
     path = reg.ensure_samples()
-    assert set(dataset_info.read(path).entries) == {"sample_pt", "sample_sft", "sample_dpo"}
+    assert set(dataset_info.read(path).entries) == {"sample_pt", "sample_sft", "sample_dpo", "sample_verifiable"}
     stamp = path.stat().st_mtime_ns
     assert reg.ensure_samples() == path and path.stat().st_mtime_ns == stamp
 

@@ -113,7 +113,7 @@ def test_precision_follows_the_device(service, demo_model_dir, settings):
 
 def test_dpo_lists_only_preference_datasets(service):
     assert service.datasets_for_stage("dpo") == ["sample_dpo"]
-    assert service.datasets_for_stage("sft") == ["sample_sft"]
+    assert service.datasets_for_stage("sft") == ["sample_sft", "sample_verifiable"]  # GRPO rows read as SFT too
     assert service.datasets_for_stage("pt") == ["sample_pt"]
 
 

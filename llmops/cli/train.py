@@ -10,6 +10,7 @@ from ..schemas.jobs import JobStatus
 from ..schemas.stages import STAGE_NAMES
 from ..schemas.training import field_names
 from ..services.training import TrainingService
+from . import train_grpo
 from .types import devices, text
 
 
@@ -18,7 +19,8 @@ def register(sub) -> None:
     train = sub.add_parser("train", help="build and launch LLaMA-Factory training configs")
     tsub = train.add_subparsers(dest="train_command", required=True)
     config = tsub.add_parser("config", help="write a YAML config and print the command that runs it")
-    config.add_argument("--stage", choices=STAGE_NAMES, required=True)
+    config.add_argument("--stage", choices=(*STAGE_NAMES, "grpo"), required=True,
+                        help="a LLaMA-Factory stage, or grpo (TRL's GRPOTrainer)")
     config.add_argument("--model", required=True, type=text, help="local path, hub id, or 'demo' for the tiny local model")
     config.add_argument("--dataset", action="append", required=True, type=text, help="registered dataset name (repeatable)")
     config.add_argument("--dataset-dir", help="import the dataset(s) from this folder's dataset_info.json")
@@ -42,9 +44,9 @@ def register(sub) -> None:
     launch.set_defaults(handler=_launch)
 
 
-def parse_sets(items: list[str]) -> dict:
-    """KEY=VALUE pairs with YAML-typed values; unknown keys refused."""
-    known = set(field_names()) - {"stage", "model", "datasets"}
+def parse_sets(items: list[str], fields: list[str] | None = None) -> dict:
+    """KEY=VALUE pairs with YAML-typed values; keys not among `fields` (TrainConfig's by default) refused."""
+    known = set(fields or field_names()) - {"stage", "model", "datasets", "dataset"}
     values = {}
     for item in items:
         key, sep, raw = item.partition("=")
@@ -62,6 +64,8 @@ def parse_sets(items: list[str]) -> dict:
 
 
 def _config(settings, args) -> int:
+    if args.stage == "grpo":
+        return train_grpo.config(settings, args)
     service = TrainingService(settings, JobRunner(settings))
     if args.dataset_dir:
         for name in args.dataset:
@@ -103,7 +107,8 @@ def _schema(settings, args) -> int:
 
 def _launch(settings, args) -> int:
     runner = JobRunner(settings)
-    job = TrainingService(settings, runner).launch_file(args.file, devices=args.devices)
+    job = (train_grpo.launch(settings, args.file, args.devices)
+           or TrainingService(settings, runner).launch_file(args.file, devices=args.devices))
     print(job.id)
     if not args.wait:
         return 0

@@ -19,6 +19,7 @@ from .eval_report import EVAL_REPORT
 from .eval_runs import EVAL_RUNS
 from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
+from .grpo import GRPO
 from .jobs import JOBS
 from .judge import JUDGE
 from .leaderboard import LEADERBOARD
@@ -64,7 +65,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE, DASHBOARD, STAGES_I18N)
+                LINEAGE, DASHBOARD, STAGES_I18N, GRPO)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -32,7 +32,7 @@ _SERIES = {
     "reward": ("reward", "奖励"), "rewards/margins": ("reward margin", "奖励间隔"),
     "rewards/chosen": ("chosen reward", "正例奖励"), "rewards/rejected": ("rejected reward", "负例奖励"),
     "kl": ("KL", "KL"), "eval_accuracy": ("eval accuracy", "评估准确率"),
-    "odds_ratio_loss": ("odds-ratio loss", "比值比损失"),
+    "odds_ratio_loss": ("odds-ratio loss", "比值比损失"), "completion_length": ("completion length", "生成长度"),
 }
 
 STAGES_I18N: dict[str, dict[str, str]] = {

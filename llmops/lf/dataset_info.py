@@ -26,6 +26,9 @@ SAMPLE_ENTRIES = {
         "formatting": "alpaca",
         "columns": {"prompt": "prompt", "chosen": "chosen", "rejected": "rejected"},
     },
+    # GRPO rows (prompt + solution with a checkable final answer), read by the TRL engine; LLaMA-Factory and
+    # the evaluation sets read them as SFT too. Named to sort after sample_sft, which stays the SFT default.
+    "sample_verifiable": {"file_name": "samples/grpo.jsonl", "columns": {"prompt": "prompt", "response": "solution"}},
 }
 
 

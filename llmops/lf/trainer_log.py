@@ -33,10 +33,11 @@ class Progress:
         return bool(self.steps or self.eval_steps)
 
 
-# Rewards, margins and KL as RM / PPO / DPO / ORPO / SimPO / KTO log them. trainer_log.jsonl carries only `reward`
-# (PPO) and accuracy; the rest is in the trainer's log_history (trainer_state.json, written at each save and the end).
+# Rewards, margins and KL as RM / PPO / DPO / ORPO / SimPO / KTO / GRPO log them. LLaMA-Factory's trainer_log.jsonl
+# carries only `reward` (PPO) and accuracy, the rest is in the trainer's log_history (trainer_state.json, written at
+# each save and the end); our GRPO engine writes reward, kl and completion_length into trainer_log.jsonl itself.
 CHART_METRICS = ("reward", "rewards/margins", "rewards/chosen", "rewards/rejected", "kl", "odds_ratio_loss",
-                 "eval_accuracy")
+                 "eval_accuracy", "completion_length")
 TRAINER_STATE = "trainer_state.json"
 
 

@@ -13,6 +13,7 @@ from .chat import ChatService
 from .dashboard import DashboardService
 from .datasets import DatasetRegistry
 from .evaluation.runs import EvalRuns
+from .grpo import GrpoService
 from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
 from .loop import LoopService
@@ -41,6 +42,7 @@ class Services:
     chat: ChatService
     evals: EvalRuns
     dashboard: DashboardService
+    grpo: GrpoService
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -68,4 +70,5 @@ def build_services(settings: Settings) -> Services:
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
                     evals=EvalRuns(settings, runner, models),
-                    dashboard=DashboardService(settings, jobs, datasets, models, prefs))
+                    dashboard=DashboardService(settings, jobs, datasets, models, prefs),
+                    grpo=GrpoService(settings, runner))

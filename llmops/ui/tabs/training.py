@@ -21,7 +21,7 @@ from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels
 from ..live import Live
 from ..widgets import jobs_panel
-from . import training_api
+from . import training_api, training_grpo
 
 # Where the printed commands will run; not training settings, so they never reach the YAML.
 TARGET_FIELDS = (("nproc_per_node", "int"), ("nnodes", "int"), ("master_addr", "text"), ("master_port", "int"))
@@ -377,6 +377,8 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         for stage, spec in STAGES.items():
             with labels.make(gr.Tab, spec.title_key, id=f"stage-{stage}"):
                 _stage_form(stage, services, labels, model, template, lang_state, launched, live)
+        with labels.make(gr.Tab, "ui.grpo.tab", id="stage-grpo"):
+            training_grpo.build(services, labels, model, lang_state, launched, live)
     panel = jobs_panel.build(services, labels, lang_state)
     training_api.build(services)
 
