@@ -34,6 +34,7 @@ class _Item:
     fn: Callable[..., Sequence[Any]]
     topics: frozenset[str]
     tab: Any = None
+    deferred: bool = False  # filled by the first tick after load, so a slow source never holds up the page
 
 
 def choice_values(choices: Iterable) -> list:
@@ -74,15 +75,17 @@ class Live:
     current_tab: Any = None
 
     def add(self, outputs: Sequence, fn: Callable[..., Sequence[Any]], *, topics: Iterable[str],
-            inputs: Sequence = ()) -> None:
-        """Register `fn(*inputs, lang)` as the refresh of `outputs`, run when any of `topics` changes."""
+            inputs: Sequence = (), deferred: bool = False) -> None:
+        """Register `fn(*inputs, lang)` as the refresh of `outputs`, run when any of `topics` changes (`deferred`:
+        on the first tick after the page loaded instead of in the load itself, for a source that is slow once)."""
         unknown = set(topics) - set(TOPICS)
         if unknown:
             raise ValueError(f"unknown topics {sorted(unknown)}")
-        self.items.append(_Item(list(outputs), list(inputs), fn, frozenset(topics), self.current_tab))
+        self.items.append(_Item(list(outputs), list(inputs), fn, frozenset(topics), self.current_tab, deferred))
 
     def picker(self, component: gr.Dropdown, choices: Callable[[str], list], *, topics: Iterable[str],
-               default: Callable[[list], Any] | None = None, follow: Callable[[], Any] | None = None) -> None:
+               default: Callable[[list], Any] | None = None, follow: Callable[[], Any] | None = None,
+               deferred: bool = False) -> None:
         """A dropdown whose choices come from `choices(lang)`.
 
         `default(choices)` is used when nothing valid is chosen; `follow()` names a value the picker jumps to
@@ -99,7 +102,7 @@ class Live:
                                    default=default(options) if default else None, prefer=prefer)
             return [update, target]
 
-        self.add([component, seen], refresh, topics=topics, inputs=[component, seen])
+        self.add([component, seen], refresh, topics=topics, inputs=[component, seen], deferred=deferred)
 
     def wire(self, demo: gr.Blocks) -> None:
         """Attach load, tab-select and timer events for every registered item."""
@@ -109,8 +112,9 @@ class Live:
         all_out = [revision, sent, *outputs]
 
         def on_load(_rev, _sent, lang, *values):
-            updates, digests = _unsent(self._run(values, inputs, lang, lambda item: True), {})
-            return [self.watch.revision(), digests, *updates]
+            now = self.watch.revision()  # before reading: a change made during the reads shows at the next tick
+            updates, digests = _unsent(self._run(values, inputs, lang, lambda item: not item.deferred), {})
+            return [now, digests, *updates]
 
         def on_tick(rev, last_sent, lang, *values):
             now = self.watch.revision()
@@ -122,6 +126,7 @@ class Live:
             return [now, digests, *updates]
 
         demo.load(on_load, all_in, all_out, api_name="live_load", queue=False, show_progress="hidden")
+        self._wire_deferred(demo, inputs)
         timer = gr.Timer(TICK_S)
         timer.tick(on_tick, all_in, all_out, api_name="live_tick", queue=False, show_progress="hidden")
         for tab in {id(item.tab): item.tab for item in self.items if item.tab is not None}.values():
@@ -130,6 +135,21 @@ class Live:
                 return [gr.skip(), digests, *updates]
 
             tab.select(on_select, all_in, all_out, queue=False, show_progress="hidden")
+
+    def _wire_deferred(self, demo: gr.Blocks, inputs: list) -> None:
+        """Slow sources load in an event of their own beside the page's load, so they hold up neither it nor a tick
+        (their outputs join the sent-digest bookkeeping when a topic or a tab select refreshes them)."""
+        deferred = [item for item in self.items if item.deferred]
+        if not deferred:
+            return
+        wanted_in = [comp for comp in inputs if any(comp is known for item in deferred for known in item.inputs)]
+
+        def on_load_deferred(lang, *values):
+            by_id = {id(comp): value for comp, value in zip(wanted_in, values, strict=True)}
+            return [update for item in deferred for update in self._refresh(item, by_id, lang)]
+
+        demo.load(on_load_deferred, [self.lang_state, *wanted_in], [comp for item in deferred for comp in item.outputs],
+                  api_name="live_load_deferred", queue=False, show_progress="hidden")
 
     def _components(self) -> tuple[list, list]:
         outputs, inputs, seen = [], [], set()
@@ -149,19 +169,21 @@ class Live:
         by_id = {id(comp): value for comp, value in zip(inputs, values, strict=True)}
         result = []
         for item in self.items:
-            if not wanted(item):
-                result.extend(gr.skip() for _ in item.outputs)
-                continue
-            try:
-                updates = list(item.fn(*(by_id[id(comp)] for comp in item.inputs), lang))
-            except LLMOpsError as exc:
-                # A broken store is shown where it is edited; the refresh keeps the last good view.
-                log.warning("live refresh skipped: %s", exc.message("en"))
-                updates = [gr.skip() for _ in item.outputs]
-            if len(updates) != len(item.outputs):
-                raise ValueError(f"{item.fn.__name__} returned {len(updates)} updates for {len(item.outputs)} outputs")
-            result.extend(updates)
+            result.extend(self._refresh(item, by_id, lang) if wanted(item) else [gr.skip() for _ in item.outputs])
         return result
+
+    @staticmethod
+    def _refresh(item: _Item, by_id: dict, lang: str) -> list:
+        """One item's updates from its input values; a broken store keeps the last good view."""
+        try:
+            updates = list(item.fn(*(by_id[id(comp)] for comp in item.inputs), lang))
+        except LLMOpsError as exc:
+            # A broken store is shown where it is edited; the refresh keeps the last good view.
+            log.warning("live refresh skipped: %s", exc.message("en"))
+            updates = [gr.skip() for _ in item.outputs]
+        if len(updates) != len(item.outputs):
+            raise ValueError(f"{item.fn.__name__} returned {len(updates)} updates for {len(item.outputs)} outputs")
+        return updates
 
 
 def _unsent(updates: list, last_sent: dict | None) -> tuple[list, dict]:

@@ -124,11 +124,13 @@ def _shown(plan: merging.MergePlan, lang: str) -> tuple[str, str]:
 def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_state: gr.State, live: Live) -> list:
     """Draw the merge form and wire method, models, check and merge; returns the version pickers it registers."""
     with gr.Row():
-        # mergekit's registry imports torch: it is read on page load (like the device probe), not at build.
+        # mergekit's registry imports torch: it is read by the first tick after the page loaded, not at build and
+        # not in the load itself, so the first page after a start is not held up for it.
         method = labels.make(Picker, "ui.sg.method", scale=1)
         models = labels.make(Picker, "ui.sg.models", multiselect=True, scale=2, info="ui.sg.models.info")
         base = labels.make(Picker, "ui.sg.base", scale=1, visible=False)
-    live.picker(method, lambda lang_now: method_choices(), topics=("configs",), default=lambda _: DEFAULT_METHOD)
+    live.picker(method, lambda lang_now: method_choices(), topics=("configs",), default=lambda _: DEFAULT_METHOD,
+                deferred=True)
     live.picker(models, lambda lang_now: version_ids(services), topics=("models",))
     live.picker(base, lambda lang_now: [("—", ""), *version_ids(services)], topics=("models",))
     help_box = gr.Markdown()
