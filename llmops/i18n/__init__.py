@@ -19,6 +19,7 @@ from .eval_runs import EVAL_RUNS
 from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
 from .jobs import JOBS
+from .jobs_admin import JOBS_ADMIN
 from .judge import JUDGE
 from .leaderboard import LEADERBOARD
 from .message import Lines, Message, render
@@ -60,7 +61,8 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 SECURITY, LEADERBOARD, CLI, UPLOAD_LIMITS, TRAINING,
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
-                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY)
+                SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
+                JOBS_ADMIN)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

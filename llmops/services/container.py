@@ -14,6 +14,7 @@ from .datasets import DatasetRegistry
 from .evaluation.runs import EvalRuns
 from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
+from .jobs_admin import JobsAdmin
 from .loop import LoopService
 from .models import ModelRegistry
 from .prefs import PrefsStore
@@ -39,6 +40,7 @@ class Services:
     workspace: WorkspaceWatch
     chat: ChatService
     evals: EvalRuns
+    jobs_admin: JobsAdmin
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -64,4 +66,4 @@ def build_services(settings: Settings) -> Services:
                     datasets=DatasetRegistry(settings), models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
-                    evals=EvalRuns(settings, runner, models))
+                    evals=EvalRuns(settings, runner, models), jobs_admin=JobsAdmin(settings, training))

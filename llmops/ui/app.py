@@ -9,7 +9,7 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, data, evaluation, leaderboard, models, surgery, training
+from .tabs import arena, chat, data, evaluation, jobs, leaderboard, models, surgery, training
 
 CSS = "footer {display: none !important}"
 
@@ -59,6 +59,8 @@ def build_app(services: Services) -> gr.Blocks:
                 data.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.training", id="training") as live.current_tab:
                 train_tab = training.build(services, labels, lang_state, live)
+            with labels.make(gr.Tab, "ui.tab.jobs", id="jobs") as live.current_tab:
+                jobs.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.ab", id="ab") as live.current_tab:
                 arena_tab = arena.build(services, labels, lang_state)
                 _arena_live(services, live, arena_tab)
