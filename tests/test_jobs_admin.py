@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -167,13 +168,19 @@ def test_delete_refuses_folders_that_are_not_a_jobs_own(settings, tmp_path):
     assert (outside / "keep.txt").read_text(encoding="utf-8") == "mine" and link.is_symlink()
 
 
-def test_jobs_tab_apis_over_gradio_client(studio, module_app_factory):
+@pytest.fixture(scope="module")
+def jobs_app(studio, module_app_factory):
+    """The app on the module's home, its corpus job's log extended by the known lines."""
+    with open(studio[3].log_path, "a", encoding="utf-8") as handle:
+        handle.write(LOG)  # the worker's own line, then the known one
+    return module_app_factory(studio[0].home)
+
+
+def test_jobs_tab_apis_over_gradio_client(studio, jobs_app):
     from gradio_client import Client
 
     settings, services, _, corpus = studio
-    client = Client(module_app_factory(settings.home).url, verbose=False)
-    with open(corpus.log_path, "a", encoding="utf-8") as handle:
-        handle.write(LOG)  # the worker's own line, then the known one
+    client = Client(jobs_app.url, verbose=False)
     summary, body, download = client.predict(corpus.id, "VALUE", "ALL", api_name="/jobs_log")
     assert summary.startswith("1 of 13 lines shown") and "1 match(es)" in summary
     assert "<mark>Value</mark>Error: bad &lt;<mark>value</mark>&gt;" in body
@@ -198,3 +205,27 @@ def test_jobs_tab_apis_over_gradio_client(studio, module_app_factory):
     done, _ = client.predict(new_id, api_name="/jobs_delete")
     assert f"({expected:,} bytes) freed" in done and not folder.exists()
     assert new_id not in {job.id for job in services.runner.list()}
+
+
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="Debian chromium not installed")
+def test_jobs_tab_in_browser(studio, jobs_app):
+    from playwright.sync_api import expect
+
+    from tests.test_browser import app_page
+
+    with app_page(jobs_app) as page:
+        page.get_by_role("tab", name="Jobs", exact=True).click()
+        # The picker is filled by the live refresh after the page loaded: the newest job is preselected.
+        picker = page.get_by_label("Job", exact=True).filter(visible=True)
+        expect(picker).to_have_value(re.compile(studio[3].id), timeout=60000)
+        search = page.get_by_label("Search", exact=True).filter(visible=True)
+        search.fill("VALUE")
+        search.press("Enter")
+        page.get_by_text("1 match(es)").wait_for(timeout=60000)
+        assert page.locator(".llmops-log mark").count() == 2
+        assert page.locator(".llmops-log .log-error").count() == 1
+        page.get_by_role("button", name="Delete…").click()
+        page.get_by_role("button", name="Yes, delete it and its folder").wait_for(timeout=30000)
+        page.get_by_role("button", name="Cancel", exact=True).click()
+        page.get_by_text("Nothing was deleted.").wait_for(timeout=30000)
+    assert Path(studio[3].run_dir).is_dir()
