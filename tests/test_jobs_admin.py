@@ -10,10 +10,16 @@ from pathlib import Path
 import pytest
 
 from llmops.cli.main import main
-from llmops.errors import ConflictError, InvalidInputError, NotFoundError, PermissionDeniedError
+from llmops.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from llmops.schemas.jobs import JobSpec, JobStatus
 from llmops.services import jobs_logs
 from llmops.services.container import build_services
+from llmops.services.jobs_admin import plan_text
 from llmops.settings import Settings
 from tests.apphelpers import finished
 
@@ -29,8 +35,11 @@ ValueError: bad <value>
 after the traceback
 ERROR:root:lost connection
 DEBUG something
+error rate fell to 0.1
+RuntimeError: boom again
 """
-LEVELS = ["INFO", "INFO", "WARNING", "WARNING", "WARNING", "ERROR", "ERROR", "ERROR", "ERROR", "INFO", "ERROR", "DEBUG"]
+LEVELS = ["INFO", "INFO", "WARNING", "WARNING", "WARNING", "ERROR", "ERROR", "ERROR", "ERROR", "INFO", "ERROR", "DEBUG",
+          "INFO", "ERROR"]
 
 
 def test_levels_filters_search_and_highlight_on_a_written_log(tmp_path):
@@ -38,9 +47,10 @@ def test_levels_filters_search_and_highlight_on_a_written_log(tmp_path):
     path.write_text(LOG, encoding="utf-8")
     assert [line.level for line in jobs_logs.classify(LOG.splitlines())] == LEVELS
     counts = {level: len(jobs_logs.view(path, level=level).lines) for level in jobs_logs.FILTERS}
-    assert counts == {"ALL": 12, "INFO": 11, "WARNING": 8, "ERROR": 5}
+    assert counts == {"ALL": 14, "INFO": 13, "WARNING": 9, "ERROR": 6}
     errors = jobs_logs.view(path, level="error")
-    assert [line.text for line in errors.lines][-2:] == ["ValueError: bad <value>", "ERROR:root:lost connection"]
+    assert [line.text for line in errors.lines][-3:] == ["ValueError: bad <value>", "ERROR:root:lost connection",
+                                                         "RuntimeError: boom again"]
     found = jobs_logs.view(path, query="VALUE")
     assert found.matches == 1 and [line.text for line in found.lines] == ["ValueError: bad <value>"]
     assert jobs_logs.to_html(found.lines, "VALUE") == ('<pre class="llmops-log"><span class="log-error"><mark>Value'
@@ -145,8 +155,11 @@ def test_restart_resume_and_fresh_compare_and_delete_a_real_training(studio, mon
     with pytest.raises(NotFoundError):
         services.runner.get(fresh.id)
     # The first run's folder is shared with the resumed job: deleting one removes both rows with the folder.
+    # What the reconciler registers for a finished training: its base (no files in the run) and the adapter version.
+    version = next(entry for entry in services.models.sync_jobs([train]) if entry.adapter)
     plan = services.jobs_admin.plan_delete(train.id)
     assert plan.job_ids == [train.id, resumed.job.id] and plan.folders == [run_dir.resolve()]
+    assert plan.versions == [version.id] and version.id in plan_text(plan, "en")
     assert services.jobs_admin.delete(train.id).freed_bytes == plan.bytes
     assert not run_dir.exists() and {job.id for job in services.runner.list()} == {studio[3].id}
 
@@ -179,16 +192,16 @@ def jobs_app(studio, module_app_factory):
 def test_jobs_tab_apis_over_gradio_client(studio, jobs_app):
     from gradio_client import Client
 
-    settings, services, _, corpus = studio
+    _, services, _, corpus = studio
     client = Client(jobs_app.url, verbose=False)
     summary, body, download = client.predict(corpus.id, "VALUE", "ALL", api_name="/jobs_log")
-    assert summary.startswith("1 of 13 lines shown") and "1 match(es)" in summary
+    assert summary.startswith("1 of 15 lines shown") and "1 match(es)" in summary
     assert "<mark>Value</mark>Error: bad &lt;<mark>value</mark>&gt;" in body
     assert Path(download).read_bytes() == Path(corpus.log_path).read_bytes()
     summary, body, _ = client.predict(corpus.id, "", "ERROR", api_name="/jobs_log_level")
-    assert summary.startswith("5 of 13 lines shown (level ERROR)") and "log-info" not in body
+    assert summary.startswith("6 of 15 lines shown (level ERROR)") and "log-info" not in body
     summary, body = client.predict(corpus.id, "", "WARNING", True, api_name="/jobs_log_follow")
-    assert summary.startswith("8 of 13 lines shown") and body.count('class="log-warning"') == 3
+    assert summary.startswith("9 of 15 lines shown") and body.count('class="log-warning"') == 3
     restarted = client.predict(corpus.id, False, api_name="/jobs_restart")
     new_id = restarted.split("as job ")[1].split(" ")[0]
     assert restarted.startswith(f"Restarted {corpus.id} as job ") and "same config" in restarted

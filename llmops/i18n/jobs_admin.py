@@ -55,6 +55,10 @@ JOBS_ADMIN: dict[str, dict[str, str]] = {
         "en": "Deleting job(s) {job_ids} removes {folders} and frees {size} on disk. Confirm to delete.",
         "zh": "删除任务 {job_ids} 将移除 {folders}，释放磁盘空间 {size}。请确认删除。",
     },
+    "jobsx.delete_versions": {
+        "en": "Registered versions whose files are in it stop loading: {versions}.",
+        "zh": "文件位于其中的已注册版本将无法加载：{versions}。",
+    },
     "jobsx.deleted": {
         "en": "Deleted job(s) {job_ids} and {folders}: {size} freed.",
         "zh": "已删除任务 {job_ids} 及 {folders}：释放了 {size}。",

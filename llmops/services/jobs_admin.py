@@ -6,7 +6,7 @@ import os
 import re
 import shutil
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pydantic
@@ -20,8 +20,8 @@ from ..settings import Settings
 from . import jobkinds
 from . import training_sources as sources
 from .datasets.results import human_size
-from .jobs_compare import Comparison, compare
 from .jobkinds.registry import PARAMS_FILE, read_json
+from .jobs_compare import Comparison, compare
 from .training import TrainingService
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -46,6 +46,7 @@ class DeletePlan:
     folders: list[Path]
     bytes: int
     job_ids: list[str]
+    versions: list[str] = field(default_factory=list)  # registered versions whose files live in those folders
 
 
 @dataclass(frozen=True)
@@ -173,7 +174,10 @@ class JobsAdmin:
         if busy:
             raise ConflictError("err.jobs_delete_running", job_id=busy[0].id, status=busy[0].status.value)
         ids = [job.id, *[other.id for other in users if other.id != job.id]]
-        return DeletePlan(job, folders, sum(disk_bytes(folder) for folder in folders if folder.exists()), ids)
+        versions = [entry.id for entry in self.training.models.list()
+                    if any(_inside(place, folders) for place in (entry.path, entry.adapter) if place)]
+        return DeletePlan(job, folders, sum(disk_bytes(folder) for folder in folders if folder.exists()), ids,
+                          versions)
 
     def delete(self, job_id: str) -> Deleted:
         """Remove the job's rows and folder(s); the folder is first moved aside, so a refused row delete puts it
@@ -209,6 +213,12 @@ class JobsAdmin:
         return folder
 
 
+def _inside(path: str, folders: list[Path]) -> bool:
+    """True when `path` is one of `folders` or lies below one."""
+    real = resolve(path)
+    return any(real == folder or folder in real.parents for folder in folders)
+
+
 def _job_folders(job: Job) -> list[str]:
     """A job's run folder and, when it names another, its output folder."""
     output = job.meta.get("output_dir") if isinstance(job.meta, dict) else None
@@ -229,8 +239,11 @@ def restart_text(restarted: Restarted, lang: str) -> str:
 
 def plan_text(plan: DeletePlan, lang: str) -> str:
     """What a delete would remove, to be confirmed."""
-    return t("jobsx.delete_plan", lang, job_ids=", ".join(plan.job_ids),
+    text = t("jobsx.delete_plan", lang, job_ids=", ".join(plan.job_ids),
              folders=", ".join(f"`{folder}`" for folder in plan.folders) or "-", size=size_text(plan.bytes))
+    if plan.versions:
+        text += " " + t("jobsx.delete_versions", lang, versions=", ".join(plan.versions))
+    return text
 
 
 def deleted_text(deleted: Deleted, lang: str) -> str:

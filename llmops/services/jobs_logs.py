@@ -23,8 +23,10 @@ MAX_LINES = 2000
 
 # A level word where loggers put it: "[INFO|...", "INFO:root:", " - WARNING - ", "ERROR 12:00", "[W 12:00".
 _MARKER = re.compile(r"^\s*(?:\[|\S*\s*[-|]\s*|\d[\d:,./\- ]*\s)?(?P<level>DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL)"
-                     r"\b", re.IGNORECASE)
+                     r"\b")
 _PY_WARNING = re.compile(r"\b\w*Warning: ")
+# An exception printed on its own line ("RuntimeError: …", "Error: …"), outside any traceback.
+_PY_ERROR = re.compile(r"^\w*(?:Error|Exception): ")
 _TRACEBACK_START = "Traceback (most recent call last):"
 _CHAINED = ("During handling of the above exception", "The above exception was the direct cause")
 _ALIASES = {"WARN": "WARNING", "CRITICAL": "ERROR", "FATAL": "ERROR"}
@@ -79,6 +81,8 @@ class LevelTracker:
         if marker:
             word = marker.group("level").upper()
             self.last = _ALIASES.get(word, word)
+        elif _PY_ERROR.match(line):
+            self.last = "ERROR"
         elif _PY_WARNING.search(line):
             self.last = "WARNING"
         elif not (line[:1].isspace() and stripped):
