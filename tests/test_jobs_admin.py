@@ -189,7 +189,7 @@ def jobs_app(studio, module_app_factory):
     return module_app_factory(studio[0].home)
 
 
-def test_jobs_tab_apis_over_gradio_client(studio, jobs_app):
+def test_jobs_tab_apis_over_gradio_client(studio, jobs_app, monkeypatch, capsys):
     from gradio_client import Client
 
     _, services, _, corpus = studio
@@ -202,6 +202,11 @@ def test_jobs_tab_apis_over_gradio_client(studio, jobs_app):
     assert summary.startswith("6 of 15 lines shown (level ERROR)") and "log-info" not in body
     summary, body = client.predict(corpus.id, "", "WARNING", True, api_name="/jobs_log_follow")
     assert summary.startswith("9 of 15 lines shown") and body.count('class="log-warning"') == 3
+    for api in ("/jobs_log_search", "/jobs_log_pick"):
+        assert client.predict(corpus.id, "boom", "ERROR", api_name=api)[0].startswith("1 of 15 lines shown")
+    # The CLI follows a finished job's log to its end, then exits.
+    code, out = _cli(monkeypatch, capsys, studio[0], "jobs", "logs", corpus.id, "--follow", "--level", "ERROR")
+    assert code == 0 and out.splitlines() == LOG.splitlines()[5:9] + [LOG.splitlines()[10], LOG.splitlines()[13]]
     restarted = client.predict(corpus.id, False, api_name="/jobs_restart")
     new_id = restarted.split("as job ")[1].split(" ")[0]
     assert restarted.startswith(f"Restarted {corpus.id} as job ") and "same config" in restarted

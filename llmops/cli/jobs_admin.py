@@ -32,7 +32,7 @@ def register(jsub) -> None:
 
 def add_log_flags(cmd) -> None:
     """The viewer's filters on `jobs logs`."""
-    cmd.add_argument("--grep", type=text, default="", help="only lines containing this text (case-insensitive)")
+    cmd.add_argument("--grep", type=text, default=None, help="only lines containing this text (case-insensitive)")
     cmd.add_argument("--level", default="ALL", type=str.upper, choices=("ALL", "INFO", "WARNING", "ERROR"),
                      help="only lines at this level or above (a traceback counts as ERROR)")
     cmd.add_argument("--follow", action="store_true", help="keep printing new lines until the job ends")
@@ -52,10 +52,10 @@ def logs(settings, args) -> int:
 
     runner = JobRunner(settings)
     job = runner.get(args.id)
-    level = jobs_logs.check_filter(args.level)
+    level, query = jobs_logs.check_filter(args.level), args.grep or ""
     # Without --follow a filter reads the whole file (streamed, bounded memory); a plain tail reads its end.
-    window = None if (args.grep or level != "ALL") else jobs_logs.WINDOW_BYTES
-    result = jobs_logs.view(job.log_path, query=args.grep, level=level, window_bytes=window, max_lines=args.lines)
+    window = None if (query or level != "ALL") else jobs_logs.WINDOW_BYTES
+    result = jobs_logs.view(job.log_path, query=query, level=level, window_bytes=window, max_lines=args.lines)
     if not args.follow:
         emit({"id": job.id, "log": "\n".join(line.text for line in result.lines), "matches": result.matches,
               "lines": [vars(line) for line in result.lines]}, args.json,
@@ -67,7 +67,7 @@ def logs(settings, args) -> int:
     while True:
         finished = runner.get(job.id).status.finished
         for line in jobs_logs.read_new(job.log_path, cursor):
-            if jobs_logs.keep(line, level, args.grep):
+            if jobs_logs.keep(line, level, query):
                 print(line.text, flush=True)
         if finished:
             return 0
