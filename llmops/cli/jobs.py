@@ -10,13 +10,14 @@ from pathlib import Path
 from ..errors import JobError, LLMOpsError
 from ..i18n import t
 from ..schemas.jobs import Job, JobStatus
+from . import jobs_admin
 from .output import emit
 from .types import non_negative_float, positive_int, text
 
 
 def register(sub) -> None:
     """Add the jobs subcommands and the worker entry point."""
-    jobs = sub.add_parser("jobs", help="inspect and stop jobs")
+    jobs = sub.add_parser("jobs", help="inspect, follow, compare, restart, stop and delete jobs")
     jsub = jobs.add_subparsers(dest="jobs_command", required=True)
     for name, handler, needs_id in (("list", _list, False), ("show", _show, True), ("logs", _logs, True),
                                     ("stop", _stop, True)):
@@ -26,9 +27,11 @@ def register(sub) -> None:
         cmd.add_argument("--json", action="store_true")
         if name == "logs":
             cmd.add_argument("--lines", type=positive_int, default=200)
+            jobs_admin.add_log_flags(cmd)
         if name == "stop":
             cmd.add_argument("--wait", type=non_negative_float, default=0.0, help="seconds to wait for the job to end")
         cmd.set_defaults(handler=handler)
+    jobs_admin.register(jsub)
     worker = sub.add_parser("job-worker", help=argparse.SUPPRESS)
     worker.add_argument("run_dir", type=text)
     worker.set_defaults(handler=_worker)
@@ -130,12 +133,7 @@ def _show(settings, args) -> int:
 
 
 def _logs(settings, args) -> int:
-    from ..runner.runner import JobRunner
-
-    runner = JobRunner(settings)
-    text = runner.log_tail(args.id, args.lines)
-    emit({"id": args.id, "log": text}, args.json, text)
-    return 0
+    return jobs_admin.logs(settings, args)
 
 
 def _stop(settings, args) -> int:

@@ -21,6 +21,7 @@ from .eval_sets import EVAL_SETS
 from .evaluation import EVALUATION
 from .grpo import GRPO
 from .jobs import JOBS
+from .jobs_admin import JOBS_ADMIN
 from .judge import JUDGE
 from .leaderboard import LEADERBOARD
 from .lineage import LINEAGE
@@ -65,7 +66,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE, DASHBOARD, STAGES_I18N, GRPO)
+                LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -154,3 +154,34 @@ def final_results(run_dir: Path) -> dict | None:
             return None
         results.update(data)
     return results
+
+
+def read_metric(run_dir: Path, key: str) -> tuple[list[int], list[float]]:
+    """(steps, values) of one logged figure (e.g. 'reward') over every complete line that has it as a number."""
+    steps: list[int] = []
+    values: list[float] = []
+    path = Path(run_dir) / TRAINER_LOG
+    if not path.is_file():
+        return steps, values
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            value = entry.get(key) if isinstance(entry, dict) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                steps.append(int(entry.get("current_steps", 0)))
+                values.append(float(value))
+    return steps, values
+    with handle:
+        for line in handle:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            value = entry.get(key) if isinstance(entry, dict) else None
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                steps.append(int(entry.get("current_steps", 0)))
+                values.append(float(value))
+    return steps, values

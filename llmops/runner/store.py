@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import StorageError
+from ..errors import ConflictError, StorageError
 from ..schemas.jobs import Job, JobSpec, JobStatus
 from . import evidence, procs
 
@@ -183,6 +183,19 @@ class JobStore:
                 (status.value, exit_code, message, time.time(), job_id, JobStatus.PENDING.value,
                  JobStatus.RUNNING.value),
             )
+
+    def delete(self, job_ids: list[str]) -> int:
+        """Remove finished jobs' rows in one transaction; none is removed when any of them is queued or running."""
+        if not job_ids:
+            return 0
+        marks = ",".join("?" * len(job_ids))
+        with self._transaction() as conn:
+            _reconcile(conn)
+            active = conn.execute(f"SELECT id, status FROM jobs WHERE id IN ({marks}) AND status IN (?,?)",
+                                  (*job_ids, JobStatus.PENDING.value, JobStatus.RUNNING.value)).fetchone()
+            if active:
+                raise ConflictError("err.jobs_delete_running", job_id=active["id"], status=active["status"])
+            return conn.execute(f"DELETE FROM jobs WHERE id IN ({marks})", tuple(job_ids)).rowcount
 
     def request_stop(self, job_id: str) -> None:
         """Flag a job for stopping; its supervisor acts on it."""

@@ -16,6 +16,7 @@ from .evaluation.runs import EvalRuns
 from .grpo import GrpoService
 from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
+from .jobs_admin import JobsAdmin
 from .loop import LoopService
 from .models import ModelRegistry
 from .prefs import PrefsStore
@@ -43,6 +44,7 @@ class Services:
     evals: EvalRuns
     dashboard: DashboardService
     grpo: GrpoService
+    jobs_admin: JobsAdmin
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -71,4 +73,4 @@ def build_services(settings: Settings) -> Services:
                     reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
                     evals=EvalRuns(settings, runner, models),
                     dashboard=DashboardService(settings, jobs, datasets, models, prefs),
-                    grpo=GrpoService(settings, runner))
+                    grpo=GrpoService(settings, runner), jobs_admin=JobsAdmin(settings, training))

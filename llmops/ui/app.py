@@ -9,7 +9,7 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, dashboard, data, evaluation, leaderboard, lineage, models, surgery, training
+from .tabs import arena, chat, dashboard, data, evaluation, jobs, leaderboard, lineage, models, surgery, training
 
 # Panels refreshed in the background stay readable while a refresh is in flight (Gradio dims pending outputs).
 CSS = "footer {display: none !important} .llmops-steady .pending {opacity: 1 !important}"
@@ -62,6 +62,8 @@ def build_app(services: Services) -> gr.Blocks:
                 data.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.training", id="training") as live.current_tab:
                 train_tab = training.build(services, labels, lang_state, live)
+            with labels.make(gr.Tab, "ui.tab.jobs", id="jobs") as live.current_tab:
+                jobs.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.ab", id="ab") as live.current_tab:
                 arena_tab = arena.build(services, labels, lang_state)
                 _arena_live(services, live, arena_tab)

@@ -60,3 +60,22 @@ def histogram_figure(histogram: dict, title: str, lang: str, x_key: str = "ui.ch
     fig.update_layout(title=title, xaxis_title=t(x_key, lang), yaxis_title=t(y_key, lang), height=300, bargap=0.02,
                       margin={"l": 40, "r": 20, "t": 40, "b": 40})
     return fig
+
+
+_CURVE_KEYS = {"loss": "ui.chart.loss", "eval_loss": "ui.chart.eval_loss", "reward": "ui.chart.reward"}
+
+
+def compare_figure(curves: list, lang: str = "en") -> go.Figure:
+    """Every run's loss, eval loss and reward overlaid on one figure (reward on a second axis)."""
+    fig = go.Figure()
+    dashes = {"loss": "solid", "eval_loss": "dash", "reward": "dot"}
+    for run in curves:
+        for name, (steps, values) in run.series.items():
+            fig.add_trace(go.Scatter(x=steps, y=values, mode="lines+markers", line={"dash": dashes.get(name, "solid")},
+                                     name=f"{run.name} · {t(_CURVE_KEYS.get(name, 'ui.chart.loss'), lang)}",
+                                     yaxis="y2" if name == "reward" else "y"))
+    if any("reward" in run.series for run in curves):
+        fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "title": t("ui.chart.reward", lang)})
+    fig.update_layout(xaxis_title=t("ui.chart.step", lang), yaxis_title=t("ui.chart.loss", lang), height=360,
+                      margin={"l": 40, "r": 40, "t": 30, "b": 40}, legend={"orientation": "h"})
+    return fig
