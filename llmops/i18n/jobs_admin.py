@@ -107,7 +107,6 @@ JOBS_ADMIN: dict[str, dict[str, str]] = {
               "`python -m llmops jobs compare ID ID` · `python -m llmops jobs restart ID [--resume]` · "
               "`python -m llmops jobs delete ID --yes`",
     },
-    "ui.chart.reward": {"en": "reward", "zh": "奖励"},
     # CLI
     "cli.jobsx.not_confirmed": {
         "en": "{plan}\nNothing deleted: run again with --yes to delete.",
