@@ -117,6 +117,16 @@ class Settings:
         return self.evals_dir / "sets"
 
     @property
+    def pipelines_dir(self) -> Path:
+        """The workspace's pipeline files (beside the shipped templates, which they may shadow by name)."""
+        return self.configs_dir / "pipelines"
+
+    @property
+    def pipeline_runs_dir(self) -> Path:
+        """One folder per pipeline run: its frozen pipeline and state.json."""
+        return self.work_dir / "pipelines"
+
+    @property
     def demo_model_dir(self) -> Path:
         return self.models_dir / "demo-tiny-qwen2"
 
@@ -147,6 +157,10 @@ class Settings:
     def benchmarks_dir(self) -> Path:
         """Example lm-evaluation-harness tasks (task YAML beside its local JSONL)."""
         return self.install_root / "configs" / "benchmarks"
+
+    @property
+    def pipeline_templates_dir(self) -> Path:
+        return self.install_root / "configs" / "pipelines"
 
     @property
     def sample_docs_dir(self) -> Path:

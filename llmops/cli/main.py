@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import data, gate, jobs, models, prefs, surgery, train, users
+from . import data, gate, jobs, models, pipeline, prefs, surgery, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(sub)
     gate.register(sub)
     surgery.register(sub)
+    pipeline.register(sub)
     return parser
 
 

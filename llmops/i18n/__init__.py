@@ -24,6 +24,7 @@ from .leaderboard import LEADERBOARD
 from .message import Lines, Message, render
 from .models import MODELS
 from .options import OPTIONS
+from .pipelines import PIPELINES
 from .prefs import PREFS
 from .security import SECURITY
 from .stores import STORES
@@ -61,6 +62,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY)
+_TABLE = _merge(_TABLE, PIPELINES)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

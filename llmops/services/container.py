@@ -16,6 +16,7 @@ from .jobkinds import kinds as job_kinds
 from .jobs import JobsService
 from .loop import LoopService
 from .models import ModelRegistry
+from .pipelines import PipelineService, StageContext
 from .prefs import PrefsStore
 from .reconciler import Reconciler
 from .training import TrainingService
@@ -39,6 +40,7 @@ class Services:
     workspace: WorkspaceWatch
     chat: ChatService
     evals: EvalRuns
+    pipelines: PipelineService
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -60,8 +62,11 @@ def build_services(settings: Settings) -> Services:
     prefs = PrefsStore(settings.prefs_path)
     cache = LocalModelCache(settings.local_models_budget_gb)
     loop = LoopService(settings, models, training, runner, prefs)
+    evals = EvalRuns(settings, runner, models)
+    reconciler = Reconciler(runner, models, loop)
+    pipelines = PipelineService(StageContext(settings, runner, training, evals, models, loop))
+    reconciler.after_pass.append(pipelines.advance_all)
     return Services(settings=settings, runner=runner, training=training, jobs=JobsService(runner),
                     datasets=DatasetRegistry(settings), models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
-                    reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
-                    evals=EvalRuns(settings, runner, models))
+                    reconciler=reconciler, workspace=WorkspaceWatch(settings), evals=evals, pipelines=pipelines)

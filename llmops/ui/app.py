@@ -9,7 +9,7 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, data, evaluation, leaderboard, models, surgery, training
+from .tabs import arena, chat, data, evaluation, leaderboard, models, pipelines, surgery, training
 
 CSS = "footer {display: none !important}"
 
@@ -74,6 +74,8 @@ def build_app(services: Services) -> gr.Blocks:
                 surgery.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.models", id="models") as live.current_tab:
                 models.build(services, labels, lang_state, live)
+            with labels.make(gr.Tab, "ui.tab.pipelines", id="pipelines") as live.current_tab:
+                pipelines.build(services, labels, lang_state, live)
         live.current_tab = None
 
         def set_language(new_lang):
