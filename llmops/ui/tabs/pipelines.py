@@ -92,7 +92,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
 
     def do_run(text, name, lang):
         state = services.pipelines.start(text or "", name or "pipeline")
-        return [t("pl.started", lang, run=state.run_id), gr.update(value=state.run_id),
+        return [t("pl.started", lang, run=state.run_id), state.run_id,
                 *run_view(services, state.run_id, lang)]
 
     def do_stop(chosen, lang):
