@@ -4,6 +4,7 @@ stage resumed without redoing the first, and a run continued by a freshly built 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -86,6 +87,14 @@ def test_refusals_name_what_is_wrong_in_both_languages(settings, demo_model_dir)
     (settings.home / "bad.yaml").write_text(_pipeline({**sft, "needs": ["gate"]}, gate), encoding="utf-8")
     refused = cli("pipeline", "validate", str(settings.home / "bad.yaml"), env={"LLMOPS_LANG": "zh"})
     assert refused.returncode == 2 and "形成了环" in refused.stderr
+    gate_only = settings.pipelines_dir / "gate_only.yaml"
+    gate_only.parent.mkdir(parents=True)
+    gate_only.write_text(_pipeline(gate, name="gate_only").replace("${stages.sft.outputs.model}", "a@v1.1"),
+                         encoding="utf-8")
+    ran = cli("pipeline", "run", "gate_only", "--wait")
+    assert ran.returncode == 1 and re.search(r"gate\s+failed", ran.stdout) and "a@v1.1" in ran.stdout
+    listed = json.loads(cli("pipeline", "list", "--json").stdout)
+    assert [(r["name"], r["status"]) for r in listed] == [("gate_only", "failed")]
 
 
 def _online_round(settings, *, lr: float | None = None, eval_set: str | None = None, metric: str = "lf_rougeL"):
@@ -161,13 +170,20 @@ def test_a_failed_stage_resumes_and_a_restarted_app_finishes_the_run(settings, d
     dpo_file.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     resumed = services.pipelines.resume(state.run_id)
     assert resumed.stages["dpo"].status == "running" and resumed.stages["sft"].job_id == first_job
+    # Stop ends the running job and the run; resume queues the stage again (a new job, the first stage kept).
+    stopped = services.pipelines.stop(state.run_id, wait_s=60)
+    assert (stopped.status, stopped.stages["dpo"].status) == ("stopped", "stopped")
+    assert services.runner.get(stopped.stages["dpo"].job_id).status.value == "STOPPED"
+    assert services.pipelines.advance(state.run_id).status == "stopped"  # a stopped run is not advanced
+    resumed = services.pipelines.resume(state.run_id)
+    assert len(resumed.stages["dpo"].jobs) == 2 and resumed.stages["sft"].job_id == first_job
     # The app goes away mid-pipeline; a fresh one built on the same home picks the run up.
     services.reconciler.stop()
     del services
     fresh = build_services(Settings.from_env())
     done = _drive(fresh, state.run_id)
     assert done.status == "completed", fresh.pipelines.reason(done.stages["dpo"])
-    assert done.stages["sft"].job_id == first_job and len(fresh.runner.list()) == 2
+    assert done.stages["sft"].job_id == first_job and len(fresh.runner.list()) == 3
     dpo_version = fresh.models.get(done.stages["dpo"].outputs["model"])
     assert dpo_version.lineage["parent_id"] == done.stages["sft"].outputs["model"]
     shown = cli("pipeline", "show", state.run_id)

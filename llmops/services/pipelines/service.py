@@ -3,6 +3,7 @@ starts when what it needs completed and its jobs' completions took effect; a fai
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import shlex
@@ -78,7 +79,8 @@ class PipelineService:
             except LLMOpsError as exc:
                 raise InvalidInputError("err.pl_stage_config", stage=stage_id, kind=stage.kind,
                                         reason=Message(exc.key, exc.params)) from None
-            shown.append(StagePreview(stage_id, stage.kind, graph.needs[stage_id], config))
+            plain = json.loads(json.dumps(config, default=str))  # paths and the like shown as text
+            shown.append(StagePreview(stage_id, stage.kind, graph.needs[stage_id], plain))
         return graph, shown
 
     # --- running --------------------------------------------------------------------------------------------------

@@ -61,7 +61,10 @@ def train_config(ctx: StageContext, params: dict, run_name: str | None = None):
     payload = {key: value for key, value in params.items() if value is not None}
     config = dict(payload.get("config") or {})
     meta: dict = {}
-    entry = None if has_placeholder(payload["model"]) else version_of(ctx.models, payload["model"])
+    waits = has_placeholder(payload["model"])
+    entry = None if waits else version_of(ctx.models, payload["model"])
+    if waits and not payload.get("template"):
+        payload["template"] = "<from the model>"  # a preview: the version's own template is used when it runs
     if entry is not None:
         if entry.kind == "endpoint" or not entry.path:
             raise InvalidInputError("err.loop_endpoint_base", model=entry.id)
