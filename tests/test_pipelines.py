@@ -91,7 +91,9 @@ def test_refusals_name_what_is_wrong_in_both_languages(settings, demo_model_dir)
     gate_only.parent.mkdir(parents=True)
     gate_only.write_text(_pipeline(gate, name="gate_only").replace("${stages.sft.outputs.model}", "a@v1.1"),
                          encoding="utf-8")
+    before = services.workspace.revision()
     ran = cli("pipeline", "run", "gate_only", "--wait")
+    assert "pipelines" in services.workspace.changed(before, services.workspace.revision())
     assert ran.returncode == 1 and re.search(r"gate\s+failed", ran.stdout) and "a@v1.1" in ran.stdout
     listed = json.loads(cli("pipeline", "list", "--json").stdout)
     assert [(r["name"], r["status"]) for r in listed] == [("gate_only", "failed")]
