@@ -145,8 +145,7 @@ class PipelineService:
             params = resolve(graph.stage(stage.id).params.model_dump(mode="json"), outputs, state.current)
             started = START[stage.kind](self.ctx, params, f"{state.run_id}-{stage.id}-{len(stage.jobs) + 1}")
         except LLMOpsError as exc:
-            stage.status, stage.finished = "failed", time.time()
-            stage.error = Message(exc.key, exc.params).to_dict()
+            stage.status, stage.finished, stage.error = "failed", time.time(), _error(exc)
             return
         except (OSError, ValueError, KeyError, TypeError) as exc:
             stage.status, stage.finished = "failed", time.time()
@@ -176,7 +175,7 @@ class PipelineService:
             stage.outputs = collect(self.ctx, stage.kind, job, stage.outputs)
             stage.status = "completed"
         except LLMOpsError as exc:
-            stage.status, stage.error = "failed", Message(exc.key, exc.params).to_dict()
+            stage.status, stage.error = "failed", _error(exc)
 
     # --- stop and resume ------------------------------------------------------------------------------------------
 
@@ -248,6 +247,12 @@ class PipelineService:
     def _current(self) -> str | None:
         entry = self.ctx.models.default()
         return entry.id if entry else None
+
+
+def _error(exc: LLMOpsError) -> dict:
+    """A refusal as state.json keeps it: its key and parameters, anything not plain JSON as text."""
+    plain = (str, int, float, bool, type(None), Message, Lines)
+    return Message(exc.key, {k: v if isinstance(v, plain) else str(v) for k, v in exc.params.items()}).to_dict()
 
 
 def _run_status(state: RunState) -> str:
