@@ -176,6 +176,12 @@ class Settings:
             path.mkdir(parents=True, exist_ok=True)
 
 
+def demo_workspace() -> Path:
+    """Where `app.py --demo` keeps its own workspace (LLMOPS_DEMO_HOME), apart from the normal one."""
+    explicit = os.environ.get("LLMOPS_DEMO_HOME")
+    return Path(explicit).expanduser().resolve() if explicit else Path.home() / ".cache" / "llmops-demo"
+
+
 def _split(value: str, sep: str = ",") -> tuple[str, ...]:
     return tuple(part.strip() for part in value.split(sep) if part.strip())
 

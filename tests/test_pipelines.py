@@ -77,10 +77,17 @@ def test_refusals_name_what_is_wrong_in_both_languages(settings, demo_model_dir)
     bad_metric = _refusal(services, _pipeline(sft, {**gate, "params": {**gate["params"], "metric": "nope"}}))
     assert bad_metric.key == "err.pl_stage_config" and "Stage gate" in bad_metric.message("en")
     assert not services.pipelines.list() and not services.runner.list()  # nothing was recorded or queued
-    for template in ("online_round", "rlhf"):
+    for template, count in (("online_round", 5), ("rlhf", 5), ("demo", 8)):
         path, body = services.pipelines.read_file(template)
         graph, previews = services.pipelines.validate(body, str(path))
-        assert [p.id for p in previews] == graph.order and len(previews) == 5
+        assert [p.id for p in previews] == graph.order and len(previews) == count
+    assert previews[0].config["params"]["sources"] == [str(settings.sample_docs_dir)]  # demo: ${install}/data/docs
+    for job_kind, why in (("nope", "err.pl_job_kind"), ("train", "err.pl_job_kind"),
+                          ("corpus", "err.gen_options_invalid")):  # corpus without its required sources
+        bad_job = _refusal(services, _pipeline({"id": "j", "kind": "job", "params": {"job_kind": job_kind}}))
+        assert bad_job.key == "err.pl_stage_config" and bad_job.params["reason"].key == why, job_kind
+    assert "没有名为 nope 的工作任务类型" in _refusal(services, _pipeline(
+        {"id": "j", "kind": "job", "params": {"job_kind": "nope"}})).message("zh")
     done = cli("pipeline", "validate", "online_round", "--json")
     assert done.returncode == 0, done.stderr
     assert [s["id"] for s in json.loads(done.stdout)["stages"]] == ["votes", "dpo", "evaluate", "gate", "promote"]

@@ -48,6 +48,8 @@ PIPELINES: dict[str, dict[str, str]] = {
     "pl.started": {"en": "Pipeline run {run} started.", "zh": "流水线运行 {run} 已启动。"},
     "err.pl_bad_name": {"en": "{name} is not a usable pipeline file name (letters, digits, - and _).",
                         "zh": "{name} 不能用作流水线文件名（只能用字母、数字、- 和 _）。"},
+    "err.pl_job_kind": {"en": "No worker job kind {kind}; a job stage runs one of: {known}.",
+                        "zh": "没有名为 {kind} 的工作任务类型；job 阶段可运行：{known}。"},
     "pl.saved": {"en": "Saved {path}.", "zh": "已保存 {path}。"},
     "ui.tab.pipelines": {"en": "Pipelines", "zh": "流水线"},
     "ui.pl.help": {

@@ -1,7 +1,8 @@
 """Typed pipelines: stages with dependencies, each naming its inputs by earlier stages' outputs.
 
-A value may be a reference: `${stages.<id>.outputs.<name>}` (an earlier stage's output) or `${current}` (the
-version the chat backend uses when the stage starts). References are resolved when a stage starts.
+A value may be a reference: `${stages.<id>.outputs.<name>}` (an earlier stage's output), `${current}` (the
+version the chat backend used when the run started) or `${install}` (the folder the app is installed in, where the
+shipped sample documents and datasets are). References are resolved when a stage starts.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from typing import Annotated, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 
 STAGE_ID = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
-REF = re.compile(r"\$\{\s*(?:stages\.([A-Za-z][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_]+)|(current))\s*\}")
+REF = re.compile(r"\$\{\s*(?:stages\.([A-Za-z][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_]+)|(current|install))\s*\}")
 ANY_REF = re.compile(r"\$\{[^}]*\}")
+ANY_OUTPUT = "*"
 
 
 class _Strict(BaseModel):
@@ -90,6 +92,14 @@ class ExportVotesParams(_Strict):
     min_pairs: int = Field(1, ge=0, le=10_000_000)
 
 
+class JobParams(_Strict):
+    """Any worker job kind of the job table (corpus, datagen, mockprefs, ...) with that kind's own parameters."""
+
+    job_kind: str = Field(min_length=1, max_length=64)
+    params: dict = Field(default_factory=dict)
+    name: str | None = Field(None, max_length=200)
+
+
 class _Stage(_Strict):
     id: str = Field(pattern=STAGE_ID)
     needs: list[str] = Field(default_factory=list)  # beside those its references imply
@@ -130,8 +140,13 @@ class ExportVotesStage(_Stage):
     params: ExportVotesParams = Field(default_factory=ExportVotesParams)
 
 
+class JobStage(_Stage):
+    kind: Literal["job"]
+    params: JobParams
+
+
 Stage = Annotated[Union[TrainStage, EvaluateStage, MergeStage, AverageStage, GateStage, PromoteStage,
-                        ExportVotesStage], Field(discriminator="kind")]
+                        ExportVotesStage, JobStage], Field(discriminator="kind")]
 
 # What each kind leaves for later stages to name.
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -142,9 +157,10 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "gate": ("passed", "run"),
     "promote": ("model",),
     "export_votes": ("dataset", "path", "pairs"),
+    "job": (ANY_OUTPUT,),  # whatever the kind's completion records (dataset_name, path, ...)
 }
 # Kinds that run as a job in the job table; the others run inline in the driver's pass.
-JOB_KINDS = ("train", "evaluate", "merge", "average")
+JOB_KINDS = ("train", "evaluate", "merge", "average", "job")
 
 
 class Pipeline(_Strict):

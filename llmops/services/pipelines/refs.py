@@ -15,19 +15,21 @@ def placeholder(stage_id: str, output: str) -> str:
     return f"<{stage_id}.{output}>"
 
 
-def resolve(value, outputs: dict[str, dict], current: str | None, *, preview: bool = False):
+def resolve(value, outputs: dict[str, dict], current: str | None, *, preview: bool = False, install: str = ""):
     """`value` with every reference replaced; a value that is one reference takes the output as it is (a bool, a
     number). In a preview an output not made yet (and a missing current version) shows as a placeholder."""
     if isinstance(value, dict):
-        return {key: resolve(item, outputs, current, preview=preview) for key, item in value.items()}
+        return {key: resolve(item, outputs, current, preview=preview, install=install) for key, item in value.items()}
     if isinstance(value, list):
-        return [resolve(item, outputs, current, preview=preview) for item in value]
+        return [resolve(item, outputs, current, preview=preview, install=install) for item in value]
     if not isinstance(value, str):
         return value
 
     def one(match) -> object:
-        stage_id, output, is_current = match.group(1), match.group(2), match.group(3)
-        if is_current:
+        stage_id, output, name = match.group(1), match.group(2), match.group(3)
+        if name == "install":
+            return install
+        if name:
             if current:
                 return current
             if preview:

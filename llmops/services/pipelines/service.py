@@ -18,6 +18,7 @@ from ...schemas.jobs import JobStatus
 from ..datasets import DatasetRegistry
 from ..evaluation.gate import GateResult
 from ..evaluation.run_folder import RunFolder
+from ..jobkinds.registry import ERROR_FILE, read_json, recorded_message
 from . import spec as specs
 from .refs import resolve
 from .stages import START, StageContext, collect, preview
@@ -73,7 +74,8 @@ class PipelineService:
         shown: list[StagePreview] = []
         for stage_id in graph.order:
             stage = graph.stage(stage_id)
-            params = resolve(stage.params.model_dump(mode="json"), {}, current, preview=True)
+            params = resolve(stage.params.model_dump(mode="json"), {}, current, preview=True,
+                             install=str(self.settings.install_root))
             try:
                 config = preview(self.ctx, stage.kind, params)
             except LLMOpsError as exc:
@@ -98,6 +100,13 @@ class PipelineService:
     def start_file(self, name: str) -> RunState:
         path, text = self.read_file(name)
         return self.start(text, str(path))
+
+    def ensure_run(self, name: str) -> RunState:
+        """The run of pipeline file `name` that is running or completed; started now when there is none."""
+        path, text = self.read_file(name)
+        wanted = specs.parse_text(text, str(path)).name
+        found = next((r for r in self.list() if r.name == wanted and r.status in ("running", "completed")), None)
+        return found or self.start(text, str(path))
 
     def advance_all(self) -> list[str]:
         """One pass over every running run (the reconciler calls this after applying completions)."""
@@ -142,7 +151,8 @@ class PipelineService:
         outputs = {sid: s.outputs for sid, s in state.stages.items() if s.status == "completed"}
         stage.started, stage.error = time.time(), None
         try:
-            params = resolve(graph.stage(stage.id).params.model_dump(mode="json"), outputs, state.current)
+            params = resolve(graph.stage(stage.id).params.model_dump(mode="json"), outputs, state.current,
+                             install=str(self.settings.install_root))
             started = START[stage.kind](self.ctx, params, f"{state.run_id}-{stage.id}-{len(stage.jobs) + 1}")
         except LLMOpsError as exc:
             stage.status, stage.finished, stage.error = "failed", time.time(), _error(exc)
@@ -167,9 +177,12 @@ class PipelineService:
             return
         stage.finished = time.time()
         if job.status is not JobStatus.COMPLETED or job.apply_error:
+            # A worker's own refusal (error.json) says more than its exit code, and in the reader's language.
+            recorded = read_json(Path(job.run_dir) / ERROR_FILE) if job.status is JobStatus.FAILED else None
+            why = recorded_message(recorded) if recorded else job.apply_error or job.message or "-"
             stage.status = "failed"
             stage.error = Message("pl.job_failed", {"job_id": job.id, "status": job.status.value,
-                                                    "message": job.apply_error or job.message or "-"}).to_dict()
+                                                    "message": why}).to_dict()
             return
         try:
             stage.outputs = collect(self.ctx, stage.kind, job, stage.outputs)

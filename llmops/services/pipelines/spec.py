@@ -9,7 +9,7 @@ import pydantic
 import yaml
 
 from ...errors import InvalidInputError, NotFoundError, pydantic_details
-from ...schemas.pipelines import OUTPUTS, Pipeline, malformed, references
+from ...schemas.pipelines import ANY_OUTPUT, OUTPUTS, Pipeline, malformed, references
 from ...security.paths import contain
 from ...settings import Settings
 
@@ -61,7 +61,8 @@ def check_graph(pipeline: Pipeline) -> Graph:
                 continue
             if ref_stage not in kinds:
                 raise InvalidInputError("err.pl_unknown_stage", stage=stage.id, ref=ref_stage)
-            if output not in OUTPUTS[kinds[ref_stage]]:
+            known = OUTPUTS[kinds[ref_stage]]
+            if output not in known and ANY_OUTPUT not in known:
                 raise InvalidInputError("err.pl_unknown_output", stage=stage.id, ref=ref_stage, output=output,
                                         kind=kinds[ref_stage], known=", ".join(OUTPUTS[kinds[ref_stage]]))
             wanted.append(ref_stage)

@@ -140,6 +140,28 @@ def _start_average(ctx: StageContext, params: dict, tag: str) -> Started:
     return Started(job, {"job": job.id})
 
 
+# --- any worker job kind ----------------------------------------------------------------------------------------
+
+def job_params(params: dict):
+    """The kind's own typed parameters (argv kinds such as train and export have stages of their own)."""
+    from .. import jobkinds
+    from ..jobkinds.registry import parse_params
+
+    kind = jobkinds.get(params["job_kind"])
+    if kind is None or kind.params is None:
+        known = ", ".join(sorted(k.name for k in jobkinds.kinds() if k.params is not None))
+        raise InvalidInputError("err.pl_job_kind", kind=params["job_kind"], known=known)
+    return kind, parse_params(kind, params.get("params") or {})
+
+
+def _start_job(ctx: StageContext, params: dict, tag: str) -> Started:
+    from .. import jobkinds
+
+    kind, values = job_params(params)
+    job = jobkinds.submit(ctx.settings, ctx.runner, kind.name, values, params.get("name") or tag)
+    return Started(job, {"job": job.id})
+
+
 # --- inline stages -------------------------------------------------------------------------------------------------
 
 def gate_check(ctx: StageContext, params: dict) -> gate.GateResult:
@@ -166,7 +188,7 @@ def _run_export(ctx: StageContext, params: dict, tag: str) -> Started:
 
 
 START = {"train": _start_train, "evaluate": _start_eval, "merge": _start_merge, "average": _start_average,
-         "gate": _run_gate, "promote": _run_promote, "export_votes": _run_export}
+         "gate": _run_gate, "promote": _run_promote, "export_votes": _run_export, "job": _start_job}
 
 
 # --- previews ------------------------------------------------------------------------------------------------------
@@ -184,6 +206,8 @@ def preview(ctx: StageContext, kind: str, params: dict) -> dict:
         return merge_plan(ctx, params).args
     if kind == "average" and not waits:
         return average_plan(ctx, params)
+    if kind == "job":
+        return {"job_kind": params["job_kind"], "params": job_params(params)[1].model_dump(mode="json")}
     if kind == "gate":
         found = metric_registry.get(params["metric"])
         return {**params, "metric": found.name, "key": found.key, "higher_is_better": found.higher_is_better}
@@ -208,6 +232,9 @@ def collect(ctx: StageContext, kind: str, job: Job, outputs: dict) -> dict:
                                 status=summary.status if summary else "-")
         return outputs
     result = job.apply_result or {}
+    if kind == "job":
+        plain = (str, int, float, bool, type(None))
+        return {**outputs, **{key: value for key, value in result.items() if isinstance(value, plain)}}
     if not result.get("model_id"):
         raise ConflictError("err.pl_no_version", job_id=job.id)
     return {**outputs, "model": result["model_id"], "path": result.get("path")}
