@@ -15,6 +15,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=int(os.environ.get("LLMOPS_PORT", "7860")))
     parser.add_argument("--home", help="workspace folder (default: this folder; env LLMOPS_HOME)")
     parser.add_argument("--lang", choices=("en", "zh"), help="interface language (env LLMOPS_LANG)")
+    parser.add_argument("--demo", action="store_true",
+                        help="open a separate demo workspace (env LLMOPS_DEMO_HOME) filled by running the shipped "
+                             "demo pipeline on the tiny model")
     return parser.parse_args(argv)
 
 
@@ -44,6 +47,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.home:
         os.environ["LLMOPS_HOME"] = str(Path(args.home).expanduser().resolve())
+    if args.demo:
+        from llmops.settings import demo_workspace
+
+        os.environ["LLMOPS_HOME"] = str(demo_workspace())  # the normal workspace is never touched
     from llmops.errors import LLMOpsError
     from llmops.i18n import t
     from llmops.security.auth import Authenticator, UserStore, is_loopback_host
@@ -76,6 +83,9 @@ def main(argv: list[str] | None = None) -> None:
     services = build_services(settings)
     # Finished jobs take effect here, whether or not any page is open.
     services.reconciler.start()
+    if args.demo:
+        # Every number the demo shows comes from this run; the background pass drives it, once per workspace.
+        services.pipelines.ensure_run("demo")
     demo = build_app(services)
     # Events run concurrently; long work happens in runner jobs, never in a request.
     demo.queue(default_concurrency_limit=None)

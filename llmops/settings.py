@@ -117,6 +117,16 @@ class Settings:
         return self.evals_dir / "sets"
 
     @property
+    def pipelines_dir(self) -> Path:
+        """The workspace's pipeline files (beside the shipped templates, which they may shadow by name)."""
+        return self.configs_dir / "pipelines"
+
+    @property
+    def pipeline_runs_dir(self) -> Path:
+        """One folder per pipeline run: its frozen pipeline and state.json."""
+        return self.work_dir / "pipelines"
+
+    @property
     def demo_model_dir(self) -> Path:
         return self.models_dir / "demo-tiny-qwen2"
 
@@ -149,6 +159,10 @@ class Settings:
         return self.install_root / "configs" / "benchmarks"
 
     @property
+    def pipeline_templates_dir(self) -> Path:
+        return self.install_root / "configs" / "pipelines"
+
+    @property
     def sample_docs_dir(self) -> Path:
         return self.install_root / "data" / "docs"
 
@@ -160,6 +174,12 @@ class Settings:
         """Create the writable folders; called by services, never at import."""
         for path in (self.data_dir, self.work_dir, self.generated_configs_dir, self.checkpoints_dir, self.models_dir):
             path.mkdir(parents=True, exist_ok=True)
+
+
+def demo_workspace() -> Path:
+    """Where `app.py --demo` keeps its own workspace (LLMOPS_DEMO_HOME), apart from the normal one."""
+    explicit = os.environ.get("LLMOPS_DEMO_HOME")
+    return Path(explicit).expanduser().resolve() if explicit else Path.home() / ".cache" / "llmops-demo"
 
 
 def _split(value: str, sep: str = ",") -> tuple[str, ...]:

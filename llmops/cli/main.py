@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import dashboard, data, gate, jobs, lineage, models, prefs, surgery, train, users
+from . import dashboard, data, gate, jobs, lineage, models, pipeline, prefs, surgery, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     surgery.register(sub)
     lineage.register(sub)
     dashboard.register(sub)
+    pipeline.register(sub)
     return parser
 
 

@@ -28,6 +28,7 @@ from .lineage import LINEAGE
 from .message import Lines, Message, render
 from .models import MODELS
 from .options import OPTIONS
+from .pipelines import PIPELINES
 from .prefs import PREFS
 from .security import SECURITY
 from .stages import STAGES_I18N
@@ -66,7 +67,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN)
+                LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN, PIPELINES)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

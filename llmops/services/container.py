@@ -19,6 +19,7 @@ from .jobs import JobsService
 from .jobs_admin import JobsAdmin
 from .loop import LoopService
 from .models import ModelRegistry
+from .pipelines import PipelineService, StageContext
 from .prefs import PrefsStore
 from .reconciler import Reconciler
 from .training import TrainingService
@@ -45,6 +46,7 @@ class Services:
     dashboard: DashboardService
     grpo: GrpoService
     jobs_admin: JobsAdmin
+    pipelines: PipelineService
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -67,10 +69,13 @@ def build_services(settings: Settings) -> Services:
     cache = LocalModelCache(settings.local_models_budget_gb)
     loop = LoopService(settings, models, training, runner, prefs)
     jobs, datasets = JobsService(runner), DatasetRegistry(settings)
+    evals = EvalRuns(settings, runner, models)
+    reconciler = Reconciler(runner, models, loop)
+    pipelines = PipelineService(StageContext(settings, runner, training, evals, models, loop))
+    reconciler.after_pass.append(pipelines.advance_all)
     return Services(settings=settings, runner=runner, training=training, jobs=jobs,
                     datasets=datasets, models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
-                    reconciler=Reconciler(runner, models, loop), workspace=WorkspaceWatch(settings),
-                    evals=EvalRuns(settings, runner, models),
+                    reconciler=reconciler, workspace=WorkspaceWatch(settings), evals=evals,
                     dashboard=DashboardService(settings, jobs, datasets, models, prefs),
-                    grpo=GrpoService(settings, runner), jobs_admin=JobsAdmin(settings, training))
+                    grpo=GrpoService(settings, runner), jobs_admin=JobsAdmin(settings, training), pipelines=pipelines)

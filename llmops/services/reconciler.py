@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import LLMOpsError
@@ -39,12 +40,17 @@ class Reconciler:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        # Run after each pass's completions took effect (pipeline runs advance here), in order.
+        self.after_pass: list[Callable[[], object]] = []
 
     def run_once(self) -> list[str]:
         """Apply every finished job's completion not yet recorded; returns the ids of the jobs applied now."""
         self.models.ensure_demo()
         self.runner.store.reconcile()
-        return [job.id for job in self.runner.store.unapplied(_APPLICABLE) if self.apply(job)]
+        applied = [job.id for job in self.runner.store.unapplied(_APPLICABLE) if self.apply(job)]
+        for follow in self.after_pass:
+            follow()
+        return applied
 
     def apply(self, job: Job) -> bool:
         """Apply one job's completion unless it is (being) applied elsewhere; a failure is recorded, not raised."""

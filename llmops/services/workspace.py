@@ -8,7 +8,7 @@ from pathlib import Path
 from ..settings import Settings
 
 # A topic names a store; pickers and tables subscribe to the topics they show.
-TOPICS = ("datasets", "models", "jobs", "prefs", "configs", "evals")
+TOPICS = ("datasets", "models", "jobs", "prefs", "configs", "evals", "pipelines")
 
 
 def _stamp(path: Path) -> str:
@@ -34,6 +34,8 @@ class WorkspaceWatch:
             "configs": (settings.generated_configs_dir,),
             # A new run folder or set file changes its folder's mtime; a run's progress is read from the jobs topic.
             "evals": (settings.evals_dir, settings.eval_sets_dir),
+            # Every write of a run's state also replaces the runs folder's revision file.
+            "pipelines": (settings.pipelines_dir, settings.pipeline_runs_dir / "revision"),
         }
 
     def revision(self) -> dict[str, str]:

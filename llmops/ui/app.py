@@ -9,7 +9,8 @@ from ..services.container import Services
 from .common import errors_to_messages
 from .i18n import Labels
 from .live import Live, picker_update
-from .tabs import arena, chat, dashboard, data, evaluation, jobs, leaderboard, lineage, models, surgery, training
+from .tabs import (arena, chat, dashboard, data, evaluation, jobs, leaderboard, lineage, models, pipelines, surgery,
+                   training)
 
 # Panels refreshed in the background stay readable while a refresh is in flight (Gradio dims pending outputs).
 CSS = "footer {display: none !important} .llmops-steady .pending {opacity: 1 !important}"
@@ -79,6 +80,8 @@ def build_app(services: Services) -> gr.Blocks:
                 surgery.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.models", id="models") as live.current_tab:
                 models.build(services, labels, lang_state, live)
+            with labels.make(gr.Tab, "ui.tab.pipelines", id="pipelines") as live.current_tab:
+                pipelines.build(services, labels, lang_state, live)
             with labels.make(gr.Tab, "ui.tab.lineage", id="lineage") as live.current_tab:
                 lineage.build(services, labels, lang_state, live)
         live.current_tab = None
