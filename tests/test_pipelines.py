@@ -15,6 +15,7 @@ import yaml
 from llmops.errors import LLMOpsError
 from llmops.services.container import build_services
 from llmops.services.evaluation.run_folder import RunFolder
+from llmops.services.lineage.service import LineageService
 from llmops.services.prefs import Vote
 from llmops.settings import Settings
 
@@ -132,6 +133,14 @@ def test_online_round_promotes_only_through_its_gate(settings, demo_model_dir):
     assert out["gate"]["passed"] is True and out["gate"]["run"] == out["evaluate"]["run"]
     assert services.models.default().id == new.id == out["promote"]["model"]
     assert sorted(job.kind for job in services.runner.list()) == ["eval", "train"]
+    # Where the promoted version came from, as the services recorded it: the votes, the DPO data, the job, the
+    # evaluation that gated it and its parent.
+    ancestors = {n.id: n for n in LineageService(settings).ancestors(new.id)}
+    batch = next(n for n in ancestors.values() if n.kind == "votes_batch")
+    assert batch.details["count"] == 4 and batch.details["file"].endswith(f"{out['votes']['dataset']}.jsonl")
+    assert any(n.kind == "dataset_version" and n.id.startswith(out["votes"]["dataset"]) for n in ancestors.values())
+    assert ancestors[out["dpo"]["job"]].kind == "job" and ancestors[out["evaluate"]["run"]].kind == "eval_run"
+    assert base.id in ancestors
     # The planted regression: a set whose references are what the new version answered, and a round whose one
     # DPO step is taken at learning rate 1.0 — the candidate then no longer says what its parent said.
     said = [p for p in RunFolder(settings, out["evaluate"]["run"]).predictions() if p.model == new.id]

@@ -18,6 +18,7 @@ from ..evaluation import gate
 from ..evaluation import metrics as metric_registry
 from ..evaluation.run_folder import RunFolder, new_run_id
 from ..evaluation.runs import EvalRuns
+from ..lineage.record import record_gate
 from ..loop import LoopService
 from ..models import ModelRegistry
 from ..training import TrainingService
@@ -171,6 +172,7 @@ def gate_check(ctx: StageContext, params: dict) -> gate.GateResult:
 
 def _run_gate(ctx: StageContext, params: dict, tag: str) -> Started:
     result = gate_check(ctx, params)
+    record_gate(ctx.settings, result)  # the run it was checked against becomes an ancestor of the candidate
     outputs = {"passed": result.passed, "run": result.run_id, "verdict": result.to_dict()}
     return Started(None, outputs, None if result.passed else {"gate": result.to_dict()})
 
