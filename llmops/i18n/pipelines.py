@@ -53,10 +53,10 @@ PIPELINES: dict[str, dict[str, str]] = {
     "pl.saved": {"en": "Saved {path}.", "zh": "已保存 {path}。"},
     "ui.tab.pipelines": {"en": "Pipelines", "zh": "流水线"},
     "ui.pl.help": {
-        "en": "A pipeline is a list of stages (train, evaluate, merge, average, gate, promote, export_votes); a stage "
-              "names earlier outputs as `${stages.<id>.outputs.<name>}` and the current version as `${current}`, "
-              "and starts when what it needs has completed. Runs go on without this page, and after a restart.",
-        "zh": "流水线由若干阶段组成（train、evaluate、merge、average、gate、promote、export_votes）；阶段用 "
+        "en": "A pipeline is a list of stages (train, evaluate, merge, mergekit, average, gate, promote, "
+              "export_votes); a stage names earlier outputs as `${stages.<id>.outputs.<name>}` and the current "
+              "version as `${current}`, and starts when what it needs has completed. Runs go on without this page, and after a restart.",
+        "zh": "流水线由若干阶段组成（train、evaluate、merge、mergekit、average、gate、promote、export_votes）；阶段用 "
               "`${stages.<id>.outputs.<name>}` 引用前面阶段的输出，用 `${current}` 引用当前版本，所需阶段完成后"
               "自动启动。关闭页面或重启应用后，运行会继续。"},
     "ui.pl.file": {"en": "Pipeline file", "zh": "流水线文件"},

@@ -57,6 +57,27 @@ class MergeParams(_Strict):
     shard_gb: int = Field(2, ge=1, le=100)
 
 
+class MergekitModel(_Strict):
+    """One model of a mergekit merge and its own parameters (`weight`, `density`, ...), as in mergekit's recipe."""
+
+    model: str = Field(min_length=1, max_length=1000)
+    parameters: dict = Field(default_factory=dict)
+
+
+class MergekitParams(_Strict):
+    """A mergekit merge (surgery/merge.py plan_merge): the method, its inputs and parameters checked by mergekit's
+    own specs; a model given as plain text takes an equal share of the weight."""
+
+    method: str = Field(min_length=1, max_length=64)
+    models: list[str | MergekitModel] = Field(min_length=1, max_length=8)
+    base: str | None = Field(None, min_length=1, max_length=1000)
+    parameters: dict = Field(default_factory=dict)
+    dtype: Literal["float32", "float16", "bfloat16"] | None = None
+    tokenizer_source: str | None = None
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    name: str | None = Field(None, max_length=100)
+
+
 class AverageParams(_Strict):
     """Checkpoints of one training run averaged into one model."""
 
@@ -120,6 +141,11 @@ class MergeStage(_Stage):
     params: MergeParams
 
 
+class MergekitStage(_Stage):
+    kind: Literal["mergekit"]
+    params: MergekitParams
+
+
 class AverageStage(_Stage):
     kind: Literal["average"]
     params: AverageParams
@@ -145,7 +171,7 @@ class JobStage(_Stage):
     params: JobParams
 
 
-Stage = Annotated[Union[TrainStage, EvaluateStage, MergeStage, AverageStage, GateStage, PromoteStage,
+Stage = Annotated[Union[TrainStage, EvaluateStage, MergeStage, MergekitStage, AverageStage, GateStage, PromoteStage,
                         ExportVotesStage, JobStage], Field(discriminator="kind")]
 
 # What each kind leaves for later stages to name.
@@ -153,6 +179,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "train": ("model", "output_dir", "job"),
     "evaluate": ("run", "job"),
     "merge": ("model", "path", "job"),
+    "mergekit": ("model", "path", "recipe", "job"),
     "average": ("model", "path", "job"),
     "gate": ("passed", "run"),
     "promote": ("model",),
@@ -160,7 +187,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
     "job": (ANY_OUTPUT,),  # whatever the kind's completion records (dataset_name, path, ...)
 }
 # Kinds that run as a job in the job table; the others run inline in the driver's pass.
-JOB_KINDS = ("train", "evaluate", "merge", "average", "job")
+JOB_KINDS = ("train", "evaluate", "merge", "mergekit", "average", "job")
 
 
 class Pipeline(_Strict):

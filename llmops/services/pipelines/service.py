@@ -231,7 +231,7 @@ class PipelineService:
             return value in DatasetRegistry(self.settings).entries()
         if name == "run":
             return RunFolder(self.settings, value).path.is_dir()
-        if name in ("path", "output_dir"):
+        if name in ("path", "output_dir", "recipe"):
             return Path(value).exists()
         return True
 

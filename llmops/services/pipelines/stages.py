@@ -126,6 +126,16 @@ def _start_merge(ctx: StageContext, params: dict, tag: str) -> Started:
     return Started(job, {"job": job.id})
 
 
+def _start_mergekit(ctx: StageContext, params: dict, tag: str) -> Started:
+    from .. import jobkinds
+    from . import merging
+
+    made = merging.plan(ctx.settings, params)
+    job = jobkinds.submit(ctx.settings, ctx.runner, merging.JOB_KIND, merging.job_params(made, tag),
+                          f"merge {made.method} -> {made.name}")
+    return Started(job, {"job": job.id, "recipe": merging.recipe_path(made)})
+
+
 def average_plan(ctx: StageContext, params: dict) -> dict:
     from ..surgery.averaging import describe
 
@@ -189,7 +199,8 @@ def _run_export(ctx: StageContext, params: dict, tag: str) -> Started:
     return Started(None, {"dataset": name, "path": str(path), "pairs": pairs})
 
 
-START = {"train": _start_train, "evaluate": _start_eval, "merge": _start_merge, "average": _start_average,
+START = {"train": _start_train, "evaluate": _start_eval, "merge": _start_merge, "mergekit": _start_mergekit,
+         "average": _start_average,
          "gate": _run_gate, "promote": _run_promote, "export_votes": _run_export, "job": _start_job}
 
 
@@ -206,6 +217,10 @@ def preview(ctx: StageContext, kind: str, params: dict) -> dict:
         return eval_config(params).model_dump(mode="json", exclude={"run_id", "created"})
     if kind == "merge" and not waits:
         return merge_plan(ctx, params).args
+    if kind == "mergekit":
+        from . import merging
+
+        return merging.preview(ctx.settings, params)
     if kind == "average" and not waits:
         return average_plan(ctx, params)
     if kind == "job":
