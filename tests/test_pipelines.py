@@ -234,3 +234,23 @@ def test_the_pipelines_tab_validates_saves_runs_and_shows_why_a_stage_failed(set
     assert row[:3] == ["gate", "gate", "failed"] and "qa" in row[5] and row[5] != "" and "a@v1.1" in row[5]
     head, _ = client.predict(run_id, "zh", api_name="/pipeline_show")
     assert "pipeline run gate_only" in head
+
+
+def test_a_grpo_train_stage_is_checked_then_trains_on_the_second_engine(settings, demo_model_dir):
+    services, base = _base(settings, demo_model_dir)
+    grpo = {"id": "grpo", "kind": "train", "params": {
+        "stage": "grpo", "model": base.id, "datasets": ["sample_verifiable"],
+        "config": {"max_steps": 1, "prompts_per_step": 1, "num_generations": 2, "max_completion_length": 4,
+                   "logging_steps": 1}}}
+    two = _refusal(services, _pipeline({**grpo, "params": {**grpo["params"], "datasets": ["a", "b"]}}))
+    assert two.params["reason"].key == "err.pl_grpo_one_dataset" and "只在一个" in two.message("zh")
+    no_solution = _refusal(services, _pipeline({**grpo, "params": {**grpo["params"], "datasets": ["sample_sft"]}}))
+    assert no_solution.key == "err.pl_stage_config" and "solution" in no_solution.message("en")
+    _, previews = services.pipelines.validate(_pipeline(grpo), "p.yaml")
+    assert previews[0].config["num_generations"] == 2 and previews[0].config["parent_model_id"] == base.id
+    state = _drive(services, services.pipelines.start(_pipeline(grpo, name="grpo_round"), "p.yaml").run_id)
+    assert state.status == "completed", services.pipelines.reason(state.stages["grpo"])
+    version = services.models.get(state.stages["grpo"].outputs["model"])
+    assert version.lineage["stage"] == "grpo" and version.lineage["parent_id"] == base.id
+    job = services.runner.get(state.stages["grpo"].outputs["job"])
+    assert job.meta["engine"] == "trl" and job.meta["pipeline"]

@@ -20,6 +20,8 @@ PIPELINES: dict[str, dict[str, str]] = {
                      "zh": "这些阶段相互依赖，形成了环：{cycle}。"},
     "err.pl_stage_config": {"en": "Stage {stage} ({kind}) would be refused: {reason}",
                             "zh": "阶段 {stage}（{kind}）的配置会被拒绝：{reason}"},
+    "err.pl_grpo_one_dataset": {"en": "A GRPO stage trains on one dataset of prompt + solution rows; it names {count}.",
+                                "zh": "GRPO 阶段只在一个包含 prompt + solution 的数据集上训练；这里给了 {count} 个。"},
     "err.pl_file_missing": {"en": "No pipeline file {name} (looked in configs/pipelines/ too).",
                             "zh": "找不到流水线文件 {name}（也查找了 configs/pipelines/）。"},
     "err.pl_run_unknown": {"en": "No pipeline run {run}.", "zh": "没有流水线运行 {run}。"},

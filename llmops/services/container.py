@@ -71,11 +71,12 @@ def build_services(settings: Settings) -> Services:
     jobs, datasets = JobsService(runner), DatasetRegistry(settings)
     evals = EvalRuns(settings, runner, models)
     reconciler = Reconciler(runner, models, loop)
-    pipelines = PipelineService(StageContext(settings, runner, training, evals, models, loop))
+    grpo = GrpoService(settings, runner)
+    pipelines = PipelineService(StageContext(settings, runner, training, evals, models, loop, grpo))
     reconciler.after_pass.append(pipelines.advance_all)
     return Services(settings=settings, runner=runner, training=training, jobs=jobs,
                     datasets=datasets, models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=reconciler, workspace=WorkspaceWatch(settings), evals=evals,
                     dashboard=DashboardService(settings, jobs, datasets, models, prefs),
-                    grpo=GrpoService(settings, runner), jobs_admin=JobsAdmin(settings, training), pipelines=pipelines)
+                    grpo=grpo, jobs_admin=JobsAdmin(settings, training), pipelines=pipelines)

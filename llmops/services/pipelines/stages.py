@@ -11,6 +11,7 @@ import pydantic
 from ...errors import ConflictError, InvalidInputError, pydantic_details
 from ...runner.runner import JobRunner
 from ...schemas.eval_runs import EvalRunConfig
+from ...schemas.grpo import GRPO_STAGE
 from ...schemas.jobs import Job
 from ...schemas.models import ModelEntry
 from ...settings import Settings
@@ -21,6 +22,7 @@ from ..evaluation.runs import EvalRuns
 from ..lineage.record import record_gate
 from ..loop import LoopService
 from ..models import ModelRegistry
+from ..grpo import GrpoService
 from ..training import TrainingService
 from .refs import has_placeholder
 
@@ -37,6 +39,7 @@ class StageContext:
     evals: EvalRuns
     models: ModelRegistry
     loop: LoopService
+    grpo: GrpoService | None = None  # the second training engine: a train stage with `stage: grpo`
 
 
 @dataclass(frozen=True)
@@ -85,9 +88,26 @@ def train_config(ctx: StageContext, params: dict, run_name: str | None = None):
     return built, meta
 
 
+def grpo_config(ctx: StageContext, params: dict, run_name: str | None = None):
+    """The GrpoConfig the GRPO form would build: one dataset of `prompt` + `solution` rows, a base or merged model."""
+    datasets = params["datasets"] if isinstance(params["datasets"], list) else [params["datasets"]]
+    if len(datasets) != 1:
+        raise InvalidInputError("err.pl_grpo_one_dataset", count=len(datasets))
+    config = dict(params.get("config") or {})
+    if run_name:
+        config.setdefault("run_name", run_name)
+    entry = None if has_placeholder(params["model"]) else version_of(ctx.models, params["model"])
+    meta = {"parent_model_id": entry.id} if entry is not None else {}
+    return ctx.grpo.build(params["model"], datasets[0], **config), meta
+
+
 def _start_train(ctx: StageContext, params: dict, tag: str) -> Started:
-    config, meta = train_config(ctx, params, tag)
-    saved, job = ctx.training.launch_config(config, meta={**meta, "pipeline": tag})
+    if params.get("stage") == GRPO_STAGE:
+        config, meta = grpo_config(ctx, params, tag)
+        saved, job = ctx.grpo.launch_config(config, meta={**meta, "pipeline": tag})
+    else:
+        config, meta = train_config(ctx, params, tag)
+        saved, job = ctx.training.launch_config(config, meta={**meta, "pipeline": tag})
     return Started(job, {"job": job.id, "output_dir": str(saved.output_dir), "config": saved.rel_path})
 
 
@@ -210,6 +230,12 @@ def preview(ctx: StageContext, kind: str, params: dict) -> dict:
     """The stage's generated config as it would run now (what earlier stages make shows as a placeholder); any
     refusal its own config would get is raised here."""
     waits = has_placeholder(params)
+    if kind == "train" and params.get("stage") == GRPO_STAGE:
+        if waits:  # its model comes from an earlier stage: checked when that stage has made it
+            return params
+        config, meta = grpo_config(ctx, params)
+        ctx.grpo.validate(config)  # its dataset's shape, its reward files: refused before the run starts
+        return {**meta, **config.model_dump(mode="json", exclude_defaults=True)}
     if kind == "train":
         config, meta = train_config(ctx, params)
         return {**meta, **config.model_dump(mode="json", exclude_defaults=True)}
