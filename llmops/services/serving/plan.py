@@ -14,8 +14,7 @@ from typing import Literal
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
 
-from ...errors import ConflictError, InvalidInputError
-from ...errors import pydantic_details
+from ...errors import ConflictError, InvalidInputError, pydantic_details
 from ...schemas.models import ModelEntry
 from ...settings import Settings
 from ..device import DeviceInfo
