@@ -147,3 +147,25 @@ def test_vllm_refusals_in_both_languages(settings, lora_versions, tmp_path):
     with pytest.raises(InvalidInputError) as wrong_engine:
         options_from_pairs(["dtype=half"])
     assert "dtype" in wrong_engine.value.message("en") and "dtype" in wrong_engine.value.message("zh")
+
+
+def test_serve_section_through_the_app_api(settings, demo_model_dir, app_factory):
+    """The Models tab's Serve events by api_name: vLLM's command and its refusal in Chinese, an LF server started and
+    stopped."""
+    from gradio_client import Client
+
+    ModelRegistry(settings).ensure_demo(demo_model_dir)
+    client = Client(app_factory(lang="zh").url, verbose=False)
+    vllm_form = ["demo@v1.0", "vllm", 8011, "", 1, 0.5, 256, "half", "zh"]
+    command = client.predict(*vllm_form, api_name="/serve_preview")
+    assert command.startswith("vllm serve ") and "--port 8011 --served-model-name demo@v1.0" in command
+    assert "--gpu-memory-utilization 0.5 --max-model-len 256 --dtype half" in command
+    with pytest.raises(Exception, match="LLMOPS_VLLM"):
+        client.predict(*vllm_form, api_name="/serve_start")
+    command, status, table = client.predict("demo@v1.0", "llamafactory", None, "", None, None, None, "", "zh",
+                                            api_name="/serve_start")
+    job_id = table["data"][0][0]
+    assert "llamafactory-cli api" in command and "demo-served@v1.0" in status and "服务" in status
+    status, table = client.predict(job_id, "zh", api_name="/serve_stop")
+    assert "STOPPED" in status and "demo-served@v1.0" in status
+    assert [e.id for e in ModelRegistry(settings).list()] == ["demo@v1.0"]
