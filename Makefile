@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast browser bench clean
+.PHONY: setup run test test-fast browser bench clean vllm-env
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ test-fast: setup
 
 bench: setup
 	$(BIN)/python bench/startup.py
+
+# vLLM pins its own torch and transformers, so it gets an environment of its own (on a GPU machine); point
+# LLMOPS_VLLM at the printed path.
+VLLM_VENV ?= .venv-vllm
+vllm-env:
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --disable-pip-version-check -q vllm
+	@echo "export LLMOPS_VLLM=$(abspath $(VLLM_VENV))/bin/vllm"
 
 clean:
 	rm -rf $(VENV)

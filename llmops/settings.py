@@ -50,6 +50,8 @@ class Settings:
     users_file: Path | None = None
     # The Chromium that prints reports to PDF (LLMOPS_CHROMIUM); None means look in the usual places.
     chromium: Path | None = None
+    # The `vllm` executable of vLLM's own environment (LLMOPS_VLLM); None means vLLM serving is not set up here.
+    vllm: Path | None = None
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -65,6 +67,8 @@ class Settings:
             env["jobs_per_device_set"] = int(os.environ["LLMOPS_JOBS_PER_DEVICE_SET"])
         if os.environ.get("LLMOPS_CHROMIUM"):
             env["chromium"] = Path(os.environ["LLMOPS_CHROMIUM"]).expanduser()
+        if os.environ.get("LLMOPS_VLLM"):
+            env["vllm"] = Path(os.environ["LLMOPS_VLLM"]).expanduser()
         env.update(_security_env())
         env.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**env)

@@ -31,6 +31,7 @@ from .options import OPTIONS
 from .pipelines import PIPELINES
 from .prefs import PREFS
 from .security import SECURITY
+from .serving import SERVING
 from .stages import STAGES_I18N
 from .stores import STORES
 from .surgery import SURGERY
@@ -67,7 +68,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 OPTIONS, EVALUATION, ARENA, JOBS, STORES,
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
-                LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN, PIPELINES)
+                LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN, PIPELINES, SERVING)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

@@ -22,6 +22,7 @@ from .models import ModelRegistry
 from .pipelines import PipelineService, StageContext
 from .prefs import PrefsStore
 from .reconciler import Reconciler
+from .serving import ServingService
 from .training import TrainingService
 from .workspace import WorkspaceWatch
 
@@ -47,6 +48,7 @@ class Services:
     grpo: GrpoService
     jobs_admin: JobsAdmin
     pipelines: PipelineService
+    serving: ServingService | None = None
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -74,7 +76,9 @@ def build_services(settings: Settings) -> Services:
     grpo = GrpoService(settings, runner)
     pipelines = PipelineService(StageContext(settings, runner, training, evals, models, loop, grpo))
     reconciler.after_pass.append(pipelines.advance_all)
-    return Services(settings=settings, runner=runner, training=training, jobs=jobs,
+    serving = ServingService(settings, runner, models, reconciler)
+    reconciler.after_pass.append(serving.sweep)
+    return Services(serving=serving, settings=settings, runner=runner, training=training, jobs=jobs,
                     datasets=datasets, models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=reconciler, workspace=WorkspaceWatch(settings), evals=evals,

@@ -185,9 +185,13 @@ class ModelRegistry:
             return state.add(entry)
 
     def add_endpoint(self, name: str, base_url: str, model: str, api_key_env: str | None = None,
-                     version: str = FIRST_VERSION) -> ModelEntry:
-        """Register an OpenAI-compatible server; `api_key_env` names a variable bound to this URL's host."""
-        name, version = _check_name(name), _check_version(version)
+                     version: str | None = FIRST_VERSION, lineage: dict | None = None) -> ModelEntry:
+        """Register an OpenAI-compatible server; `api_key_env` names a variable bound to this URL's host.
+
+        A `lineage` with a job_id registers once per job (the entry already made for it is returned); version None
+        takes the next free one."""
+        name = _check_name(name)
+        version = None if version is None else _check_version(version)
         if has_userinfo(base_url) or url_problem(base_url) == "credentials in the URL":
             raise InvalidInputError("err.model_endpoint_credentials")  # the URL is not echoed: it holds a secret
         if problem := url_problem(base_url):
@@ -201,8 +205,15 @@ class ModelRegistry:
             endpoint = Endpoint(base_url=base_url, model=(model or "").strip(), api_key_env=api_key_env)
         except pydantic.ValidationError as exc:
             raise InvalidInputError("err.model_invalid", details=_details(exc)) from None
-        entry = _entry(name=name, version=version, kind="endpoint", endpoint=endpoint)
+        lineage = dict(lineage or {})
         with self._editing() as state:
+            job_id = lineage.get("job_id")
+            made = next((e for e in state.models.values() if job_id and e.kind == "endpoint"
+                         and e.lineage.get("job_id") == job_id), None)
+            if made is not None:
+                return made
+            entry = _entry(name=name, version=version or state.next_version(name), kind="endpoint",
+                           endpoint=endpoint, lineage=lineage)
             return state.add(entry)
 
     def remove(self, model_id: str) -> ModelEntry:

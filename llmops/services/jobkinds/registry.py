@@ -148,6 +148,7 @@ def get(name: str) -> JobKind | None:
 def _load() -> None:
     # Importing registers the kinds.
     from . import benchmark, data, evaluation, surgery_average, surgery_export, surgery_merge, surgery_sweep, train  # noqa: F401,E501
+    from . import serve  # noqa: F401
 
 def parse_params(kind: JobKind, values: dict | pydantic.BaseModel) -> pydantic.BaseModel:
     """The kind's typed parameters; refused values become one user error."""
