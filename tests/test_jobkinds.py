@@ -56,7 +56,7 @@ def _corpus(tmp_path: Path) -> Path:
 def test_every_kind_describes_itself():
     names = {kind.name for kind in jobkinds.kinds()}
     assert names == {"train", "corpus", "datagen", "dedup", "mockprefs", "benchmark", "eval", "surgery_convert",
-                     "surgery_export", "surgery_gguf", "surgery_average", "mergekit", "surgery_sweep"}
+                     "surgery_export", "surgery_gguf", "surgery_average", "mergekit", "surgery_sweep", "serve"}
     for kind in jobkinds.kinds():
         # One evidence registry (the runner's) judges every kind's unwatched runs.
         assert kind.evidence is not None and kind.evidence.proves_completion, kind.name

@@ -90,8 +90,10 @@ def test_the_rules_per_kind(tmp_path):
 
     kinds()  # kinds that bring their own rule register it when they load (build_services loads them all)
     rules = {e.kind: e for e in evidence.entries()}
-    assert sorted(rules) == ["benchmark", "corpus", "datagen", "dedup", "eval", "mergekit", "mockprefs",
+    assert sorted(rules) == ["benchmark", "corpus", "datagen", "dedup", "eval", "mergekit", "mockprefs", "serve",
                             "surgery_average", "surgery_convert", "surgery_export", "surgery_gguf", "surgery_sweep", "train"]
+    assert evidence.judge("serve", run, True).status is JobStatus.STOPPED
+    assert evidence.judge("serve", run, False).status is JobStatus.LOST
     assert "all_results.json" in rules["train"].proves_completion
     # A worker job is proven done by the result.json it writes last.
     assert evidence.judge("corpus", run, False).status is JobStatus.LOST

@@ -109,5 +109,6 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     run.click(do_run, [editor, file, lang_state], [verdict, run_id, head, stages], api_name="pipeline_run")
     stop.click(do_stop, [run_id, lang_state], [head, stages], api_name="pipeline_stop")
     resume.click(do_resume, [run_id, lang_state], [head, stages], api_name="pipeline_resume")
-    gr.Button(visible=False).click(lambda chosen, lang: list(run_view(services, chosen, lang)), [run_id, lang_state],
-                                   [head, stages], api_name="pipeline_show", queue=False)
+    # A run picked (or chosen by the live refresh) shows at once, not at the next change in the workspace.
+    run_id.change(lambda chosen, lang: list(run_view(services, chosen, lang)), [run_id, lang_state], [head, stages],
+                  api_name="pipeline_show", queue=False, show_progress="hidden")
