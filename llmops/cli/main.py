@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import dashboard, data, gate, jobs, lineage, models, pipeline, prefs, surgery, train, users
+from . import dashboard, data, gate, jobs, lineage, models, pipeline, prefs, surgery, targets, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     lineage.register(sub)
     dashboard.register(sub)
     pipeline.register(sub)
+    targets.register(sub)
     return parser
 
 
