@@ -192,12 +192,13 @@ class TargetsService:
         entries = json.loads((data_dir / "dataset_info.json").read_text(encoding="utf-8"))
         names = [n.strip() for n in f"{args.get('dataset') or ''},{args.get('eval_dataset') or ''}".split(",") if n.strip()]
         (stage / "data").mkdir(parents=True, exist_ok=True)
-        picked = {n: entries[n] for n in names if n in entries}
-        for entry in picked.values():
+        picked = {n: dict(entries[n]) for n in names if n in entries}
+        for name, entry in picked.items():
             source = dataset_info.resolve_file(data_dir, entry)
             if source is not None:
+                # Files from anywhere here (shipped samples, absolute paths) land flat in the remote data folder.
+                entry["file_name"] = f"{name}{''.join(source.suffixes)}"
                 dest = stage / "data" / entry["file_name"]
-                dest.parent.mkdir(parents=True, exist_ok=True)
                 (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
         atomic_write_json(stage / "data" / "dataset_info.json", picked)
         atomic_write_text(stage / "config.yaml", yaml.safe_dump({**args, "dataset_dir": "data", "output_dir": "output"},

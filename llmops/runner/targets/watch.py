@@ -47,11 +47,13 @@ def _run_ssh(w: Watcher) -> int:
     _say(f"copying the run folder to {p['user_host']}:{root}")
     ssh.send_folder(address, Path(p["stage_dir"]), root)
     env = " ".join(f"{key}={ssh.quote(value)}" for key, value in p["env"].items())
-    inner = (f"trap true ABRT TERM; {env} {ssh.quote(p['lf_cli'], 'train', 'config.yaml')} > job.log 2>&1; "
-             "echo $? > exit_code.tmp && mv exit_code.tmp exit_code")
-    # setsid: the remote job leads its own process group and survives the connection dropping.
-    started = ssh.run(address, f"cd {ssh.quote(root)} && setsid nohup sh -c {ssh.quote(inner)} "
-                               "</dev/null >/dev/null 2>&1 & echo $!")
+    inner = (f"echo $$ > pgid; trap true ABRT TERM; {env} {ssh.quote(p['lf_cli'], 'train', 'config.yaml')} "
+             "> job.log 2>&1; echo $? > exit_code.tmp && mv exit_code.tmp exit_code")
+    # setsid --fork: the remote job leads its own session and process group (its pid, written to `pgid`), holds
+    # nothing of the connection, and survives it dropping.
+    started = ssh.run(address, f"cd {ssh.quote(root)} || exit 1; setsid -f nohup sh -c {ssh.quote(inner)} "
+                               "</dev/null >/dev/null 2>&1; for i in $(seq 100); do [ -s pgid ] && break; "
+                               "sleep 0.1; done; cat pgid")
     pgid = started.stdout.decode().strip()
     if started.returncode != 0 or not pgid.isdigit():
         _say(f"could not start: {started.stderr.decode('utf-8', 'replace')[-300:]}")
