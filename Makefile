@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup run test test-fast browser bench clean vllm-env
+.PHONY: setup run test test-fast browser sshd bench clean vllm-env
 
 $(STAMP): requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,10 @@ run: setup
 browser:
 	@bash scripts/ensure_browser.sh
 
-test: setup browser
+sshd:
+	@bash scripts/ensure_sshd.sh
+
+test: setup browser sshd
 	$(BIN)/python -m pytest -q
 
 # No training, no app process, no browser: the tier to run while editing.

@@ -29,6 +29,8 @@ class Settings:
     port: int = 7860
     # Seconds a stopping trainer gets to save and exit before its whole tree is killed.
     stop_grace_s: float = 30.0
+    # Seconds a remote target (SSH box, Slurm) may stay silent before its job is marked LOST (LLMOPS_TARGET_LOST_S).
+    target_lost_after_s: float = 60.0
     # Jobs allowed to run at once on one device set (a GPU list, or the CPU).
     jobs_per_device_set: int = 1
     # Memory the A/B tab may use for local models kept loaded (least recently used ones are unloaded).
@@ -61,6 +63,8 @@ class Settings:
             env["home"] = Path(os.environ["LLMOPS_HOME"]).expanduser().resolve()
         if os.environ.get("LLMOPS_STOP_GRACE_S"):
             env["stop_grace_s"] = float(os.environ["LLMOPS_STOP_GRACE_S"])
+        if os.environ.get("LLMOPS_TARGET_LOST_S"):
+            env["target_lost_after_s"] = float(os.environ["LLMOPS_TARGET_LOST_S"])
         if os.environ.get("LLMOPS_LOCAL_MODELS_GB"):
             env["local_models_budget_gb"] = float(os.environ["LLMOPS_LOCAL_MODELS_GB"])
         if os.environ.get("LLMOPS_JOBS_PER_DEVICE_SET"):
@@ -138,6 +142,16 @@ class Settings:
     def credentials_path(self) -> Path:
         """Key bindings kept by the operator; no API of the app writes this file."""
         return self.configs_dir / "credentials.yaml"
+
+    @property
+    def targets_path(self) -> Path:
+        """Where jobs may run besides this machine (Slurm, SSH); key file paths only, never a key."""
+        return self.configs_dir / "targets.json"
+
+    @property
+    def known_hosts_path(self) -> Path:
+        """The studio's own SSH known_hosts (hosts are accepted on first contact, then pinned)."""
+        return self.configs_dir / "known_hosts"
 
     @property
     def users_path(self) -> Path:

@@ -9,7 +9,7 @@ import sys
 from ..errors import LLMOpsError, is_user_error
 from ..i18n import t
 from ..settings import Settings
-from . import dashboard, data, gate, jobs, lineage, models, pipeline, prefs, serve, surgery, train, users
+from . import dashboard, data, gate, jobs, lineage, models, pipeline, prefs, serve, surgery, targets, train, users
 from . import eval as eval_cli
 from .parser import CliParser
 from .types import text
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     dashboard.register(sub)
     pipeline.register(sub)
     serve.register(sub)
+    targets.register(sub)
     return parser
 
 

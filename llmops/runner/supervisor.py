@@ -12,10 +12,11 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from ..schemas.jobs import JobStatus
 from ..security.environ import child_env
-from . import procs
+from . import procs, targets
 from .store import JobStore
 
 POLL_S = 0.5
@@ -69,7 +70,11 @@ class Supervisor:
         self.store.update(self.job_id, pid=proc.pid, pid_start=procs.start_time(proc.pid))
         code = self._watch(proc)
         procs.kill_tree(proc.pid, pgid=proc.pid)  # leftovers (e.g. orphaned workers) never outlive the job
-        if self._stop_wanted():
+        lost = Path(job.run_dir) / targets.LOST_FILE
+        if code == targets.LOST_EXIT and lost.is_file():
+            # A remote job's watcher lost its target: the job's fate is unknown, and says why.
+            self.store.finish(self.job_id, JobStatus.LOST, None, lost.read_text(encoding="utf-8").strip()[:500])
+        elif self._stop_wanted():
             self.store.finish(self.job_id, JobStatus.STOPPED, code, "stopped by user")
         elif code == 0:
             self.store.finish(self.job_id, JobStatus.COMPLETED, code)

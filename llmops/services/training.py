@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -296,8 +297,10 @@ class TrainingService:
         saved = self.save(config, target)
         return saved, self.launch_file(saved.path, meta=meta)
 
-    def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None) -> Job:
-        """Queue a saved YAML; its output folder must lie under checkpoints/ and be empty."""
+    def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None,
+                    wrap: Callable[[JobSpec], JobSpec] | None = None) -> Job:
+        """Queue a saved YAML; its output folder must lie under checkpoints/ and be empty. `wrap` (a target's) turns
+        the local spec into the one that runs it elsewhere."""
         path = Path(yaml_path).expanduser()
         if not path.is_absolute():
             path = self.settings.home / path
@@ -334,7 +337,7 @@ class TrainingService:
         atomic_write_json(output_dir / "run.json", {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         spec = JobSpec(kind="train", name=output_dir.name, argv=train_argv(_lf_cli(), str(path)),
                        cwd=str(self.settings.home), run_dir=str(output_dir), devices=devices, env=env, meta=meta)
-        return self.runner.submit(spec)
+        return self.runner.submit(wrap(spec) if wrap else spec)
 
     def _visible_devices(self) -> str:
         return ",".join(str(index) for index in range(self.device.count)) or "all"

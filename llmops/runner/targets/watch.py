@@ -1,0 +1,164 @@
+"""The process a remote job's supervisor runs: start the job on its target, mirror its log and progress here,
+pass a stop on, fetch the outputs, and exit with the remote exit status (LOST_EXIT when the target vanished)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+
+from ...storage import atomic_write_json, atomic_write_text
+from . import LOST_EXIT, LOST_FILE, PLAN_FILE, REMOTE_FILE, slurm, ssh
+
+POLL_S = 1.0
+FOLLOWED = ("job.log", "trainer_log.jsonl")
+
+
+class Watcher:
+    """Shared loop state: stop requests arrive as signals from the supervisor."""
+
+    def __init__(self, run_dir: Path, plan: dict):
+        self.run_dir, self.plan = run_dir, plan
+        self.stop_at: float | None = None
+        self.lost_after_s = float(plan.get("lost_after_s", 30.0))
+
+    def on_signal(self, signum, frame) -> None:
+        """SIGABRT/SIGTERM from the supervisor: stop the remote job the graceful way."""
+        if self.stop_at is None:
+            self.stop_at = time.monotonic()
+
+    def lost(self, reason: str) -> int:
+        """Record why the target was lost and exit so the job turns LOST."""
+        atomic_write_text(self.run_dir / LOST_FILE, reason)
+        print(f"[target] {reason}", flush=True)
+        return LOST_EXIT
+
+
+def _say(text: str) -> None:
+    print(f"[target] {text}", flush=True)
+
+
+def _run_ssh(w: Watcher) -> int:
+    p = w.plan
+    address = ssh.SshAddress(p["user_host"], int(p["port"]), p.get("key_file", ""), p.get("known_hosts", ""))
+    root = p["remote_root"]
+    _say(f"copying the run folder to {p['user_host']}:{root}")
+    ssh.send_folder(address, Path(p["stage_dir"]), root)
+    env = " ".join(f"{key}={ssh.quote(value)}" for key, value in p["env"].items())
+    inner = (f"echo $$ > pgid; trap true ABRT TERM; {env} {ssh.quote(p['lf_cli'], 'train', 'config.yaml')} "
+             "> job.log 2>&1; echo $? > exit_code.tmp && mv exit_code.tmp exit_code")
+    # setsid --fork: the remote job leads its own session and process group (its pid, written to `pgid`), holds
+    # nothing of the connection, and survives it dropping.
+    started = ssh.run(address, f"cd {ssh.quote(root)} || exit 1; setsid -f nohup sh -c {ssh.quote(inner)} "
+                               "</dev/null >/dev/null 2>&1; for i in $(seq 100); do [ -s pgid ] && break; "
+                               "sleep 0.1; done; cat pgid")
+    pgid = started.stdout.decode().strip()
+    if started.returncode != 0 or not pgid.isdigit():
+        _say(f"could not start: {started.stderr.decode('utf-8', 'replace')[-300:]}")
+        return 1
+    atomic_write_json(w.run_dir / REMOTE_FILE, {"user_host": p["user_host"], "root": root, "pgid": int(pgid)})
+    _say(f"started on {p['user_host']} as process group {pgid}")
+    offsets = dict.fromkeys(FOLLOWED, 0)
+    failing_since, stop_sent, killed = None, False, False
+    probe = (f"cd {ssh.quote(root)} && if [ -f exit_code ]; then cat exit_code; "
+             f"elif kill -0 -- -{pgid} 2>/dev/null; then echo running; else echo gone; fi")
+    while True:
+        time.sleep(POLL_S)
+        if w.stop_at is not None and not stop_sent:
+            stop_sent = ssh.run(address, f"kill -ABRT -- -{pgid}").returncode != 255
+        if stop_sent and not killed and time.monotonic() - w.stop_at > float(p.get("grace_s", 30.0)) / 2:
+            killed = ssh.run(address, f"kill -KILL -- -{pgid}").returncode != 255
+        status = ssh.run(address, probe)
+        if ssh.connection_failed(status):
+            failing_since = failing_since or time.monotonic()
+            if time.monotonic() - failing_since > w.lost_after_s:
+                return w.lost(f"target {p['user_host']} unreachable for {w.lost_after_s:.0f} s: "
+                              f"{status.stderr.decode('utf-8', 'replace').strip()[-200:]}")
+            continue
+        failing_since = None
+        _follow(address, root, offsets, w.run_dir)
+        answer = status.stdout.decode().strip()
+        if answer == "running":
+            continue
+        if answer == "gone":
+            return w.lost(f"the job's processes on {p['user_host']} vanished without an exit status")
+        code = int(answer) if answer.lstrip("-").isdigit() else 1
+        _follow(address, root, offsets, w.run_dir)
+        exclude = () if p.get("fetch_checkpoints") else ("./checkpoint-*",)
+        _say(f"remote exit status {code}; fetching outputs")
+        ssh.fetch_folder(address, f"{root}/output", w.run_dir, exclude=exclude)
+        return code
+
+
+def _follow(address: ssh.SshAddress, root: str, offsets: dict[str, int], run_dir: Path) -> None:
+    """Append what the remote log and trainer_log.jsonl gained since the last look."""
+    for name in FOLLOWED:
+        remote = f"{root}/{'output/' if name != 'job.log' else ''}{name}"
+        got = ssh.run(address, f"[ -f {ssh.quote(remote)} ] && tail -c +{offsets[name] + 1} {ssh.quote(remote)} || true")
+        if got.returncode != 0 or not got.stdout:
+            continue
+        offsets[name] += len(got.stdout)
+        if name == "job.log":
+            sys.stdout.buffer.write(got.stdout)
+            sys.stdout.flush()
+        else:
+            with open(run_dir / name, "ab") as handle:
+                handle.write(got.stdout)
+
+
+def _run_slurm(w: Watcher) -> int:
+    p = w.plan
+    job_id = slurm.submit(Path(p["script"]))
+    atomic_write_json(w.run_dir / REMOTE_FILE, {"slurm_job": job_id, "script": p["script"]})
+    _say(f"submitted batch job {job_id}")
+    out, offset, unknown_since, cancelled = w.run_dir / f"slurm-{job_id}.out", 0, None, False
+    while True:
+        time.sleep(POLL_S)
+        if w.stop_at is not None and not cancelled:
+            slurm.cancel(job_id)
+            cancelled = True
+        offset = _follow_local(out, offset)
+        name, code = slurm.state(job_id)
+        if not name:
+            unknown_since = unknown_since or time.monotonic()
+            if time.monotonic() - unknown_since > w.lost_after_s:
+                return w.lost(f"Slurm no longer knows batch job {job_id} (squeue and sacct are silent)")
+            continue
+        unknown_since = None
+        if name in slurm.ACTIVE:
+            continue
+        _follow_local(out, offset)
+        _say(f"batch job {job_id} ended: {name}")
+        return 0 if name == "COMPLETED" else (code or 1)
+
+
+def _follow_local(path: Path, offset: int) -> int:
+    if not path.exists():
+        return offset
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read()
+    sys.stdout.buffer.write(data)
+    sys.stdout.flush()
+    return offset + len(data)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: python -m llmops.runner.targets.watch RUN_DIR."""
+    run_dir = Path((argv or sys.argv[1:])[0])
+    plan = json.loads((run_dir / PLAN_FILE).read_text(encoding="utf-8"))
+    watcher = Watcher(run_dir, plan)
+    for sig in (signal.SIGABRT, signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, watcher.on_signal)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        return _run_ssh(watcher) if plan["type"] == "ssh" else _run_slurm(watcher)
+    except OSError as exc:
+        _say(str(exc))
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Execution targets: where a job runs (this machine, a Slurm cluster, a GPU box over SSH); no secret is kept."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
+_USER_HOST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,31}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}$")
+_SLURM_TIME = re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")
+LOCAL = "local"
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=_NAME)
+
+
+class LocalTarget(_Base):
+    """This machine: jobs run under the local supervisor."""
+
+    type: Literal["local"] = "local"
+
+
+class SlurmTarget(_Base):
+    """A Slurm cluster reached through `sbatch`/`squeue`/`sacct`/`scancel` on this machine (run folders on a shared path)."""
+
+    type: Literal["slurm"] = "slurm"
+    partition: str = Field("", pattern=r"^[A-Za-z0-9_.\-]*$")
+    nodes: int = Field(1, ge=1, le=4096)
+    gpus_per_node: int = Field(1, ge=0, le=64)
+    time: str = "04:00:00"
+    master_port: int = Field(29500, ge=1, le=65535)
+
+    @field_validator("time")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        if not _SLURM_TIME.match(value):
+            raise ValueError("time must look like HH:MM:SS, MM or D-HH:MM:SS")
+        return value
+
+
+class SshTarget(_Base):
+    """A remote box as `user@host`: keys come from the agent or a key file path (the key itself is never stored)."""
+
+    type: Literal["ssh"] = "ssh"
+    user_host: str
+    port: int = Field(22, ge=1, le=65535)
+    key_file: str = ""
+    remote_dir: str = "llmops-runs"
+    lf_cli: str = "llamafactory-cli"  # the remote llamafactory-cli (a path when it is not on the remote PATH)
+    fetch_checkpoints: bool = False
+
+    @field_validator("user_host")
+    @classmethod
+    def _user_host(cls, value: str) -> str:
+        if not _USER_HOST.match(value):
+            raise ValueError("expected user@host")
+        return value
+
+    @field_validator("remote_dir", "lf_cli")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if not value or "\n" in value or "\x00" in value:
+            raise ValueError("must be one line")
+        return value
+
+
+Target = Annotated[LocalTarget | SlurmTarget | SshTarget, Field(discriminator="type")]
+
+
+class TargetsFile(BaseModel):
+    """configs/targets.json: the user's targets (the local one is implied, never stored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_version: int = 1
+    targets: list[Target] = Field(default_factory=list)
+
+
+class Health(BaseModel):
+    """The outcome of a target's health check."""
+
+    name: str
+    type: str
+    ok: bool
+    detail: str

@@ -1,0 +1,165 @@
+"""An SSH target played by a real, throwaway `sshd` on 127.0.0.1 (host and user keys made here): a tiny-model
+training copied over, started detached, followed back, fetched and registered; a stop that reaches the remote
+process group; unreachable hosts, refused keys and a vanished target."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from llmops.errors import InvalidInputError
+from llmops.runner import procs
+from llmops.runner.runner import JobRunner
+from llmops.schemas.jobs import JobStatus
+from llmops.services.device import DeviceInfo
+from llmops.services.models import ModelRegistry
+from llmops.services.targets import TargetsService
+from llmops.services.training import TrainingService
+from llmops.settings import Settings
+
+SSHD = Path("/usr/sbin/sshd")
+pytestmark = pytest.mark.skipif(not SSHD.exists() or not shutil.which("ssh-keygen"),
+                                reason="openssh-server is not installed (scripts/ensure_sshd.sh installs it with apt)")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _keygen(path: Path) -> Path:
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """(port, accepted key, refused key, sshd process) of an sshd serving the current user on loopback only."""
+    root = tmp_path_factory.mktemp("sshd")
+    host, good, bad = _keygen(root / "host_key"), _keygen(root / "user_key"), _keygen(root / "other_key")
+    (root / "authorized_keys").write_text((root / "user_key.pub").read_text())
+    (root / "authorized_keys").chmod(0o600)
+    port = _free_port()
+    (root / "sshd_config").write_text("\n".join([
+        f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {host}", f"AuthorizedKeysFile {root}/authorized_keys",
+        f"PidFile {root}/sshd.pid", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
+        "StrictModes no", "PermitRootLogin prohibit-password", "AllowTcpForwarding no", "X11Forwarding no", ""]))
+    if os.geteuid() == 0:
+        Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation folder
+    proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(root / "sshd_config")], stdout=subprocess.DEVNULL,
+                            stderr=open(root / "sshd.log", "wb"))
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail((root / "sshd.log").read_text())
+    yield port, good, bad, proc
+    proc.kill()
+    proc.wait(10)
+
+
+def _wait(predicate, timeout: float = 120.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError("condition not met in time")
+
+
+def test_ssh_target_end_to_end(sshd, settings, demo_model_dir, tmp_path):
+    port, good, bad, _ = sshd
+    user = getpass.getuser()
+    service = TargetsService(settings)
+    training = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    runner = training.runner
+    lf_cli = str(Path(sys.executable).parent / "llamafactory-cli")
+    common = {"type": "ssh", "user_host": f"{user}@127.0.0.1", "lf_cli": lf_cli, "remote_dir": str(tmp_path / "remote")}
+    service.add({**common, "name": "box", "port": port, "key_file": str(good)})
+    service.add({**common, "name": "closed", "port": _free_port(), "key_file": str(good)})
+    service.add({**common, "name": "wrongkey", "port": port, "key_file": str(bad)})
+    short = training.save(training.build("sft", str(demo_model_dir), ["sample_sft"], run_name="ssh-short",
+                                         max_steps=2, logging_steps=1, save_steps=1, cutoff_len=64))
+    long = training.save(training.build("sft", str(demo_model_dir), ["sample_sft"], run_name="ssh-long",
+                                        max_steps=2000, logging_steps=1, save_steps=100000, cutoff_len=64))
+
+    # Bad input is refused before any job exists, in both languages.
+    assert service.check("box").ok
+    closed, refused = service.check("closed", "zh"), service.check("wrongkey")
+    assert not closed.ok and "无法连接 SSH 目标" in closed.detail
+    assert not refused.ok and "refused the key" in refused.detail and "Permission denied" in refused.detail
+    with pytest.raises(InvalidInputError, match="cannot be reached"):
+        service.launch_train(training, short.path, "closed")
+    with pytest.raises(InvalidInputError, match="refused the key") as caught:
+        service.launch_train(training, short.path, "wrongkey")
+    assert "拒绝了密钥" in caught.value.message("zh")
+    missing = tmp_path / "elsewhere.yaml"
+    missing.write_text(yaml.safe_dump({**yaml.safe_load(short.path.read_text()), "model_name_or_path": "/no/model"}))
+    with pytest.raises(InvalidInputError, match="/no/model is not on target box"):
+        service.launch_train(training, missing, "box")
+    assert runner.list() == []
+
+    done_job = service.launch_train(training, short.path, "box")
+    stop_job = service.launch_train(training, long.path, "box")
+    # The long run's steps arrive here while it runs: its trainer_log.jsonl is followed back.
+    _wait(lambda: (Path(stop_job.run_dir) / "trainer_log.jsonl").is_file()
+          and (Path(stop_job.run_dir) / "trainer_log.jsonl").read_text().count("\n") >= 2)
+    remote = _wait(lambda: _remote(stop_job))
+    assert procs.group_members(remote["pgid"])  # it runs over there, as its own process group
+    stopped = runner.stop(stop_job.id, wait_s=60)
+    assert stopped.status is JobStatus.STOPPED, runner.log_tail(stop_job.id)
+    assert procs.wait_gone(procs.group_members(remote["pgid"]), 10)  # the stop reached the remote tree
+
+    done = runner.wait(done_job.id, 180)
+    assert done.status is JobStatus.COMPLETED, runner.log_tail(done.id, 60)
+    out = Path(done.run_dir)
+    assert (out / "adapter_model.safetensors").is_file() and (out / "all_results.json").is_file()
+    assert not any(out.glob("checkpoint-*"))  # checkpoints stay remote unless asked for
+    assert "[target] remote exit status 0" in runner.log_tail(done.id, 400)
+    assert _remote(done)["root"].startswith(str(tmp_path / "remote"))
+    entries = ModelRegistry(settings).sync_jobs([done])
+    assert [entry.adapter for entry in entries if entry.adapter] == [str(out)]  # a new version of the base
+
+
+def _remote(job) -> dict | None:
+    import json
+
+    path = Path(job.run_dir) / "target_remote.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def test_a_vanished_target_turns_the_job_lost(sshd, settings, tmp_path, monkeypatch, demo_model_dir):
+    port, good, _, proc = sshd
+    monkeypatch.setenv("LLMOPS_TARGET_LOST_S", "3")
+    settings = Settings.from_env()
+    # The remote "trainer" here is a sleeping stand-in: what is tested is the watcher noticing its target gone.
+    fake = tmp_path / "slow-trainer"
+    fake.write_text("#!/bin/sh\nsleep 120\n")
+    fake.chmod(0o755)
+    service = TargetsService(settings)
+    training = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    service.add({"type": "ssh", "name": "box", "user_host": f"{getpass.getuser()}@127.0.0.1", "port": port,
+                 "key_file": str(good), "lf_cli": str(fake), "remote_dir": str(tmp_path / "remote")})
+    saved = training.save(training.build("sft", str(demo_model_dir), ["sample_sft"], run_name="ssh-lost", max_steps=1))
+    job = service.launch_train(training, saved.path, "box")
+    remote = _wait(lambda: _remote(job), 60)
+    proc.kill()  # the box goes away (the last test of the module: the fixture's sshd is not reused)
+    proc.wait(10)
+    lost = training.runner.wait(job.id, 60)
+    assert lost.status is JobStatus.LOST and "unreachable for 3 s" in lost.message, lost.message
+    procs.kill_tree(remote["pgid"], pgid=remote["pgid"])
