@@ -137,6 +137,14 @@ def trained_adapter(demo_model_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def perturbed_model(demo_model_dir, tmp_path_factory) -> Path:
+    """A second tiny model of the same shapes (the demo model with seeded noise), shared by the merge tests."""
+    from tests.surgeryruns import perturbed_copy
+
+    return perturbed_copy(demo_model_dir, tmp_path_factory.mktemp("perturbed") / "b", scale=0.05)
+
+
+@pytest.fixture(scope="session")
 def lora_run_with_eval(demo_model_dir, tmp_path_factory):
     """(settings, job id, run folder) of one real 6-step LoRA SFT run with eval and checkpoint-2/4/6, shared by the
     session (tests copy the run before changing anything in it)."""

@@ -54,3 +54,26 @@ def rewrite_log(run: Path, eval_loss: dict[int, float], loss: dict[int, float] |
             entry["loss"] = loss[step]
         lines.append(json.dumps(entry))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+
+
+def perturbed_copy(demo_model_dir: Path, out: Path, scale: float, seed: int = 11) -> Path:
+    """The demo model with seeded noise of `scale` on every weight, saved beside its tokenizer: a second model of
+    the same shapes."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(torch.randn(param.shape, generator=generator) * scale)
+    model.save_pretrained(out)
+    for name in TOKENIZER_FILES:
+        if (demo_model_dir / name).is_file():
+            shutil.copy(demo_model_dir / name, out / name)
+    return out

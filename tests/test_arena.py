@@ -7,7 +7,6 @@ import json
 import pytest
 
 from llmops.errors import LLMOpsError
-from llmops.schemas.jobs import JobStatus
 from llmops.schemas.models import SamplingParams
 from llmops.services.container import build_services
 from llmops.services.device import DeviceInfo

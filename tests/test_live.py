@@ -86,7 +86,7 @@ def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir, app_fac
         job_id = client.predict(api_name="/loop_launch")[1]
         client.close()
         services = build_services(settings)
-        job = finished(services.runner, job_id, 240)
+        finished(services.runner, job_id, 240)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and services.loop.pair()[0] is None:
             time.sleep(0.5)

@@ -3,7 +3,6 @@ whose registered version, recipe and lineage a later stage and the lineage view 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -17,26 +16,12 @@ from llmops.services.lineage.service import LineageService
 
 from .test_pipelines import _drive, _pipeline
 
-TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
 KEY = "model.layers.0.mlp.up_proj.weight"
 
 
 @pytest.fixture(scope="module")
-def other_model(demo_model_dir, tmp_path_factory) -> Path:
-    """The demo model with its weights perturbed (seeded), saved beside its tokenizer."""
-    from transformers import AutoModelForCausalLM
-
-    out = tmp_path_factory.mktemp("pl_merge") / "b"
-    model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
-    generator = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(torch.randn(param.shape, generator=generator) * 0.05)
-    model.save_pretrained(out)
-    for name in TOKENIZER:
-        if (demo_model_dir / name).is_file():
-            shutil.copy(demo_model_dir / name, out / name)
-    return out
+def other_model(perturbed_model) -> Path:
+    return perturbed_model
 
 
 def _refused(services, text: str, reason: str, chinese: str) -> LLMOpsError:

@@ -9,14 +9,14 @@ import threading
 from pathlib import Path
 
 import pytest
-import torch
 
 from llmops.cli.main import main
 from llmops.errors import LLMOpsError
 from llmops.services.models import ModelRegistry
 from llmops.services.surgery import sweep as sw
 
-TOKENIZER = ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja")
+from .surgeryruns import perturbed_copy
+
 SAMPLES = [{"prompt": "What is LLaMA-Factory?", "reference": "A framework for fine-tuning language models."},
            {"prompt": "什么是模型合并？", "reference": "把多个模型的参数合成一个模型。"},
            {"prompt": "Name a merge method.", "reference": "Linear, SLERP or TIES."}]
@@ -24,20 +24,8 @@ SAMPLES = [{"prompt": "What is LLaMA-Factory?", "reference": "A framework for fi
 
 @pytest.fixture(scope="module")
 def perturbed(demo_model_dir, tmp_path_factory) -> Path:
-    """A seeded, clearly different copy of the demo model (same tokenizer, same shapes)."""
-    from transformers import AutoModelForCausalLM
-
-    out = tmp_path_factory.mktemp("sweep_inputs") / "b"
-    model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
-    generator = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(torch.randn(param.shape, generator=generator) * 0.2)
-    model.save_pretrained(out)
-    for name in TOKENIZER:
-        if (demo_model_dir / name).is_file():
-            shutil.copy(demo_model_dir / name, out / name)
-    return out
+    """A clearly different copy of the demo model (more noise than the shared one: the sweep must tell them apart)."""
+    return perturbed_copy(demo_model_dir, tmp_path_factory.mktemp("sweep_inputs") / "b", scale=0.2)
 
 
 @pytest.fixture

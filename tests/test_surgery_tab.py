@@ -4,12 +4,10 @@ refusals in Chinese, and a trained run's checkpoint table."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 
 import pytest
-import torch
 from gradio_client import Client
 
 from llmops.i18n import t
@@ -21,21 +19,8 @@ EMPTY_SHARED = {"headers": ["参数", "值", "默认值", "类型", "含义"], "
 
 
 @pytest.fixture(scope="module")
-def perturbed(demo_model_dir, tmp_path_factory) -> Path:
-    """The demo model with seeded noise on every weight: a second model of the same shape."""
-    from transformers import AutoModelForCausalLM
-
-    out = tmp_path_factory.mktemp("tab_merge") / "b"
-    model = AutoModelForCausalLM.from_pretrained(demo_model_dir)
-    generator = torch.Generator().manual_seed(11)
-    with torch.no_grad():
-        for param in model.parameters():
-            param.add_(torch.randn(param.shape, generator=generator) * 0.05)
-    model.save_pretrained(out)
-    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
-        if (demo_model_dir / name).is_file():
-            shutil.copy(demo_model_dir / name, out / name)
-    return out
+def perturbed(perturbed_model) -> Path:
+    return perturbed_model
 
 
 def _form(client: Client, method: str) -> tuple[str, dict, dict, dict]:

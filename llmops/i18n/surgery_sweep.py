@@ -37,7 +37,6 @@ SURGERY_SWEEP: dict[str, dict[str, str]] = {
     "ui.sgw.method": {"en": "Method", "zh": "方法"},
     "ui.sgw.method.linear": {"en": "Linear (weights t and 1 − t)", "zh": "线性（权重 t 与 1 − t）"},
     "ui.sgw.method.slerp": {"en": "SLERP (t from A to B)", "zh": "球面插值 SLERP（t 从 A 到 B）"},
-    "ui.sgw.plot": {"en": "Score by ratio", "zh": "各比例得分"},
     "ui.sgw.grid": {"en": "Grid (list or start:stop:step)", "zh": "网格（列表或 start:stop:step）"},
     "ui.sgw.set": {"en": "Evaluation set", "zh": "评测集"},
     "ui.sgw.metric": {"en": "Metric", "zh": "指标"},

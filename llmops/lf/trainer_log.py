@@ -174,14 +174,3 @@ def read_metric(run_dir: Path, key: str) -> tuple[list[int], list[float]]:
                 steps.append(int(entry.get("current_steps", 0)))
                 values.append(float(value))
     return steps, values
-    with handle:
-        for line in handle:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            value = entry.get(key) if isinstance(entry, dict) else None
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                steps.append(int(entry.get("current_steps", 0)))
-                values.append(float(value))
-    return steps, values
