@@ -97,6 +97,12 @@ def test_refusals_name_what_is_wrong_in_both_languages(settings, demo_model_dir)
     assert refused.returncode == 2 and "形成了环" in refused.stderr
     gate_only = settings.pipelines_dir / "gate_only.yaml"
     gate_only.parent.mkdir(parents=True)
+    outside = settings.home.parent / "outside.yaml"  # beside the workspace, reached by climbing out of configs/
+    outside.write_text(_pipeline(sft), encoding="utf-8")
+    climbed = f"../../../{outside.name}"
+    assert (settings.pipelines_dir / climbed).is_file()  # the folder exists: the climb reaches the file
+    with pytest.raises(LLMOpsError):
+        services.pipelines.read_file(climbed)
     gate_only.write_text(_pipeline(gate, name="gate_only").replace("${stages.sft.outputs.model}", "a@v1.1"),
                          encoding="utf-8")
     before = services.workspace.revision()

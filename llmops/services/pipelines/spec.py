@@ -99,7 +99,9 @@ def find_file(settings: Settings, name: str) -> Path:
     """A pipeline file by path, or by name under configs/pipelines/ (the workspace's, then the shipped ones)."""
     given = Path(name).expanduser()
     candidates = [given] if given.suffix in SUFFIXES or "/" in name else []
-    for folder in (settings.pipelines_dir, settings.pipeline_templates_dir):
+    # A bare name is looked up in the two folders; anything with a separator is a path, held to the allowed roots.
+    folders = () if "/" in name or "\\" in name else (settings.pipelines_dir, settings.pipeline_templates_dir)
+    for folder in folders:
         candidates += [folder / f"{name}{suffix}" for suffix in SUFFIXES] + [folder / name]
     for path in candidates:
         if path.is_file():
