@@ -75,6 +75,10 @@ def test_registry_and_cli(settings, capsys, tmp_path):
     key = tmp_path / "id_test"
     key.write_text("not read by the studio")
     assert main(["targets", "add", "ssh", "box", "me@gpu-box.example", "--key", str(key), "--port", "2222"]) == 0
+    # Both flags are optional: the default partition, and the SSH agent's keys.
+    assert main(["targets", "add", "slurm", "default_queue"]) == 0
+    assert main(["targets", "add", "ssh", "agent_box", "me@gpu-box.example"]) == 0
+    assert main(["targets", "remove", "default_queue"]) == 0 and main(["targets", "remove", "agent_box"]) == 0
     stored = json.loads(settings.targets_path.read_text())
     assert [t["name"] for t in stored["targets"]] == ["cluster", "box"]
     assert stored["targets"][1]["key_file"] == str(key.resolve())
