@@ -24,7 +24,7 @@ def register(sub) -> None:
     add = tsub.add_parser("add", help="add a Slurm or SSH target").add_subparsers(dest="target_type", required=True)
     cmd = add.add_parser("slurm", help="a Slurm cluster reached through sbatch on this machine")
     cmd.add_argument("name", type=text)
-    cmd.add_argument("--partition", type=text, default="")
+    cmd.add_argument("--partition", type=text, default=None)  # argparse would run `text` on a "" default
     cmd.add_argument("--nodes", type=positive_int, default=1)
     cmd.add_argument("--gpus-per-node", type=int, default=1)
     cmd.add_argument("--time", type=text, default="04:00:00")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     cmd = add.add_parser("ssh", help="a remote box as user@host (agent keys, or --key FILE; no password)")
     cmd.add_argument("name", type=text)
     cmd.add_argument("user_host", type=text, metavar="USER@HOST")
-    cmd.add_argument("--key", type=text, default="", help="private key file path (the key is never copied)")
+    cmd.add_argument("--key", type=text, default=None, help="private key file path (the key is never copied)")
     cmd.add_argument("--port", type=positive_int, default=22)
     cmd.add_argument("--remote-dir", type=text, default="llmops-runs")
     cmd.add_argument("--lf-cli", type=text, default="llamafactory-cli", help="llamafactory-cli on the remote box")
@@ -69,13 +69,13 @@ def _added(settings, args, data: dict) -> int:
 
 
 def _add_slurm(settings, args) -> int:
-    return _added(settings, args, {"type": "slurm", "name": args.name, "partition": args.partition,
+    return _added(settings, args, {"type": "slurm", "name": args.name, "partition": args.partition or "",
                                    "nodes": args.nodes, "gpus_per_node": args.gpus_per_node, "time": args.time})
 
 
 def _add_ssh(settings, args) -> int:
     return _added(settings, args, {"type": "ssh", "name": args.name, "user_host": args.user_host, "port": args.port,
-                                   "key_file": args.key, "remote_dir": args.remote_dir, "lf_cli": args.lf_cli,
+                                   "key_file": args.key or "", "remote_dir": args.remote_dir, "lf_cli": args.lf_cli,
                                    "fetch_checkpoints": args.fetch_checkpoints})
 
 
