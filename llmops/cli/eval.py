@@ -11,6 +11,7 @@ from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_report import register as register_report
 from .output import emit
+from .target_opt import add_target, require_local
 from .types import comma_list, non_negative_int, positive_float, positive_int, text
 
 _DEFAULT = "lf_bleu4,lf_rouge1,lf_rouge2,lf_rougeL,sacrebleu,exact_match"
@@ -188,6 +189,7 @@ def _register_runs(esub) -> None:
     cmd.add_argument("--name", default="")
     cmd.add_argument("--wait", action="store_true", help="wait for the run and print its summary last")
     cmd.add_argument("--json", action="store_true")
+    add_target(cmd)
     cmd.set_defaults(handler=_run)
     cmd = esub.add_parser("checkpoints", help="score every checkpoint-N of a version's training run, in one run")
     cmd.add_argument("version", type=text, help="a registered version id (name@version)")
@@ -225,6 +227,7 @@ def _services(settings):
 
 
 def _run(settings, args) -> int:
+    require_local(settings, args, "targets.what.eval")
     services = _services(settings)
     values = {"models": args.models, "set": args.set, "metrics": args.metrics or [], "limit": args.limit,
               "generation": {"temperature": args.temperature, "top_p": args.top_p,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..i18n import t
 from .output import emit
+from .target_opt import add_target, require_local
 from .types import non_negative_float, text
 
 
@@ -21,6 +22,7 @@ def register(sub) -> None:
     start.add_argument("--timeout", type=non_negative_float, default=180.0, help="seconds to wait for an answer")
     start.add_argument("--print-command", action="store_true", help="print the command and start nothing")
     start.add_argument("--json", action="store_true")
+    add_target(start)
     start.set_defaults(handler=_start)
     listing = ssub.add_parser("list", help="serve jobs and their endpoint versions")
     listing.add_argument("--json", action="store_true")
@@ -42,6 +44,7 @@ def _serving(settings):
 def _start(settings, args) -> int:
     from ..services.serving import options_from_pairs
 
+    require_local(settings, args, "targets.what.serve")
     options = options_from_pairs(args.pairs, engine=args.engine, port=args.port)
     serving = _serving(settings)
     if args.print_command:

@@ -11,6 +11,7 @@ from ..schemas.stages import STAGE_NAMES
 from ..schemas.training import field_names
 from ..services.training import TrainingService
 from . import train_grpo
+from .target_opt import add_target
 from .types import devices, text
 
 
@@ -41,6 +42,7 @@ def register(sub) -> None:
     launch.add_argument("file", type=text)
     launch.add_argument("--wait", action="store_true", help="block until it ends; exit 0 only if it COMPLETED")
     launch.add_argument("--devices", type=devices, help="'cpu', 'all' or GPU ids like 0,1")
+    add_target(launch)
     launch.set_defaults(handler=_launch)
 
 
@@ -106,9 +108,14 @@ def _schema(settings, args) -> int:
 
 
 def _launch(settings, args) -> int:
-    runner = JobRunner(settings)
+    from ..services.targets import TargetsService
+
+    targets = TargetsService(settings)
+    if train_grpo.is_grpo_file(settings, args.file):
+        targets.require_local(args.target, "targets.what.grpo")
+    training = TrainingService(settings, JobRunner(settings))
     job = (train_grpo.launch(settings, args.file, args.devices)
-           or TrainingService(settings, runner).launch_file(args.file, devices=args.devices))
+           or targets.launch_train(training, args.file, args.target or "local", devices=args.devices))
     print(job.id)
     if not args.wait:
         return 0

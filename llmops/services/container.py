@@ -23,6 +23,7 @@ from .pipelines import PipelineService, StageContext
 from .prefs import PrefsStore
 from .reconciler import Reconciler
 from .serving import ServingService
+from .targets import TargetsService
 from .training import TrainingService
 from .workspace import WorkspaceWatch
 
@@ -49,6 +50,7 @@ class Services:
     jobs_admin: JobsAdmin
     pipelines: PipelineService
     serving: ServingService | None = None
+    targets: TargetsService | None = None
 
     def credential_choices(self) -> list[tuple[str, str]]:
         """The key variables the operator bound to hosts, as (label, variable) pairs for a picker."""
@@ -78,7 +80,7 @@ def build_services(settings: Settings) -> Services:
     reconciler.after_pass.append(pipelines.advance_all)
     serving = ServingService(settings, runner, models, reconciler)
     reconciler.after_pass.append(serving.sweep)
-    return Services(serving=serving, settings=settings, runner=runner, training=training, jobs=jobs,
+    return Services(serving=serving, targets=TargetsService(settings), settings=settings, runner=runner, training=training, jobs=jobs,
                     datasets=datasets, models=models, prefs=prefs,
                     arena=ArenaService(models, cache, prefs), loop=loop, chat=ChatService(models, cache),
                     reconciler=reconciler, workspace=WorkspaceWatch(settings), evals=evals,

@@ -14,7 +14,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from ..errors import ConflictError, InvalidInputError, NotFoundError, StorageError
-from ..i18n import t
+from ..i18n import Message, t
 from ..lf import dataset_info
 from ..runner.targets import PLAN_FILE, slurm, ssh
 from ..schemas.jobs import Job, JobSpec
@@ -141,17 +141,36 @@ class TargetsService:
         atomic_write_text(script, text)
         return script, text
 
-    def launch_train(self, training, yaml_path: Path | str, name: str, meta: dict | None = None) -> Job:
+    def launch_train(self, training, yaml_path: Path | str, name: str, meta: dict | None = None,
+                     devices: str | None = None) -> Job:
         """Queue a saved training YAML on target `name`; every check that can fail runs before the job exists."""
         target = self.get(name)
         path = Path(yaml_path) if Path(yaml_path).is_absolute() else self.settings.home / yaml_path
         if isinstance(target, LocalTarget):
-            return training.launch_file(path, meta={**(meta or {}), "target": LOCAL})
+            return training.launch_file(path, devices=devices, meta={**(meta or {}), "target": LOCAL})
+        if devices:
+            # This machine's GPU ids mean nothing on a cluster or a remote box.
+            raise InvalidInputError("err.target.devices_here", name=target.name)
         self._require_usable(target)
         if isinstance(target, SshTarget):
             self._require_on_target(target, _read_yaml(path))
         wrap = partial(self._wrap, target, yaml_path=path)
         return training.launch_file(path, meta={**(meta or {}), "target": target.name}, wrap=wrap)
+
+    def launch_config(self, training, config, box=None, name: str = LOCAL):
+        """Save a built training config and queue it on target `name` (saved, job); refused before saving when the
+        target is unknown."""
+        if not name or name == LOCAL:
+            return training.launch_config(config, meta={"target": LOCAL}, target=box)
+        self.get(name)
+        training.validate(config, for_launch=True)
+        saved = training.save(config, box)
+        return saved, self.launch_train(training, saved.path, name)
+
+    def require_local(self, name: str | None, what_key: str) -> None:
+        """Refuse a target for work that runs only on this machine (an unknown name is refused as unknown)."""
+        if name and self.get(name).name != LOCAL:
+            raise InvalidInputError("err.target.local_only", name=name, what=Message(what_key))
 
     def _require_on_target(self, target: SshTarget, args: dict) -> None:
         """The base model and adapters a remote run reads must already be on the remote box."""

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..settings import Settings
 
 # A topic names a store; pickers and tables subscribe to the topics they show.
-TOPICS = ("datasets", "models", "jobs", "prefs", "configs", "evals", "pipelines")
+TOPICS = ("datasets", "models", "jobs", "prefs", "configs", "evals", "pipelines", "targets")
 
 
 def _stamp(path: Path) -> str:
@@ -36,6 +36,8 @@ class WorkspaceWatch:
             "evals": (settings.evals_dir, settings.eval_sets_dir),
             # Every write of a run's state also replaces the runs folder's revision file.
             "pipelines": (settings.pipelines_dir, settings.pipeline_runs_dir / "revision"),
+            # The targets file is replaced whole on every change (atomic write), so its stamp moves.
+            "targets": (settings.targets_path,),
         }
 
     def revision(self) -> dict[str, str]:

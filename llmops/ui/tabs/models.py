@@ -10,7 +10,7 @@ from ..choices import newest_version, version_ids
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live, picker_update
-from . import models_serve
+from . import models_serve, targets
 
 SOURCES = ("all", "human", "synthetic")
 TABLE_HEADERS = ["ui.col.id", "ui.col.kind", "ui.col.location", "ui.col.adapter", "ui.col.parent", "ui.col.job",
@@ -106,6 +106,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     """Draw the registry and the loop panel; a finished round becomes the A/B pair through the reconciler."""
     _registry_panel(services, labels, lang_state, live)
     models_serve.build(services, labels, lang_state, live)
+    targets.build(services, labels, lang_state, live)
     labels.make(gr.Markdown, "ui.loop.title", attr="value")
     with gr.Row():
         base = labels.make(Picker, "ui.loop.base")

@@ -12,6 +12,7 @@ from ...errors import InvalidInputError, LLMOpsError
 from ...i18n import t
 from ...i18n.options import option_keys
 from ...schemas.stages import SECTIONS, STAGES, FieldSpec, fields_by_name
+from ...schemas.targets import LOCAL
 from ...schemas.training import TrainConfig
 from ...services.container import Services
 from ...services.planning import plan_config
@@ -21,7 +22,7 @@ from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels
 from ..live import Live
 from ..widgets import jobs_panel
-from . import training_api, training_grpo
+from . import targets, training_api, training_grpo
 
 # Where the printed commands will run; not training settings, so they never reach the YAML.
 TARGET_FIELDS = (("nproc_per_node", "int"), ("nnodes", "int"), ("master_addr", "text"), ("master_port", "int"))
@@ -174,8 +175,13 @@ class _StageHandlers:
         status = t("ui.status.reused" if saved.reused else "ui.status.saved", lang, path=saved.rel_path)
         return saved.path.read_text(encoding="utf-8"), text, status
 
-    def launch(self, config, target, lang):
-        saved, job = self.services.training.launch_config(config, target=target)
+    def launch_on(self, *values):
+        """The launch button: the form's values, then the picked target, then the language."""
+        *rest, where, lang = values
+        return self.with_config(lambda config, box, lang_now: self.launch(config, box, lang_now, where))(*rest, lang)
+
+    def launch(self, config, target, lang, where=None):
+        saved, job = self.services.targets.launch_config(self.services.training, config, target, where or LOCAL)
         text = saved.commands.as_text(str(self.services.settings.home))
         return (saved.path.read_text(encoding="utf-8"), text,
                 t("ui.status.launched", lang, job=job.id, path=saved.rel_path), job.id)
@@ -323,6 +329,7 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
                 buttons = {key: labels.make(gr.Button, f"ui.btn.{key}", variant=variant, attr="value")
                            for key, variant in (("preview", "secondary"), ("command", "secondary"),
                                                 ("save", "secondary"), ("launch", "primary"))}
+                run_on = targets.run_on_picker(services, labels, live)
             status = gr.Markdown()
             command = labels.make(gr.Textbox, "ui.field.command", lines=7, show_copy_button=True, interactive=False)
             yaml_box = gr.Code(language="yaml", label="YAML", interactive=False)
@@ -340,7 +347,8 @@ def _stage_form(stage: str, services: Services, labels: Labels, model, template,
     # Saving is content-addressed, so repeated clicks name the same file instead of writing new ones.
     buttons["command"].click(h.with_config(h.save), inputs, outputs, api_name=f"{stage}_command").then(
         None, [command], None, js="(c) => { if (navigator.clipboard && c) navigator.clipboard.writeText(c); }")
-    buttons["launch"].click(h.with_config(h.launch), inputs, [*outputs, launched], api_name=f"{stage}_launch")
+    buttons["launch"].click(h.launch_on, [*inputs[:-1], run_on, lang_state], [*outputs, launched],
+                            api_name=f"{stage}_launch")
     split = _planner_split(stage)
     plan_inputs = [model, template, datasets, *config_comps[:split], *planner_inputs, *config_comps[split:], lang_state]
     plan_btn.click(h.plan, plan_inputs, plan_out, api_name=f"{stage}_plan")

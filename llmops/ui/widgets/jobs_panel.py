@@ -16,7 +16,8 @@ from ..charts import loss_figure
 from ..components import Picker
 from ..i18n import Labels
 
-TABLE_HEADERS = ["ui.col.id", "ui.col.name", "ui.col.kind", "ui.col.status", "ui.col.progress", "ui.col.created"]
+TABLE_HEADERS = ["ui.col.id", "ui.col.name", "ui.col.kind", "ui.col.status", "ui.col.progress", "ui.col.created",
+                 "ui.col.where"]
 
 
 @dataclass
@@ -40,7 +41,8 @@ def _rows(services: Services) -> list[list]:
     for job, progress in services.jobs.with_progress(50):
         step = services.jobs.progress_cell(job, progress)
         rows.append([job.id, job.name, job.kind, job.status.value, step,
-                     time.strftime("%m-%d %H:%M:%S", time.localtime(job.created_at))])
+                     time.strftime("%m-%d %H:%M:%S", time.localtime(job.created_at)),
+                     job.meta.get("target") or "local"])
     return rows
 
 
