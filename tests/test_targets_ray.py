@@ -143,3 +143,21 @@ def _remote(job) -> dict | None:
 
     path = Path(job.run_dir) / "target_remote.json"
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def test_llamafactory_ray_mode_in_yaml_and_command(settings, demo_model_dir, monkeypatch):
+    from llamafactory.hparams.parser import get_ray_args
+    import yaml
+
+    training = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
+    plain = training.save(training.build("sft", str(demo_model_dir), ["sample_sft"], run_name="plain", max_steps=1))
+    saved = training.save(training.build("sft", str(demo_model_dir), ["sample_sft"], run_name="on-ray", max_steps=1,
+                                         use_ray=True, ray_num_workers=2))
+    text = saved.path.read_text()
+    assert "ray_num_workers: 2" in text and "USE_RAY=1" in text
+    assert "ray_num_workers" not in plain.path.read_text() and "USE_RAY" not in plain.commands.single
+    assert saved.commands.single == f"USE_RAY=1 llamafactory-cli train {saved.rel_path}"
+    # LLaMA-Factory's own parser reads the file as Ray mode with two workers.
+    monkeypatch.setenv("USE_RAY", "1")
+    ray_args = get_ray_args(yaml.safe_load(text))
+    assert ray_args.use_ray and ray_args.ray_num_workers == 2
