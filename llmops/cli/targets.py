@@ -12,7 +12,7 @@ from .types import positive_int, text
 
 def register(sub) -> None:
     """Add the targets command group."""
-    group = sub.add_parser("targets", help="execution targets: this machine, Slurm, SSH boxes")
+    group = sub.add_parser("targets", help="execution targets: this machine, Ray, Slurm, SSH boxes")
     tsub = group.add_subparsers(dest="targets_command", required=True)
     cmd = tsub.add_parser("list", help="every target")
     cmd.add_argument("--json", action="store_true")
@@ -21,7 +21,7 @@ def register(sub) -> None:
     cmd.add_argument("name", type=text)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_check)
-    add = tsub.add_parser("add", help="add a Slurm or SSH target").add_subparsers(dest="target_type", required=True)
+    add = tsub.add_parser("add", help="add a Ray, Slurm or SSH target").add_subparsers(dest="target_type", required=True)
     cmd = add.add_parser("slurm", help="a Slurm cluster reached through sbatch on this machine")
     cmd.add_argument("name", type=text)
     cmd.add_argument("--partition", type=text, default=None)  # argparse would run `text` on a "" default
@@ -40,6 +40,15 @@ def register(sub) -> None:
     cmd.add_argument("--fetch-checkpoints", action="store_true")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_add_ssh)
+    cmd = add.add_parser("ray", help="a Ray cluster: ray://host:port or its dashboard's http://host:port (Jobs API)")
+    cmd.add_argument("name", type=text)
+    cmd.add_argument("address", type=text, metavar="ADDRESS")
+    cmd.add_argument("--dashboard-port", type=positive_int, default=8265, help="the head's dashboard port (ray://)")
+    cmd.add_argument("--shared-path", type=text, default="", help="a folder this machine and the nodes share")
+    cmd.add_argument("--lf-cli", type=text, default="llamafactory-cli", help="llamafactory-cli on the nodes")
+    cmd.add_argument("--fetch-checkpoints", action="store_true")
+    cmd.add_argument("--json", action="store_true")
+    cmd.set_defaults(handler=_add_ray)
     cmd = tsub.add_parser("remove", help="forget a target")
     cmd.add_argument("name", type=text)
     cmd.set_defaults(handler=_remove)
@@ -51,7 +60,7 @@ def register(sub) -> None:
 
 def _list(settings, args) -> int:
     rows = [target.model_dump() for target in TargetsService(settings).list()]
-    lines = [f"{row['name']:<16} {row['type']:<6} {row.get('user_host') or row.get('partition') or ''}" for row in rows]
+    lines = [f"{row['name']:<16} {row['type']:<6} {row.get('user_host') or row.get('address') or row.get('partition') or ''}" for row in rows]
     emit(rows, args.json, "\n".join(lines))
     return 0
 
@@ -77,6 +86,12 @@ def _add_ssh(settings, args) -> int:
     return _added(settings, args, {"type": "ssh", "name": args.name, "user_host": args.user_host, "port": args.port,
                                    "key_file": args.key or "", "remote_dir": args.remote_dir, "lf_cli": args.lf_cli,
                                    "fetch_checkpoints": args.fetch_checkpoints})
+
+
+def _add_ray(settings, args) -> int:
+    return _added(settings, args, {"type": "ray", "name": args.name, "address": args.address,
+                                   "dashboard_port": args.dashboard_port, "shared_path": args.shared_path,
+                                   "lf_cli": args.lf_cli, "fetch_checkpoints": args.fetch_checkpoints})
 
 
 def _remove(settings, args) -> int:

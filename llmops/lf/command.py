@@ -70,15 +70,16 @@ def train_argv(cli: str, yaml_path: str) -> list[str]:
     return [cli, "train", yaml_path]
 
 
-def commands_for(yaml_rel: str, target: Target | None = None) -> Commands:
-    """Commands for a YAML path given relative to the home, for `target` (GPU count, nodes, master)."""
+def commands_for(yaml_rel: str, target: Target | None = None, use_ray: bool = False) -> Commands:
+    """Commands for a YAML path given relative to the home, for `target` (GPU count, nodes, master); `use_ray` runs
+    the single command in LLaMA-Factory's Ray mode (its workers placed by Ray, no torchrun)."""
     target = target or Target()
     path = shlex.quote(yaml_rel)
     gpus = target.gpus_per_node or 1
     # An unknown master address stays a shell check, so a pasted command stops with a message instead of hanging.
     addr = shlex.quote(target.master_addr) if target.master_addr else '"${MASTER_ADDR:?address of node 0}"'
     return Commands(
-        single=f"llamafactory-cli train {path}",
+        single=f"{'USE_RAY=1 ' if use_ray else ''}llamafactory-cli train {path}",
         multi_gpu=f"FORCE_TORCHRUN=1 NPROC_PER_NODE={gpus} llamafactory-cli train {path}",
         multi_node=(
             f'FORCE_TORCHRUN=1 NNODES={target.nnodes} NODE_RANK="${{NODE_RANK:-0}}" NPROC_PER_NODE={gpus} '

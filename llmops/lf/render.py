@@ -125,6 +125,8 @@ def to_lf_args(config: TrainConfig, settings: Settings, output_dir: Path, placem
     if config.deepspeed != "none":
         args["deepspeed"] = home_relative(settings, settings.deepspeed_dir / DEEPSPEED_FILES[config.deepspeed])
     args.update(_eval_args(config))
+    if config.use_ray:
+        args["ray_num_workers"] = config.ray_num_workers
     return args
 
 

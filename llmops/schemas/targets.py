@@ -1,4 +1,4 @@
-"""Execution targets: where a job runs (this machine, a Slurm cluster, a GPU box over SSH); no secret is kept."""
+"""Execution targets: where a job runs (this machine, a Ray or Slurm cluster, a GPU box over SSH); no secret is kept."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$"
 _USER_HOST = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,31}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}$")
+_RAY_ADDRESS = re.compile(r"^(ray|http|https)://[A-Za-z0-9][A-Za-z0-9.\-]{0,252}(:\d{1,5})?/?$")
 _SLURM_TIME = re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")
 LOCAL = "local"
 
@@ -69,7 +70,33 @@ class SshTarget(_Base):
         return value
 
 
-Target = Annotated[LocalTarget | SlurmTarget | SshTarget, Field(discriminator="type")]
+class RayTarget(_Base):
+    """A Ray cluster reached through its Jobs API: `ray://host:port` (its head's dashboard serves the API) or the
+    dashboard's http(s) address; working files go as the job's runtime_env working_dir, or onto `shared_path`."""
+
+    type: Literal["ray"] = "ray"
+    address: str
+    dashboard_port: int = Field(8265, ge=1, le=65535)  # used for a ray:// address only
+    shared_path: str = ""  # a folder this machine and every Ray node see at the same path
+    lf_cli: str = "llamafactory-cli"  # llamafactory-cli on the cluster's nodes (a path when not on their PATH)
+    fetch_checkpoints: bool = False
+
+    @field_validator("address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if not _RAY_ADDRESS.match(value.strip()):
+            raise ValueError("expected ray://host:port or the dashboard's http://host:port")
+        return value.strip().rstrip("/")
+
+    @field_validator("lf_cli", "shared_path")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        if "\n" in value or "\x00" in value:
+            raise ValueError("must be one line")
+        return value
+
+
+Target = Annotated[LocalTarget | SlurmTarget | SshTarget | RayTarget, Field(discriminator="type")]
 
 
 class TargetsFile(BaseModel):

@@ -150,6 +150,10 @@ class TrainConfig(BaseModel):
     reward_model_adapters: str | None = _f(None, section="api", lf="method", stages=("ppo",), max_length=1000)
     reward_model_type: RewardModelType = _f("lora", section="api", lf="method", stages=("ppo",))
     seed: int = _f(42, section="api", lf="train", ge=0, le=2**31 - 1)
+    # LLaMA-Factory's Ray mode (0.9.5's RayArguments): USE_RAY=1 in the launch environment, not a YAML key, and
+    # ray_num_workers (one device each; LF checks the cluster has that many) in the YAML.
+    use_ray: bool = _f(False, section="api", lf="train")  # listed with the train keys; render never writes it
+    ray_num_workers: int = _f(1, section="api", lf="train", ge=1, le=4096)
 
     @field_validator("datasets")
     @classmethod

@@ -16,9 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 from ..errors import ConflictError, InvalidInputError, NotFoundError, StorageError
 from ..i18n import Message, t
 from ..lf import dataset_info
-from ..runner.targets import PLAN_FILE, slurm, ssh
+from ..runner.targets import PLAN_FILE, ray_jobs, slurm, ssh
 from ..schemas.jobs import Job, JobSpec
-from ..schemas.targets import LOCAL, Health, LocalTarget, SlurmTarget, SshTarget, Target, TargetsFile
+from ..schemas.targets import LOCAL, Health, LocalTarget, RayTarget, SlurmTarget, SshTarget, Target, TargetsFile
 from ..settings import Settings
 from ..storage import atomic_write_json, atomic_write_text, file_lock
 
@@ -43,18 +43,18 @@ class TargetsService:
         except (ValidationError, ValueError, OSError) as exc:
             raise StorageError("err.target.file_invalid", path=str(path), reason=str(exc)[:300]) from exc
 
-    def list(self) -> list[LocalTarget | SlurmTarget | SshTarget]:
+    def list(self) -> list[LocalTarget | SlurmTarget | SshTarget | RayTarget]:
         """Every target, the local machine first."""
         return [LocalTarget(name=LOCAL), *self._read().targets]
 
-    def get(self, name: str) -> LocalTarget | SlurmTarget | SshTarget:
+    def get(self, name: str) -> LocalTarget | SlurmTarget | SshTarget | RayTarget:
         """One target by name."""
         for target in self.list():
             if target.name == name:
                 return target
         raise NotFoundError("err.target.unknown", name=name, known=", ".join(x.name for x in self.list()))
 
-    def add(self, data: dict) -> LocalTarget | SlurmTarget | SshTarget:
+    def add(self, data: dict) -> LocalTarget | SlurmTarget | SshTarget | RayTarget:
         """Validate and store a new target (names are unique; 'local' is reserved)."""
         try:
             target = _ONE.validate_python(data)
@@ -68,6 +68,8 @@ class TargetsService:
             if not key.is_file():
                 raise InvalidInputError("err.target.key_missing", path=str(key))
             target = target.model_copy(update={"key_file": str(key.resolve())})
+        if isinstance(target, RayTarget) and target.shared_path:
+            target = target.model_copy(update={"shared_path": str(Path(target.shared_path).expanduser().resolve())})
         with file_lock(self.settings.targets_path):
             current = self._read()
             if any(x.name == target.name for x in current.targets):
@@ -121,6 +123,14 @@ class TargetsService:
             if outcome == ssh.UNREACHABLE:
                 raise InvalidInputError("err.target.unreachable", host=target.user_host, reason=reason)
             return t("targets.health.ssh_ok", lang, host=target.user_host)
+        if isinstance(target, RayTarget):
+            url = ray_jobs.jobs_address(target.address, target.dashboard_port)
+            ok, detail = ray_jobs.probe(url)
+            if not ok:
+                raise InvalidInputError("err.target.ray_unreachable", address=target.address, url=url, reason=detail)
+            if target.shared_path and not Path(target.shared_path).is_dir():
+                raise InvalidInputError("err.target.shared_missing", path=target.shared_path, name=target.name)
+            return t("targets.health.ray_ok", lang, url=url, version=detail)
         return t("targets.health.local", lang)
 
     # --- launching ------------------------------------------------------------------------------
@@ -183,12 +193,14 @@ class TargetsService:
             if done.returncode != 0:
                 raise InvalidInputError("err.target.missing_on_target", what=t(what), path=value, name=target.name)
 
-    def _wrap(self, target: SlurmTarget | SshTarget, spec: JobSpec, yaml_path: Path) -> JobSpec:
+    def _wrap(self, target: SlurmTarget | SshTarget | RayTarget, spec: JobSpec, yaml_path: Path) -> JobSpec:
         """The same training, run by a watcher that mirrors the target's job into this job."""
         run_dir = Path(spec.run_dir)
         if isinstance(target, SlurmTarget):
             script, _ = self.sbatch_script(target.name, yaml_path, lf_cli=spec.argv[0])
             plan = {"type": "slurm", "target": target.name, "script": str(script)}
+        elif isinstance(target, RayTarget):
+            plan = self._ray_plan(target, spec, yaml_path)
         else:
             remote_root = f"{target.remote_dir.rstrip('/')}/{run_dir.name}-{uuid.uuid4().hex[:6]}"
             env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES"}
@@ -203,6 +215,25 @@ class TargetsService:
         argv = [sys.executable, "-m", "llmops.runner.targets.watch", str(run_dir)]
         # The local side only watches: it holds no device, so it never waits for a local GPU.
         return replace(spec, argv=argv, devices="none", meta={**spec.meta, "target_type": target.type})
+
+    def _ray_plan(self, target: RayTarget, spec: JobSpec, yaml_path: Path) -> dict:
+        """A Ray job: the staged run folder as its runtime_env working_dir, or copied onto the shared path."""
+        run_dir = Path(spec.run_dir)
+        sid = f"llmops-{run_dir.name[:40]}-{uuid.uuid4().hex[:8]}"
+        env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES"}  # Ray assigns the devices
+        env["LLAMABOARD_WORKDIR"] = "output"  # relative to the job's working folder
+        stage = self._stage(yaml_path, run_dir / STAGE_DIR)
+        run = ssh.quote(target.lf_cli, "train", "config.yaml")
+        root = f"{target.shared_path.rstrip('/')}/{sid}" if target.shared_path else ""
+        runtime_env: dict = {"env_vars": env}
+        if root:
+            entrypoint = f"cd {ssh.quote(root)} && {run}"
+        else:
+            runtime_env["working_dir"] = str(stage)
+            entrypoint = run
+        return {"type": "ray", "target": target.name, "url": ray_jobs.jobs_address(target.address, target.dashboard_port),
+                "submission_id": sid, "entrypoint": entrypoint, "runtime_env": runtime_env, "shared_root": root,
+                "stage_dir": str(stage), "fetch_checkpoints": target.fetch_checkpoints}
 
     def _stage(self, yaml_path: Path, stage: Path) -> Path:
         """The remote run folder as built here: config.yaml with folder paths made relative, and its datasets."""

@@ -232,6 +232,8 @@ class TrainingService:
                  t("train.trust.on", "en", model=config.model) if trust else t("train.trust.off", "en")]
         lines += [f"needs {package} (pip install {package}), not installed here"
                   for _, package in sources.missing_packages(config)]
+        if config.use_ray:
+            lines.append(f"run with USE_RAY=1 (LLaMA-Factory's Ray mode, {config.ray_num_workers} worker(s))")
         return Rendered(config, args, render.to_yaml(args, "\n".join(lines)), output_dir)
 
     @staticmethod
@@ -264,7 +266,10 @@ class TrainingService:
 
     def commands(self, yaml_rel: str, target: Target | None = None) -> Commands:
         """The hand-run commands for a saved YAML, sized by `target` or else by the GPUs detected here."""
-        return commands_for(yaml_rel, (target or Target()).with_detected(self.device.count if self.device.cuda else 0))
+        sidecar = (self.settings.home / yaml_rel).with_suffix(sources.SIDECAR)
+        use_ray = sidecar.is_file() and bool(json.loads(sidecar.read_text(encoding="utf-8")).get("use_ray"))
+        return commands_for(yaml_rel, (target or Target()).with_detected(self.device.count if self.device.cuda else 0),
+                            use_ray=use_ray)
 
     # --- sources and saved configs ---------------------------------------------------------------
 
@@ -330,6 +335,8 @@ class TrainingService:
         env = {"LLAMABOARD_ENABLED": "1", "LLAMABOARD_WORKDIR": str(output_dir), "PYTHONUNBUFFERED": "1"}
         if devices not in ("cpu", "all"):
             env["CUDA_VISIBLE_DEVICES"] = devices
+        if typed.get("use_ray"):
+            env["USE_RAY"] = "1"  # LLaMA-Factory's Ray mode: it reads this, not a YAML key
         meta = {"stage": args["stage"], "model": args.get("model_name_or_path"), "dataset": args.get("dataset"),
                 "finetuning_type": args.get("finetuning_type"), "template": args.get("template"),
                 "config_path": str(path), "output_dir": str(output_dir), "config": typed,

@@ -4,13 +4,14 @@ pass a stop on, fetch the outputs, and exit with the remote exit status (LOST_EX
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import sys
 import time
 from pathlib import Path
 
 from ...storage import atomic_write_json, atomic_write_text
-from . import LOST_EXIT, LOST_FILE, PLAN_FILE, REMOTE_FILE, slurm, ssh
+from . import LOST_EXIT, LOST_FILE, PLAN_FILE, REMOTE_FILE, ray_jobs, slurm, ssh
 
 POLL_S = 1.0
 FOLLOWED = ("job.log", "trainer_log.jsonl")
@@ -145,6 +146,62 @@ def _follow_local(path: Path, offset: int) -> int:
     return offset + len(data)
 
 
+def _run_ray(w: Watcher) -> int:
+    p = w.plan
+    url, sid, root = p["url"], p["submission_id"], p.get("shared_root") or ""
+    if root:
+        # A shared path is seen by this machine and the cluster alike: the run folder is placed there.
+        shutil.copytree(p["stage_dir"], root)
+    _say(f"submitting to the Ray Jobs API at {url} as {sid}")
+    ray_jobs.submit(url, p["entrypoint"], p["runtime_env"], sid, {"llmops_run": w.run_dir.name})
+    atomic_write_json(w.run_dir / REMOTE_FILE, {"url": url, "submission_id": sid, "root": root})
+    api, offsets, failing_since, stop_sent = None, {"log": 0, "trainer_log.jsonl": 0}, None, False
+    while True:
+        time.sleep(POLL_S)
+        try:
+            api = api or ray_jobs.client(url)
+            if w.stop_at is not None and not stop_sent:
+                api.stop_job(sid)  # Ray signals the job's process group, then kills it after its own grace
+                stop_sent = True
+            status, code, message = ray_jobs.state(api, sid)
+            _follow_ray(api, sid, root, offsets, w.run_dir)
+        except (OSError, RuntimeError) as exc:  # requests' errors are OSErrors; the SDK raises RuntimeError on HTTP errors
+            api, failing_since = None, failing_since or time.monotonic()
+            if time.monotonic() - failing_since > w.lost_after_s:
+                return w.lost(f"Ray cluster at {url} unreachable for {w.lost_after_s:.0f} s: {str(exc)[-200:]}")
+            continue
+        failing_since = None
+        if status in ray_jobs.ACTIVE:
+            continue
+        _say(f"Ray job {sid} ended: {status}{f' ({message})' if message else ''}")
+        if root and (Path(root) / "output").is_dir():
+            exclude = None if p.get("fetch_checkpoints") else shutil.ignore_patterns("checkpoint-*")
+            shutil.copytree(Path(root) / "output", w.run_dir, ignore=exclude, dirs_exist_ok=True)
+        return 0 if status == "SUCCEEDED" else (code or 1)
+
+
+def _follow_ray(api, sid: str, root: str, offsets: dict[str, int], run_dir: Path) -> None:
+    """Append what the Ray job's log gained; on a shared path, its trainer_log.jsonl too (the live chart)."""
+    text = api.get_job_logs(sid)
+    sys.stdout.write(text[offsets["log"]:])
+    sys.stdout.flush()
+    offsets["log"] = len(text)
+    if root:
+        with open(run_dir / "trainer_log.jsonl", "ab") as handle:
+            offsets["trainer_log.jsonl"] = _copy_new(Path(root) / "output" / "trainer_log.jsonl",
+                                                     offsets["trainer_log.jsonl"], handle)
+
+
+def _copy_new(path: Path, offset: int, handle) -> int:
+    if not path.exists():
+        return offset
+    with open(path, "rb") as source:
+        source.seek(offset)
+        data = source.read()
+    handle.write(data)
+    return offset + len(data)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: python -m llmops.runner.targets.watch RUN_DIR."""
     run_dir = Path((argv or sys.argv[1:])[0])
@@ -154,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(sig, watcher.on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        return _run_ssh(watcher) if plan["type"] == "ssh" else _run_slurm(watcher)
+        runs = {"ssh": _run_ssh, "slurm": _run_slurm, "ray": _run_ray}
+        return runs[plan["type"]](watcher)
     except OSError as exc:
         _say(str(exc))
         return 1
