@@ -159,3 +159,57 @@ def test_sbatch_script_and_submission_through_standins(settings, demo_model_dir,
     capsys.readouterr()
     assert main(["targets", "sbatch", "cluster", str(saved[1].path)]) == 0
     assert "#SBATCH --nodes=2" in capsys.readouterr().out
+
+
+RUNNING_STANDINS = {
+    # This stand-in runs the batch script on this machine (one "node" sharing the home), as a cluster would.
+    "sbatch": """#!/bin/bash
+script="${@: -1}"
+n=$(( $(cat "$SLURM_STANDIN/counter" 2>/dev/null || echo 7000) + 1 )); echo $n > "$SLURM_STANDIN/counter"
+out=$(sed -n 's/^#SBATCH --output=//p' "$script" | sed "s/%j/$n/")
+cp "$script" "$SLURM_STANDIN/$n.script"
+( bash "$script" > "$out" 2>&1; echo $? > "$SLURM_STANDIN/$n.rc" ) </dev/null >/dev/null 2>&1 &
+echo $n
+""",
+    "squeue": """#!/bin/bash
+while [ $# -gt 0 ]; do [ "$1" = "-j" ] && id=$2; shift; done
+[ -f "$SLURM_STANDIN/$id.script" ] && [ ! -f "$SLURM_STANDIN/$id.rc" ] && echo RUNNING
+exit 0
+""",
+    "sacct": """#!/bin/bash
+while [ $# -gt 0 ]; do [ "$1" = "-j" ] && id=$2; shift; done
+rc=$(cat "$SLURM_STANDIN/$id.rc" 2>/dev/null) || exit 0
+[ "$rc" = 0 ] && echo "COMPLETED|0:0" || echo "FAILED|$rc:0"
+""",
+    "scancel": "#!/bin/bash\nexit 0\n",
+}
+
+
+def test_a_merge_job_through_sbatch_runs_the_worker_in_place(settings, demo_model_dir, perturbed_model, tmp_path,
+                                                             monkeypatch):
+    from llmops.services import jobkinds
+    from llmops.services.container import build_services
+    from llmops.services.surgery.merge import plan_merge
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in RUNNING_STANDINS.items():
+        (bin_dir / name).write_text(body)
+        (bin_dir / name).chmod(0o755)
+    (tmp_path / "state").mkdir()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("SLURM_STANDIN", str(tmp_path / "state"))
+    services = build_services(settings)
+    services.targets.add({"type": "slurm", "name": "cluster", "partition": "cpu", "gpus_per_node": 0})
+    a, b = (services.models.add_base(name, str(path)) for name, path in (("a", demo_model_dir), ("b", perturbed_model)))
+    plan = plan_merge(settings, "linear", [(a.id, {"weight": 0.5}), (b.id, {"weight": 0.5})], name="slurm-merge")
+    job = jobkinds.submit(settings, services.runner, "mergekit", plan.job_params(), "merge", target="cluster")
+    done = services.reconciler.wait_applied(job.id, 240)
+    assert done.status is JobStatus.COMPLETED, services.runner.log_tail(done.id, 60)
+    script = (Path(done.run_dir) / "job.sbatch").read_text()
+    assert "#SBATCH --partition=cpu" in script and "--gpus-per-node" not in script
+    assert f"-m llmops job-worker {done.run_dir}" in script and f"export LLMOPS_HOME={settings.home}" in script
+    log = services.runner.log_tail(done.id, 400)
+    assert "submitted batch job 7001" in log and "ended: COMPLETED" in log
+    assert services.models.get(done.apply_result["model_id"]).path == str(plan.output.final)
+    assert (plan.output.final / "model.safetensors").is_file()

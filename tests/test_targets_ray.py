@@ -74,6 +74,34 @@ def _wait(predicate, timeout: float = 120.0):
     raise AssertionError("condition not met in time")
 
 
+def test_an_evaluation_runs_on_the_cluster_through_a_shared_path(ray_head, settings, demo_model_dir, tmp_path):
+    """An evaluation job submitted through the Jobs API: its run folder goes onto the shared path with llmops, the
+    same job-worker answers there, and the run folder comes back."""
+    import json
+
+    from llmops.services.container import build_services
+
+    url = ray_head[0]
+    services = build_services(settings)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    services.targets.add({"type": "ray", "name": "cluster", "address": url, "shared_path": str(shared),
+                          "python": sys.executable})
+    base = services.models.add_base("tiny", str(demo_model_dir))
+    set_path = settings.home / "ray-set.jsonl"
+    set_path.write_text("".join(json.dumps({"prompt": f"q{i}", "reference": f"a{i}"}) + "\n" for i in range(2)))
+    folder, job = services.evals.start({"models": [base.id], "set": str(set_path), "metrics": ["exact_match"],
+                                        "generation": {"max_new_tokens": 4}}, target="cluster")
+    done = services.reconciler.wait_applied(job.id, 240)
+    assert done.status is JobStatus.COMPLETED, services.runner.log_tail(done.id, 80)
+    remote = _remote(done)
+    assert ray_jobs.state(ray_jobs.client(url), remote["submission_id"])[0] == "SUCCEEDED"
+    assert remote["root"].startswith(str(shared)) and (Path(remote["root"]) / "llmops" / "__main__.py").is_file()
+    view = services.evals.show(folder.run_id)
+    assert view.summary is not None and view.summary.done == 2 == view.summary.total
+    assert "ended: SUCCEEDED" in services.runner.log_tail(done.id, 400)
+
+
 def test_ray_target_end_to_end(ray_head, tmp_path, monkeypatch, demo_model_dir):
     url, client_address, dash, head = ray_head
     monkeypatch.setenv("LLMOPS_TARGET_LOST_S", "3")

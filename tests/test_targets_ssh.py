@@ -143,6 +143,64 @@ def _remote(job) -> dict | None:
     return json.loads(path.read_text()) if path.is_file() else None
 
 
+def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir, perturbed_model, tmp_path):
+    """Worker jobs travel too: the run folder (or nothing but params) goes over with llmops itself, the same
+    job-worker runs there, and what it made comes back to be registered or read here."""
+    import json
+
+    from llmops.services import jobkinds
+    from llmops.services.container import build_services
+    from llmops.services.surgery.merge import plan_merge
+
+    port, good, _, _ = sshd
+    services = build_services(settings)
+    box = {"type": "ssh", "user_host": f"{getpass.getuser()}@127.0.0.1", "port": port, "key_file": str(good),
+           "remote_dir": str(tmp_path / "remote")}
+    services.targets.add({**box, "name": "box", "python": sys.executable})
+    services.targets.add({**box, "name": "bare", "python": "/usr/bin/python3"})  # no pydantic, no mergekit
+    services.targets.add({"type": "ray", "name": "noshare", "address": "http://127.0.0.1:9"})
+    base = services.models.add_base("tiny", str(demo_model_dir))
+    other = services.models.add_base("tiny-b", str(perturbed_model))
+    rows = [{"prompt": f"question {i}", "reference": f"answer {i}"} for i in range(3)]
+    set_path = settings.home / "remote-set.jsonl"
+    set_path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    values = {"models": [base.id], "set": str(set_path), "metrics": ["exact_match", "lf_bleu4"],
+              "generation": {"max_new_tokens": 4}}
+    plan = plan_merge(settings, "linear", [(base.id, {"weight": 0.5}), (other.id, {"weight": 0.5})], name="far-merge")
+
+    # Refused before any job or run folder exists, in both languages.
+    with pytest.raises(InvalidInputError, match="cannot import pydantic, yaml, torch, mergekit") as caught:
+        jobkinds.submit(settings, services.runner, "mergekit", plan.job_params(), "merge", target="bare")
+    assert "无法导入" in caught.value.message("zh")
+    with pytest.raises(InvalidInputError, match="needs a shared path"):
+        services.evals.start(values, target="noshare")
+    assert services.runner.list() == [] and services.evals.list() == []
+
+    folder, eval_job = services.evals.start(values, target="box")
+    merge_job = jobkinds.submit(settings, services.runner, "mergekit", plan.job_params(), "merge", target="box")
+    assert eval_job.meta["target"] == "box" and merge_job.meta["target_type"] == "ssh"
+
+    merged = services.reconciler.wait_applied(merge_job.id, 240)
+    assert merged.status is JobStatus.COMPLETED, services.runner.log_tail(merged.id, 60)
+    result = merged.apply_result
+    assert result["path"] == str(plan.output.final) and (plan.output.final / "model.safetensors").is_file()
+    assert services.models.get(result["model_id"]).path == str(plan.output.final)  # registered here
+    assert _remote(merged)["root"].startswith(str(tmp_path / "remote"))
+
+    done = services.reconciler.wait_applied(eval_job.id, 240)
+    assert done.status is JobStatus.COMPLETED, services.runner.log_tail(done.id, 60)
+    view = services.evals.show(folder.run_id)
+    assert view.summary is not None and view.summary.done == 3 == view.summary.total
+    assert len(folder.path.joinpath("predictions.jsonl").read_text().splitlines()) == 3
+    assert (folder.path / "contamination.json").is_file()  # checked here, against data that stays here
+    assert json.loads((Path(done.run_dir) / "result.json").read_text())["path"] == str(folder.path)
+    there = Path(_remote(done)["root"]) / "home" / folder.path.relative_to(settings.home)
+    assert len((there / "predictions.jsonl").read_text().splitlines()) == 3  # the answers were written over there
+    assert jobkinds.read_progress(done.run_dir).done == 3
+    for job in (merged, done):
+        assert "[target] remote exit status 0" in services.runner.log_tail(job.id, 400)
+
+
 def test_a_vanished_target_turns_the_job_lost(sshd, settings, tmp_path, monkeypatch, demo_model_dir):
     port, good, _, proc = sshd
     monkeypatch.setenv("LLMOPS_TARGET_LOST_S", "3")

@@ -11,7 +11,7 @@ from .eval_human import register as register_human
 from .eval_judge import register as register_judge
 from .eval_report import register as register_report
 from .output import emit
-from .target_opt import add_target, require_local
+from .target_opt import add_target
 from .types import comma_list, non_negative_int, positive_float, positive_int, text
 
 _DEFAULT = "lf_bleu4,lf_rouge1,lf_rouge2,lf_rougeL,sacrebleu,exact_match"
@@ -227,7 +227,6 @@ def _services(settings):
 
 
 def _run(settings, args) -> int:
-    require_local(settings, args, "targets.what.eval")
     services = _services(settings)
     values = {"models": args.models, "set": args.set, "metrics": args.metrics or [], "limit": args.limit,
               "generation": {"temperature": args.temperature, "top_p": args.top_p,
@@ -235,7 +234,7 @@ def _run(settings, args) -> int:
               "concurrency": args.concurrency, "timeout_s": args.timeout, "retries": args.retries,
               "local_batch": args.batch, "perplexity_model": args.perplexity_model, "name": args.name,
               "judge": _judge_values(settings, args)}
-    folder, job = services.evals.start(values)
+    folder, job = services.evals.start(values, target=args.target)
     total = len(folder.samples()) * len(args.models)
     started = t("evr.cli_started", settings.lang, run=folder.run_id, job_id=job.id, total=total)
     return _after_submit(settings, services, args, folder.run_id, job, started)

@@ -59,7 +59,7 @@ def run_job(settings, args, kind: str, params: dict, name: str, **secrets) -> Jo
     from ..services import jobkinds
 
     services = _services(settings)
-    job = jobkinds.submit(settings, services.runner, kind, params, name, **secrets)
+    job = jobkinds.submit(settings, services.runner, kind, params, name, target=getattr(args, "target", None), **secrets)
     if getattr(args, "detach", False):
         emit({"job_id": job.id, "kind": kind}, getattr(args, "json", False), job.id)
         return None

@@ -6,6 +6,7 @@ import math
 
 from ..i18n import render
 from .output import emit
+from .target_opt import add_target
 from .types import non_negative_int, text
 
 
@@ -52,6 +53,7 @@ def register(ssub) -> None:
     cmd.add_argument("--name", type=text, default=None, help="registered model name (default merge-METHOD)")
     cmd.add_argument("--plan", action="store_true", help="print the recipe and command; run nothing")
     add_wait_flags(cmd)
+    add_target(cmd)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_merge)
 

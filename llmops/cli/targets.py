@@ -37,6 +37,7 @@ def register(sub) -> None:
     cmd.add_argument("--port", type=positive_int, default=22)
     cmd.add_argument("--remote-dir", type=text, default="llmops-runs")
     cmd.add_argument("--lf-cli", type=text, default="llamafactory-cli", help="llamafactory-cli on the remote box")
+    cmd.add_argument("--python", type=text, default="python3", help="the remote Python for evaluation and merge jobs")
     cmd.add_argument("--fetch-checkpoints", action="store_true")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_add_ssh)
@@ -46,6 +47,7 @@ def register(sub) -> None:
     cmd.add_argument("--dashboard-port", type=positive_int, default=8265, help="the head's dashboard port (ray://)")
     cmd.add_argument("--shared-path", type=text, default="", help="a folder this machine and the nodes share")
     cmd.add_argument("--lf-cli", type=text, default="llamafactory-cli", help="llamafactory-cli on the nodes")
+    cmd.add_argument("--python", type=text, default="python", help="the nodes' Python for evaluation and merge jobs")
     cmd.add_argument("--fetch-checkpoints", action="store_true")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_add_ray)
@@ -85,13 +87,13 @@ def _add_slurm(settings, args) -> int:
 def _add_ssh(settings, args) -> int:
     return _added(settings, args, {"type": "ssh", "name": args.name, "user_host": args.user_host, "port": args.port,
                                    "key_file": args.key or "", "remote_dir": args.remote_dir, "lf_cli": args.lf_cli,
-                                   "fetch_checkpoints": args.fetch_checkpoints})
+                                   "python": args.python, "fetch_checkpoints": args.fetch_checkpoints})
 
 
 def _add_ray(settings, args) -> int:
     return _added(settings, args, {"type": "ray", "name": args.name, "address": args.address,
                                    "dashboard_port": args.dashboard_port, "shared_path": args.shared_path,
-                                   "lf_cli": args.lf_cli, "fetch_checkpoints": args.fetch_checkpoints})
+                                   "lf_cli": args.lf_cli, "python": args.python, "fetch_checkpoints": args.fetch_checkpoints})
 
 
 def _remove(settings, args) -> int:

@@ -10,7 +10,6 @@ TARGETS_UI: dict[str, dict[str, str]] = {
     "err.target.pick_one": {"en": "Pick a target first.", "zh": "请先选择一个目标。"},
     "targets.what.grpo": {"en": "A GRPO training", "zh": "GRPO 训练"},
     "targets.what.serve": {"en": "A serve job", "zh": "服务任务"},
-    "targets.what.eval": {"en": "An evaluation run", "zh": "评测任务"},
     "cli.target_help": {"en": "where the job runs: a name from `targets list` (default: local)",
                         "zh": "任务运行位置：`targets list` 中的名称（默认 local）"},
     "ui.field.run_on": {"en": "Run on", "zh": "运行于"},

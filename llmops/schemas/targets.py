@@ -53,6 +53,7 @@ class SshTarget(_Base):
     key_file: str = ""
     remote_dir: str = "llmops-runs"
     lf_cli: str = "llamafactory-cli"  # the remote llamafactory-cli (a path when it is not on the remote PATH)
+    python: str = "python3"  # the remote Python with llmops installed: it runs evaluation and merge jobs there
     fetch_checkpoints: bool = False
 
     @field_validator("user_host")
@@ -62,7 +63,7 @@ class SshTarget(_Base):
             raise ValueError("expected user@host")
         return value
 
-    @field_validator("remote_dir", "lf_cli")
+    @field_validator("remote_dir", "lf_cli", "python")
     @classmethod
     def _plain(cls, value: str) -> str:
         if not value or "\n" in value or "\x00" in value:
@@ -79,6 +80,7 @@ class RayTarget(_Base):
     dashboard_port: int = Field(8265, ge=1, le=65535)  # used for a ray:// address only
     shared_path: str = ""  # a folder this machine and every Ray node see at the same path
     lf_cli: str = "llamafactory-cli"  # llamafactory-cli on the cluster's nodes (a path when not on their PATH)
+    python: str = "python"  # the nodes' Python for evaluation and merge jobs (llmops itself travels with the job)
     fetch_checkpoints: bool = False
 
     @field_validator("address")
@@ -88,7 +90,7 @@ class RayTarget(_Base):
             raise ValueError("expected ray://host:port or the dashboard's http://host:port")
         return value.strip().rstrip("/")
 
-    @field_validator("lf_cli", "shared_path")
+    @field_validator("lf_cli", "shared_path", "python")
     @classmethod
     def _one_line(cls, value: str) -> str:
         if "\n" in value or "\x00" in value:

@@ -65,11 +65,12 @@ class JobsService:
     def get(self, job_id: str) -> Job:
         return self.runner.get(job_id)
 
-    def submit(self, kind: str, values, name: str, **secrets) -> Job:
-        """Queue a job of a registered kind (corpus, datagen, dedup, mockprefs…); the reconciler applies it."""
+    def submit(self, kind: str, values, name: str, target: str | None = None, **secrets) -> Job:
+        """Queue a job of a registered kind (corpus, datagen, dedup, mockprefs…) on `target`; the reconciler
+        applies it."""
         from .jobkinds import submit
 
-        return submit(self.runner.settings, self.runner, kind, values, name, **secrets)
+        return submit(self.runner.settings, self.runner, kind, values, name, target=target, **secrets)
 
     def with_progress(self, limit: int = 50) -> list[tuple[Job, Progress]]:
         """Recent jobs, newest first, each with its progress from the trainer's log."""

@@ -53,6 +53,33 @@ def render_script(plan: SbatchPlan) -> str:
     return "\n".join([*head, "", *body, ""])
 
 
+@dataclass(frozen=True)
+class WorkerPlan:
+    """A one-node batch job running an llmops worker (evaluation, merge) in its run folder."""
+
+    job_name: str
+    partition: str
+    time: str
+    gpus: int
+    home: str
+    python: str
+    run_dir: str
+
+
+def render_worker_script(plan: WorkerPlan) -> str:
+    """The batch script of a worker job: the same `job-worker` this machine would run, on a node that shares the home."""
+    head = ["#!/bin/bash", f"#SBATCH --job-name={plan.job_name}", "#SBATCH --nodes=1", "#SBATCH --ntasks=1",
+            f"#SBATCH --time={plan.time}", f"#SBATCH --output={plan.run_dir}/slurm-%j.out"]
+    if plan.gpus:
+        head.append(f"#SBATCH --gpus-per-node={plan.gpus}")
+    if plan.partition:
+        head.append(f"#SBATCH --partition={plan.partition}")
+    body = ["set -euo pipefail", f"cd {shlex.quote(plan.home)}",
+            f"export LLMOPS_HOME={shlex.quote(plan.home)} PYTHONUNBUFFERED=1",
+            f"exec {shlex.quote(plan.python)} -m llmops job-worker {shlex.quote(plan.run_dir)}"]
+    return "\n".join([*head, "", *body, ""])
+
+
 def missing_commands() -> list[str]:
     """The Slurm commands not found on PATH."""
     return [name for name in COMMANDS if shutil.which(name) is None]

@@ -15,6 +15,9 @@ from . import LOST_EXIT, LOST_FILE, PLAN_FILE, REMOTE_FILE, ray_jobs, slurm, ssh
 
 POLL_S = 1.0
 FOLLOWED = ("job.log", "trainer_log.jsonl")
+RESULT = "result.json"
+# What a worker job writes beside its params: progress is followed live, all three come back at the end.
+WORKER_RECORDS = ("progress.json", "error.json", RESULT)
 
 
 class Watcher:
@@ -48,7 +51,8 @@ def _run_ssh(w: Watcher) -> int:
     _say(f"copying the run folder to {p['user_host']}:{root}")
     ssh.send_folder(address, Path(p["stage_dir"]), root)
     env = " ".join(f"{key}={ssh.quote(value)}" for key, value in p["env"].items())
-    inner = (f"echo $$ > pgid; trap true ABRT TERM; {env} {ssh.quote(p['lf_cli'], 'train', 'config.yaml')} "
+    command = p.get("shell") or ssh.quote(p["lf_cli"], "train", "config.yaml")
+    inner = (f"echo $$ > pgid; trap true ABRT TERM; {env} {command} "
              "> job.log 2>&1; echo $? > exit_code.tmp && mv exit_code.tmp exit_code")
     # setsid --fork: the remote job leads its own session and process group (its pid, written to `pgid`), holds
     # nothing of the connection, and survives it dropping.
@@ -79,23 +83,60 @@ def _run_ssh(w: Watcher) -> int:
                               f"{status.stderr.decode('utf-8', 'replace').strip()[-200:]}")
             continue
         failing_since = None
-        _follow(address, root, offsets, w.run_dir)
+        _follow(address, root, offsets, w.run_dir, "worker" in p)
         answer = status.stdout.decode().strip()
         if answer == "running":
             continue
         if answer == "gone":
             return w.lost(f"the job's processes on {p['user_host']} vanished without an exit status")
         code = int(answer) if answer.lstrip("-").isdigit() else 1
-        _follow(address, root, offsets, w.run_dir)
-        exclude = () if p.get("fetch_checkpoints") else ("./checkpoint-*",)
+        _follow(address, root, offsets, w.run_dir, "worker" in p)
         _say(f"remote exit status {code}; fetching outputs")
+        if "worker" in p:
+            _bring_back(w, lambda rel, here: ssh.fetch_folder(address, f"{root}/{rel}", here),
+                        lambda name: _remote_text(address, f"{root}/{name}"))
+            return code
+        exclude = () if p.get("fetch_checkpoints") else ("./checkpoint-*",)
         ssh.fetch_folder(address, f"{root}/output", w.run_dir, exclude=exclude)
         return code
 
 
-def _follow(address: ssh.SshAddress, root: str, offsets: dict[str, int], run_dir: Path) -> None:
-    """Append what the remote log and trainer_log.jsonl gained since the last look."""
-    for name in FOLLOWED:
+def _remote_text(address: ssh.SshAddress, path: str) -> bytes | None:
+    got = ssh.run(address, f"cat {ssh.quote(path)} 2>/dev/null")
+    return got.stdout if got.returncode == 0 else None
+
+
+def _bring_back(w: Watcher, copy_folder, read_file) -> None:
+    """A worker job's outputs: each folder the kind names, then its records; result.json last, with its paths as
+    they read here, because its presence is what proves the job's output complete."""
+    worker = w.plan["worker"]
+    records = {name: read_file(name) for name in WORKER_RECORDS}
+    if records[RESULT] is not None:
+        for rel, here, whole in worker["fetch"]:
+            target = Path(here)
+            if not whole:
+                copy_folder(rel, target)
+                continue
+            landing = target.with_name(f".{target.name}.fetching")
+            shutil.rmtree(landing, ignore_errors=True)
+            copy_folder(rel, landing)
+            landing.rename(target)  # refused when the folder appeared meanwhile: nothing of it is overwritten
+    for name, data in records.items():
+        if data is None:
+            continue
+        if name == RESULT:
+            data = json.dumps({**json.loads(data), **worker["result"]}, ensure_ascii=False).encode()
+        atomic_write_text(w.run_dir / name, data.decode("utf-8", "replace"))
+
+
+def _follow(address: ssh.SshAddress, root: str, offsets: dict[str, int], run_dir: Path, worker: bool = False) -> None:
+    """Append what the remote log gained since the last look; a training's trainer_log.jsonl likewise, a worker
+    job's progress.json whole (it is rewritten, not appended)."""
+    if worker:
+        data = _remote_text(address, f"{root}/{WORKER_RECORDS[0]}")
+        if data:
+            atomic_write_text(run_dir / WORKER_RECORDS[0], data.decode("utf-8", "replace"))
+    for name in FOLLOWED[:1] if worker else FOLLOWED:
         remote = f"{root}/{'output/' if name != 'job.log' else ''}{name}"
         got = ssh.run(address, f"[ -f {ssh.quote(remote)} ] && tail -c +{offsets[name] + 1} {ssh.quote(remote)} || true")
         if got.returncode != 0 or not got.stdout:
@@ -174,7 +215,10 @@ def _run_ray(w: Watcher) -> int:
         if status in ray_jobs.ACTIVE:
             continue
         _say(f"Ray job {sid} ended: {status}{f' ({message})' if message else ''}")
-        if root and (Path(root) / "output").is_dir():
+        if "worker" in p:
+            _bring_back(w, lambda rel, here: shutil.copytree(Path(root) / rel, here, dirs_exist_ok=True),
+                        lambda name: _local_bytes(Path(root) / name))
+        elif root and (Path(root) / "output").is_dir():
             exclude = None if p.get("fetch_checkpoints") else shutil.ignore_patterns("checkpoint-*")
             shutil.copytree(Path(root) / "output", w.run_dir, ignore=exclude, dirs_exist_ok=True)
         return 0 if status == "SUCCEEDED" else (code or 1)
@@ -186,10 +230,20 @@ def _follow_ray(api, sid: str, root: str, offsets: dict[str, int], run_dir: Path
     sys.stdout.write(text[offsets["log"]:])
     sys.stdout.flush()
     offsets["log"] = len(text)
-    if root:
+    progress = _local_bytes(Path(root) / WORKER_RECORDS[0]) if root else None
+    if progress:
+        atomic_write_text(run_dir / WORKER_RECORDS[0], progress.decode("utf-8", "replace"))
+    elif root:
         with open(run_dir / "trainer_log.jsonl", "ab") as handle:
             offsets["trainer_log.jsonl"] = _copy_new(Path(root) / "output" / "trainer_log.jsonl",
                                                      offsets["trainer_log.jsonl"], handle)
+
+
+def _local_bytes(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _copy_new(path: Path, offset: int, handle) -> int:

@@ -6,12 +6,13 @@ the same folder, which answers only what has no prediction line yet.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pydantic
 
-from ...errors import ConflictError, InvalidInputError, NotFoundError, pydantic_details
+from ...errors import ConflictError, InvalidInputError, LLMOpsError, NotFoundError, pydantic_details
 from ...i18n import Lines
 from ...runner.runner import JobRunner
 from ...schemas.eval_runs import EvalRunConfig, RunSummary
@@ -89,12 +90,16 @@ class EvalRuns:
                 raise InvalidInputError("err.ev_run_perplexity_model", model=ppl or "-")
         return config.model_copy(update={"metrics": metric_names, "perplexity_model": ppl}), samples
 
-    def start(self, values: dict | pydantic.BaseModel) -> tuple[RunFolder, Job]:
-        """Check everything, freeze the set into a new run folder and queue its `eval` job."""
+    def start(self, values: dict | pydantic.BaseModel, target: str | None = None) -> tuple[RunFolder, Job]:
+        """Check everything, freeze the set into a new run folder and queue its `eval` job (on `target`)."""
         config, samples = self.prepare(values)
         folder = RunFolder(self.settings, config.run_id)
         folder.create(config, samples)
-        return folder, self._submit(folder, config)
+        try:
+            return folder, self._submit(folder, config, target)
+        except LLMOpsError:
+            shutil.rmtree(folder.path, ignore_errors=True)  # a refused target leaves no run without a job behind
+            raise
 
     def score_checkpoints(self, version_id: str, values: dict) -> tuple[RunFolder, Job]:
         """One run over every `checkpoint-N` of a version's training run and the version itself (its final step)."""
@@ -182,14 +187,14 @@ class EvalRuns:
                                             set=config.set)
         return names
 
-    def _submit(self, folder: RunFolder, config: EvalRunConfig) -> Job:
+    def _submit(self, folder: RunFolder, config: EvalRunConfig, target: str | None = None) -> Job:
         # An endpoint's key reaches the worker by the variable's name, never through a file.
         keys = tuple(dict.fromkeys(e.endpoint.api_key_env for e in (resolve(self.models, m) for m in config.models)
                                    if e.endpoint is not None and e.endpoint.api_key_env))
         if config.judge is not None and config.judge.api_key_env:
             keys = tuple(dict.fromkeys((*keys, config.judge.api_key_env)))
         return submit(self.settings, self.runner, KIND, {"run_id": folder.run_id},
-                      f"eval {config.name or folder.run_id}", secret_env=keys)
+                      f"eval {config.name or folder.run_id}", secret_env=keys, target=target)
 
     def _jobs(self) -> dict[str, Job]:
         """The newest eval job of each run id."""

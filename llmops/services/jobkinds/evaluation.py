@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...runner.evidence import RESULT_FILE
 from ...schemas.eval_runs import RUN_ID_PATTERN
 from ...schemas.jobs import Job, JobStatus
-from .registry import JobKind, WorkerContext, read_json, register
+from .registry import JobKind, RemoteWork, WorkerContext, read_json, register
 
 JUDGE_STAGE = "judge"
 CONTAMINATION_STAGE = "contamination"
@@ -63,5 +63,35 @@ def _complete_eval(ctx, job: Job) -> dict:
     return result if result is not None else {"skipped": "no output"}
 
 
+def _remote_eval(settings, params: EvalParams) -> RemoteWork:
+    """Generation and scoring on a target: the run folder and the model registry travel; contamination is checked
+    here first (the datasets it reads stay here), and the run folder comes back whole."""
+    from ...errors import InvalidInputError
+    from ..evaluation.checkpoints import resolve
+    from ..evaluation.contamination import contamination_reports
+    from ..evaluation.run_folder import RunFolder
+    from ..models import ModelRegistry
+
+    folder = RunFolder(settings, params.run_id).require()
+    config = folder.config()
+    if config.judge is not None:
+        raise InvalidInputError("err.target.eval_judge", run=params.run_id)
+    registry, needs = ModelRegistry(settings), []
+    for model_id in config.models:
+        entry = resolve(registry, model_id)
+        if entry.endpoint is not None:
+            if entry.endpoint.api_key_env:  # a key never leaves this machine
+                raise InvalidInputError("err.target.endpoint_key", model=model_id, var=entry.endpoint.api_key_env)
+            continue
+        needs += [("targets.what.model", entry.path or "")] + ([("targets.what.adapter", entry.adapter)] if entry.adapter else [])
+    if folder.contamination() is None:
+        folder.write_contamination(contamination_reports(settings, folder))
+    rel = folder.path.relative_to(settings.home).as_posix()
+    return RemoteWork(params=params.model_dump(), needs=tuple(needs),
+                      ship=((folder.path, f"home/{rel}"), (registry.path, f"home/{registry.path.relative_to(settings.home).as_posix()}")),
+                      fetch=((f"home/{rel}", str(folder.path), False),), result={"path": str(folder.path)},
+                      imports=("pydantic", "yaml", "torch", "transformers"))
+
+
 register(JobKind("eval", "jobs.kind.eval", EvalParams, _run_eval, _complete_eval,
-                 applies_on=(JobStatus.COMPLETED, JobStatus.STOPPED), graceful_stop=True))
+                 applies_on=(JobStatus.COMPLETED, JobStatus.STOPPED), graceful_stop=True, remote=_remote_eval))

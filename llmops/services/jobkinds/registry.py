@@ -102,6 +102,20 @@ class WorkerContext:
 
 
 @dataclass(frozen=True)
+class RemoteWork:
+    """How one worker job runs on another machine: its parameters there (paths relative to the remote run folder),
+    the files shipped with it, the paths that must already be there, and what comes back afterwards."""
+
+    params: dict
+    ship: tuple[tuple[Path, str], ...] = ()  # (file or folder here, where in the remote run folder)
+    needs: tuple[tuple[str, str], ...] = ()  # (i18n key of what it is, a path the target must already hold)
+    fetch: tuple[tuple[str, str, bool], ...] = ()  # (path in the remote run folder, path here, replaces it whole)
+    result: dict = field(default_factory=dict)  # result.json values as they read here (its paths)
+    folders: tuple[str, ...] = ()  # empty folders the job expects in its remote run folder
+    imports: tuple[str, ...] = ("pydantic", "yaml")  # modules the far side's Python must have
+
+
+@dataclass(frozen=True)
 class JobKind:
     """One kind of job and everything about it the rest of the app needs to know."""
 
@@ -113,6 +127,8 @@ class JobKind:
     applies_on: tuple[JobStatus, ...] = (JobStatus.COMPLETED,)
     graceful_stop: bool = False  # Stop ends the worker's loop and keeps partial output (else it is interrupted)
     devices: str = "none"
+    # (settings, params) -> RemoteWork, for kinds that can run on a target; every refusal happens in it.
+    remote: Callable[[Settings, pydantic.BaseModel], RemoteWork] | None = None
 
     @property
     def evidence(self) -> evidence.KindEvidence | None:
@@ -161,12 +177,19 @@ def parse_params(kind: JobKind, values: dict | pydantic.BaseModel) -> pydantic.B
 
 
 def submit(settings: Settings, runner: JobRunner, kind_name: str, values: dict | pydantic.BaseModel, name: str, *,
-           secret_values: dict[str, str] | None = None, secret_env: tuple[str, ...] = ()) -> Job:
-    """Queue one worker job of `kind_name`; its parameters go to params.json in its own run folder."""
+           secret_values: dict[str, str] | None = None, secret_env: tuple[str, ...] = (),
+           target: str | None = None) -> Job:
+    """Queue one worker job of `kind_name` (on `target`, this machine by default); its parameters go to
+    params.json in its own run folder."""
     kind = get(kind_name)
     if kind is None or kind.params is None:
         raise NotFoundError("err.job_kind_unknown", kind=kind_name)
     params = parse_params(kind, values)
+    wrap = None
+    if target:
+        from ..targets_work import worker_wrap  # every check of the target runs here, before any folder exists
+
+        wrap = worker_wrap(settings, kind, params, target)
     run_dir = settings.checkpoints_dir / "jobs" / f"{kind.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
     run_dir.mkdir(parents=True)
     dumped = params.model_dump(mode="json")
@@ -174,4 +197,4 @@ def submit(settings: Settings, runner: JobRunner, kind_name: str, values: dict |
     spec = JobSpec(kind=kind.name, name=name, argv=kind.argv(run_dir), cwd=str(settings.install_root),
                    run_dir=str(run_dir), devices=kind.devices, meta={"params": dumped}, secret_env=secret_env,
                    secret_values=dict(secret_values or {}))
-    return runner.submit(spec)
+    return runner.submit(wrap(spec) if wrap else spec)

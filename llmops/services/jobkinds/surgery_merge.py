@@ -12,7 +12,7 @@ from ...runner import evidence
 from ...runner.evidence import RESULT_FILE
 from ...schemas.jobs import Job, JobStatus
 from ..surgery.merge import MergeJobParams
-from .registry import JobKind, WorkerContext, read_json, register
+from .registry import JobKind, RemoteWork, WorkerContext, read_json, register
 
 KIND = "mergekit"
 
@@ -44,4 +44,18 @@ def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
 
 evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
                                         "after the merged model was moved into place", judge=_judge))
-register(JobKind(KIND, "jobs.kind.mergekit", MergeJobParams, _run, _complete))
+def _remote(settings, params: MergeJobParams) -> RemoteWork:
+    """The merge on a target: its inputs must be there already; it writes under its own run folder and the merged
+    model comes back into the planned output folder."""
+    recipe = params.recipe
+    refs = [recipe.get("base_model"), *(item.get("model") for item in recipe.get("models") or [])]
+    needs = tuple(("targets.what.model", part) for ref in refs if ref for part in str(ref).split("+"))
+    final = Path(params.final)
+    there = params.model_copy(update={"final": f"output/{final.name}", "partial": f"output/{Path(params.partial).name}",
+                                      "lora_cache": "output/lora-cache" if params.lora_cache else None})
+    return RemoteWork(params=there.model_dump(mode="json"), needs=needs, folders=("output",),
+                      fetch=((f"output/{final.name}", str(final), True),), result={"path": str(final)},
+                      imports=("pydantic", "yaml", "torch", "mergekit"))
+
+
+register(JobKind(KIND, "jobs.kind.mergekit", MergeJobParams, _run, _complete, remote=_remote))

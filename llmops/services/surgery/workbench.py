@@ -17,9 +17,10 @@ class SurgeryWorkbench:
     def __init__(self, settings: Settings, jobs: JobsService):
         self.settings, self.jobs = settings, jobs
 
-    def start_merge(self, plan: MergePlan) -> Job:
-        """Queue a checked mergekit plan (its completion registers the merged version), as `surgery merge` does."""
-        return self.jobs.submit(MERGE_KIND, plan.job_params(), f"merge {plan.method} -> {plan.name}")
+    def start_merge(self, plan: MergePlan, target: str | None = None) -> Job:
+        """Queue a checked mergekit plan on `target` (its completion registers the merged version), as `surgery
+        merge` does."""
+        return self.jobs.submit(MERGE_KIND, plan.job_params(), f"merge {plan.method} -> {plan.name}", target=target)
 
     def merge_lora(self, ref: str, **options) -> tuple[export.SavedExport, Job]:
         """Save the export YAML and queue `llamafactory-cli export`."""

@@ -1,0 +1,22 @@
+"""Evaluation and merge jobs on a target: the refusals before such a job exists, in English and Chinese."""
+
+TARGETS_WORK: dict[str, dict[str, str]] = {
+    "err.target.ray_needs_shared": {
+        "en": "{what} on Ray target '{name}' needs a shared path: its outputs can only come back through a folder this "
+              "machine and the nodes share. Add the target again with --shared-path.",
+        "zh": "在 Ray 目标“{name}”上运行{what}需要共享路径：其输出只能经由本机与各节点共享的文件夹取回。请用 --shared-path "
+              "重新添加该目标。"},
+    "err.target.remote_python": {
+        "en": "Target '{name}' cannot run this job: its Python `{python}` cannot import {modules} ({reason}). Install "
+              "them there, or give the target a Python that has them (--python).",
+        "zh": "目标“{name}”无法运行此任务：其 Python `{python}` 无法导入 {modules}（{reason}）。请在那里安装它们，或为目标"
+              "指定已安装它们的 Python（--python）。"},
+    "err.target.eval_judge": {
+        "en": "Run {run} has an LLM judge, whose key stays on this machine: evaluate on the target without the judge, "
+              "then judge here with `eval judge {run}`.",
+        "zh": "评测 {run} 含有 LLM 评审，其密钥只留在本机：请在目标上不带评审运行评测，之后在本机用 `eval judge {run}` 评审。"},
+    "err.target.endpoint_key": {
+        "en": "{model} is an endpoint whose key ({var}) stays on this machine, so it cannot be evaluated on a target. "
+              "Evaluate it here.",
+        "zh": "{model} 是需要密钥（{var}）的接口，密钥只留在本机，因此无法在目标上评测。请在本机评测它。"},
+}
