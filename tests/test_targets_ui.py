@@ -80,16 +80,22 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
         assert "本机" in client.predict("local", api_name="/targets_check")
         # Refused in the page's language, and nothing stored.
         for args, api, expect in ((("cluster", "", 1, 0, "04:00:00"), "/targets_add_slurm", "已存在"),
-                                  (("box", "no-user-here", "", 22, "runs", "llamafactory-cli"), "/targets_add_ssh",
+                                  (("box", "no-user-here", "", 22, "runs", "llamafactory-cli", "python3"), "/targets_add_ssh",
                                    "目标无效"),
-                                  (("box", "me@127.0.0.1", "/no/such/key", 22, "runs", "llamafactory-cli"),
+                                  (("box", "me@127.0.0.1", "/no/such/key", 22, "runs", "llamafactory-cli", "python3"),
                                    "/targets_add_ssh", "密钥文件"),
+                                  (("ray1", "tcp://head", 8265, "", "llamafactory-cli", "python"),
+                                   "/targets_add_ray", "ray://"),
                                   (("local",), "/targets_remove", "不能添加或删除"),
                                   (("",), "/targets_check", "请先选择一个目标"),
                                   (("nowhere",), "/targets_check", "没有名为“nowhere”的目标")):
             with pytest.raises(Exception, match=expect):
                 client.predict(*args, api_name=api)
         assert [t.name for t in services.targets.list()] == ["local", "cluster"]
+        status, table = client.predict("ray1", "ray://127.0.0.1:10001", 8265, "", "llamafactory-cli", "python",
+                                       api_name="/targets_add_ray")
+        assert "已添加目标 ray1" in status and table["data"][-1][:3] == ["ray1", "ray", "ray://127.0.0.1:10001"]
+        client.predict("ray1", api_name="/targets_remove")
 
         # Another writer adds a target: the pickers of an open page offer it at the next refresh.
         services.targets.add({"type": "ssh", "name": "box", "user_host": "me@127.0.0.1", "port": 1})

@@ -17,10 +17,11 @@ TARGETS_UI: dict[str, dict[str, str]] = {
                              "zh": "本机，或“模型 › 目标”中的目标"},
     "ui.col.where": {"en": "Where", "zh": "运行位置"},
     "ui.tg.title": {"en": "Targets", "zh": "目标"},
-    "ui.tg.intro": {"en": "Where jobs may run besides this machine: a Slurm cluster (sbatch on this machine) or a GPU "
-                          "box over SSH (agent keys or a key file; no password is stored).",
-                    "zh": "除本机外任务可运行的位置：Slurm 集群（本机上的 sbatch）或经 SSH 连接的 GPU 机器"
-                          "（使用 agent 密钥或密钥文件；不保存密码）。"},
+    "ui.tg.intro": {"en": "Where trainings, evaluations and merges may run besides this machine: a Ray cluster (its "
+                          "Jobs API), a Slurm cluster (sbatch on this machine) or a GPU box over SSH (agent keys or a "
+                          "key file; no password is stored).",
+                    "zh": "除本机外训练、评测与合并可运行的位置：Ray 集群（其 Jobs API）、Slurm 集群（本机上的 sbatch）"
+                          "或经 SSH 连接的 GPU 机器（使用 agent 密钥或密钥文件；不保存密码）。"},
     "ui.tg.table": {"en": "Targets", "zh": "目标列表"},
     "ui.tg.col.name": {"en": "Name", "zh": "名称"},
     "ui.tg.col.type": {"en": "Type", "zh": "类型"},

@@ -20,3 +20,13 @@ TARGETS_WORK: dict[str, dict[str, str]] = {
               "Evaluate it here.",
         "zh": "{model} 是需要密钥（{var}）的接口，密钥只留在本机，因此无法在目标上评测。请在本机评测它。"},
 }
+
+UI_TARGETS_WORK: dict[str, dict[str, str]] = {
+    "ui.tg.add_ray": {"en": "Add a Ray cluster", "zh": "添加 Ray 集群"},
+    "ui.tg.ray_address": {"en": "Address (ray://host:port or the dashboard's http://host:port)",
+                          "zh": "地址（ray://主机:端口，或仪表盘的 http://主机:端口）"},
+    "ui.tg.dashboard_port": {"en": "Dashboard port (for ray://)", "zh": "仪表盘端口（用于 ray://）"},
+    "ui.tg.shared_path": {"en": "Shared path (seen by this machine and every node; evaluation and merge need it)",
+                          "zh": "共享路径（本机与各节点可见；评测与合并需要它）"},
+    "ui.tg.python": {"en": "Python there (for evaluation and merge jobs)", "zh": "目标上的 Python（用于评测与合并任务）"},
+}

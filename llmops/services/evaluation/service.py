@@ -27,8 +27,9 @@ class ReportFile:
     note: str | None = None
 
 
-def run_command(values: dict) -> list[str]:
-    """The `python -m llmops eval run ...` arguments that start the same run (`values` as EvalRunConfig fields)."""
+def run_command(values: dict, target: str | None = None) -> list[str]:
+    """The `python -m llmops eval run ...` arguments that start the same run (`values` as EvalRunConfig fields) on
+    `target`."""
     gen = values.get("generation") or {}
     args = ["eval", "run", "--models", ",".join(values.get("models") or []), "--set", values.get("set") or ""]
     if values.get("metrics"):
@@ -44,6 +45,8 @@ def run_command(values: dict) -> list[str]:
             args += [flag, values[key]]
     if values.get("name"):
         args += ["--name", values["name"]]
+    if target and target != "local":
+        args += ["--target", target]
     return [str(a) for a in args]
 
 
@@ -83,9 +86,9 @@ class EvalWorkbench:
         return contamination.check(self.settings, set_name, version_id)
 
     # --- runs -----------------------------------------------------------------------------------------
-    def start(self, values: dict):
-        """(folder, job) of a new run; `values` are EvalRunConfig fields (the judge included)."""
-        return self.runs.start(values)
+    def start(self, values: dict, target: str | None = None):
+        """(folder, job) of a new run on `target`; `values` are EvalRunConfig fields (the judge included)."""
+        return self.runs.start(values, target=target)
 
     def views(self) -> list[RunView]:
         return self.runs.list()

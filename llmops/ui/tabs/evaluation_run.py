@@ -17,6 +17,7 @@ from ..common import cli
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live, picker_update
+from . import targets
 from .evaluation_extras import build_benchmarks, build_gate
 
 RUN_HEADERS = ["ui.ev.col.id", "ui.ev.col.name", "ui.ev.col.set", "ui.ev.col.models", "ui.ev.col.status",
@@ -98,9 +99,9 @@ def _values(form: list, lang: str) -> dict:
     return values
 
 
-def command_text(values: dict, run_id: str = "RUN_ID") -> str:
+def command_text(values: dict, run_id: str = "RUN_ID", target: str | None = None) -> str:
     """The terminal commands that do what the form does."""
-    lines = [cli(*run_command(values))]
+    lines = [cli(*run_command(values, target))]
     if values.get("judge"):
         lines.append(cli(*judge_command(run_id, values["judge"])))
     return "\n".join(lines)
@@ -152,6 +153,7 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
         start = labels.make(gr.Button, "ui.ev.start", attr="value", variant="primary")
         show_cmd = labels.make(gr.Button, "ui.ev.show_command", attr="value")
         checkpoints = labels.make(gr.Button, "ui.ev.score_checkpoints", attr="value")
+        run_on = targets.run_on_picker(services, labels, live)
     started = gr.Markdown()
     command = labels.make(gr.Code, "ui.ev.command", language="shell", interactive=False)
     runs = labels.make(gr.Dataframe, "ui.ev.runs_table", headers=RUN_HEADERS, interactive=False, wrap=True,
@@ -164,11 +166,11 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
     timer = gr.Timer(STATUS_TICK_S, active=False)
 
     def do_start(*args):
-        *values, lang = args
+        *values, where, lang = args
         data = _values(values, lang)
-        folder, job = bench.start(data)
+        folder, job = bench.start(data, target=where)
         text = t("ui.ev.started", lang, run=folder.run_id, job=job.id)
-        return [text, command_text(data, folder.run_id), run_rows(bench),
+        return [text, command_text(data, folder.run_id, where), run_rows(bench),
                 gr.update(choices=run_choices(bench), value=folder.run_id), folder.run_id]
 
     def do_checkpoints(*args):
@@ -206,7 +208,7 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
         return [f"{t('ui.ev.resumed', lang, job=job.id)}\n\n{text}", gr.Timer(active=True)]
 
     run_id_box = gr.Textbox(visible=False)  # the new run's id, for scripted callers
-    start.click(do_start, [*form, lang_state], [started, command, runs, run, run_id_box], api_name="eval_start")
+    start.click(do_start, [*form, run_on, lang_state], [started, command, runs, run, run_id_box], api_name="eval_start")
     checkpoints.click(do_checkpoints, [*form, lang_state], [started, command, runs, run, run_id_box],
                       api_name="eval_score_checkpoints")
     show_cmd.click(do_command, [*form, lang_state], [started, command], api_name="eval_command")

@@ -14,6 +14,7 @@ from ..choices import version_ids
 from ..components import ChoiceOrTyped, Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 SHARED_HEADERS = ["ui.sg.col.param", "ui.sg.col.value", "ui.sg.col.default", "ui.sg.col.type", "ui.sg.col.help"]
 SHORT_DTYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16"}
@@ -149,6 +150,7 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     with gr.Row():
         check = labels.make(gr.Button, "ui.sg.check", attr="value")
         start = labels.make(gr.Button, "ui.sg.merge", attr="value", variant="primary")
+        run_on = targets.run_on_picker(services, labels, live)
     status = gr.Markdown()
     recipe = labels.make(gr.Code, "ui.sg.recipe", language="yaml", interactive=False)
     command = labels.make(gr.Code, "ui.sg.command", language="shell", interactive=False)
@@ -177,9 +179,9 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
         return [t("ui.sg.checked", lang_now, method=plan.method, count=len(plan.inputs), notes=notes), plan.yaml, line]
 
     def do_merge(*args):
-        *values, lang_now = args
+        *values, where, lang_now = args
         plan = _plan(services, plan_values(*values))
-        job = bench.start_merge(plan)
+        job = bench.start_merge(plan, target=where)
         notes, line = _shown(plan, lang_now)
         return [t("ui.sg.started", lang_now, job=job.id, name=plan.name, notes=notes), plan.yaml, line, job.id]
 
@@ -189,5 +191,5 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
         trigger.change(on_models, [method, models, base, per_model, lang_state], [per_model],
                        api_name=f"surgery_{'models' if trigger is models else 'base'}", queue=False)
     check.click(do_check, [*form, lang_state], [status, recipe, command], api_name="surgery_merge_check")
-    start.click(do_merge, [*form, lang_state], [status, recipe, command, job_box], api_name="surgery_merge")
+    start.click(do_merge, [*form, run_on, lang_state], [status, recipe, command, job_box], api_name="surgery_merge")
     return [models, base]

@@ -1,4 +1,5 @@
-"""The Targets section (Models tab): this machine, Slurm clusters and SSH boxes, a health check each, add and remove;
+"""The Targets section (Models tab): this machine, Ray and Slurm clusters and SSH boxes, a health check each, add and
+remove;
 and the "run on" picker every launch form shows."""
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def rows(services: Services) -> list[list]:
     """One row per target: name, type and where it is reached."""
     out = []
     for target in services.targets.list():
-        address = getattr(target, "user_host", "") or getattr(target, "partition", "") or ""
+        address = (getattr(target, "user_host", "") or getattr(target, "address", "")
+                   or getattr(target, "partition", "") or "")
         if getattr(target, "port", 22) != 22:
             address = f"{address}:{target.port}"
         out.append([target.name, target.type, address])
@@ -68,7 +70,22 @@ def _ssh_form(labels: Labels) -> tuple[list, gr.Button]:
                       labels.make(gr.Number, "ui.tg.port", value=22, precision=0)]
         with gr.Row():
             fields += [labels.make(gr.Textbox, "ui.tg.remote_dir", value="llmops-runs"),
-                       labels.make(gr.Textbox, "ui.tg.lf_cli", value="llamafactory-cli")]
+                       labels.make(gr.Textbox, "ui.tg.lf_cli", value="llamafactory-cli"),
+                       labels.make(gr.Textbox, "ui.tg.python", value="python3")]
+            button = labels.make(gr.Button, "ui.tg.add", attr="value")
+    return fields, button
+
+
+def _ray_form(labels: Labels) -> tuple[list, gr.Button]:
+    with labels.make(gr.Accordion, "ui.tg.add_ray", open=False):
+        with gr.Row():
+            fields = [labels.make(gr.Textbox, "ui.tg.name"),
+                      labels.make(gr.Textbox, "ui.tg.ray_address", placeholder="ray://head:10001"),
+                      labels.make(gr.Number, "ui.tg.dashboard_port", value=8265, precision=0)]
+        with gr.Row():
+            fields += [labels.make(gr.Textbox, "ui.tg.shared_path"),
+                       labels.make(gr.Textbox, "ui.tg.lf_cli", value="llamafactory-cli"),
+                       labels.make(gr.Textbox, "ui.tg.python", value="python")]
             button = labels.make(gr.Button, "ui.tg.add", attr="value")
     return fields, button
 
@@ -86,6 +103,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         status = gr.Markdown()
         slurm_fields, add_slurm = _slurm_form(labels)
         ssh_fields, add_ssh = _ssh_form(labels)
+        ray_fields, add_ray = _ray_form(labels)
 
     def do_check(name, lang):
         return _health_line(services, name, lang)
@@ -96,10 +114,17 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
                                       "time": (time_limit or "").strip()})
         return t("targets.added", lang, name=added.name, type=added.type), rows(services)
 
-    def do_add_ssh(name, user_host, key, port, remote_dir, lf_cli, lang):
+    def do_add_ssh(name, user_host, key, port, remote_dir, lf_cli, python, lang):
         added = services.targets.add({"type": "ssh", "name": (name or "").strip(), "user_host": (user_host or "").strip(),
                                       "key_file": (key or "").strip(), "port": int(port or 22),
-                                      "remote_dir": remote_dir or "", "lf_cli": lf_cli or ""})
+                                      "remote_dir": remote_dir or "", "lf_cli": lf_cli or "", "python": python or ""})
+        return t("targets.added", lang, name=added.name, type=added.type), rows(services)
+
+    def do_add_ray(name, address, dashboard_port, shared_path, lf_cli, python, lang):
+        added = services.targets.add({"type": "ray", "name": (name or "").strip(), "address": (address or "").strip(),
+                                      "dashboard_port": int(dashboard_port or 8265),
+                                      "shared_path": (shared_path or "").strip(), "lf_cli": lf_cli or "",
+                                      "python": python or ""})
         return t("targets.added", lang, name=added.name, type=added.type), rows(services)
 
     def do_remove(name, lang):
@@ -112,6 +137,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     remove.click(do_remove, [picked, lang_state], [status, table], api_name="targets_remove")
     add_slurm.click(do_add_slurm, [*slurm_fields, lang_state], [status, table], api_name="targets_add_slurm")
     add_ssh.click(do_add_ssh, [*ssh_fields, lang_state], [status, table], api_name="targets_add_ssh")
+    add_ray.click(do_add_ray, [*ray_fields, lang_state], [status, table], api_name="targets_add_ray")
     gr.Button(visible=False).click(lambda: rows(services), None, [table], api_name="targets_list", queue=False)
     live.add([table], lambda lang: [rows(services)], topics=("targets",))
     live.picker(picked, lambda lang: target_names(services), topics=("targets",), default=lambda names: LOCAL)
