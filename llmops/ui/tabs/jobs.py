@@ -25,8 +25,10 @@ LOG_CSS = ("<style>.llmops-log{max-height:480px;overflow:auto;font-size:12px;whi
 
 
 def job_choices(services: Services) -> list[tuple[str, str]]:
-    """Recent jobs as (name · status · id, id), newest first."""
-    return [(f"{job.name} · {job.status.value} · {job.id}", job.id) for job in services.jobs.list(200)]
+    """Recent jobs as (name · status · id, id), newest first; one sent to a target says where (· @name)."""
+    return [(f"{job.name} · {job.status.value} · {job.id}"
+             + (f" · @{job.meta['target']}" if job.meta.get("target") not in (None, "", "local") else ""), job.id)
+            for job in services.jobs.list(200)]
 
 
 def log_view(services: Services, job_id: str | None, query: str, level: str, lang: str) -> tuple[str, str]:
