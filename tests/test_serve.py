@@ -161,8 +161,10 @@ def test_serve_section_through_the_app_api(settings, demo_model_dir, app_factory
     assert command.startswith("vllm serve ") and "--port 8011 --served-model-name demo@v1.0" in command
     assert "--gpu-memory-utilization 0.5 --max-model-len 256 --dtype half" in command
     with pytest.raises(Exception, match="LLMOPS_VLLM"):
-        client.predict(*vllm_form, api_name="/serve_start")
-    command, status, table = client.predict("demo@v1.0", "llamafactory", None, "", None, None, None, "", "zh",
+        client.predict(*vllm_form[:-1], "local", api_name="/serve_start")
+    with pytest.raises(Exception, match="没有名为“nowhere”的目标"):
+        client.predict(*vllm_form[:-1], "nowhere", api_name="/serve_start")
+    command, status, table = client.predict("demo@v1.0", "llamafactory", None, "", None, None, None, "", "local",
                                             api_name="/serve_start")
     job_id = table["data"][0][0]
     assert "llamafactory-cli api" in command and "demo-served@v1.0" in status and "服务" in status

@@ -53,7 +53,7 @@ def sshd(tmp_path_factory):
     (root / "sshd_config").write_text("\n".join([
         f"Port {port}", "ListenAddress 127.0.0.1", f"HostKey {host}", f"AuthorizedKeysFile {root}/authorized_keys",
         f"PidFile {root}/sshd.pid", "PasswordAuthentication no", "KbdInteractiveAuthentication no", "UsePAM no",
-        "StrictModes no", "PermitRootLogin prohibit-password", "AllowTcpForwarding no", "X11Forwarding no", ""]))
+        "StrictModes no", "PermitRootLogin prohibit-password", "AllowTcpForwarding local", "X11Forwarding no", ""]))
     if os.geteuid() == 0:
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege-separation folder
     proc = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(root / "sshd_config")], stdout=subprocess.DEVNULL,
@@ -199,6 +199,56 @@ def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir
     assert jobkinds.read_progress(done.run_dir).done == 3
     for job in (merged, done):
         assert "[target] remote exit status 0" in services.runner.log_tail(job.id, 400)
+
+
+def test_a_version_served_on_the_box_answers_here_through_a_tunnel(sshd, settings, demo_model_dir, tmp_path):
+    """`llamafactory-cli api` started on the box, bound to its loopback, registered here as an endpoint on the
+    tunnel's port; refusals first, and a stop that leaves no server, tunnel or endpoint behind."""
+    import json
+    import urllib.request
+
+    from llmops.errors import ConflictError
+    from llmops.services.container import build_services
+    from llmops.services.serving import ServeOptions
+
+    port, good, _, _ = sshd
+    services = build_services(settings)
+    services.targets.add({"type": "ssh", "name": "box", "user_host": f"{getpass.getuser()}@127.0.0.1", "port": port,
+                          "key_file": str(good), "remote_dir": str(tmp_path / "remote"), "python": sys.executable,
+                          "lf_cli": str(Path(sys.executable).parent / "llamafactory-cli"),
+                          "vllm": str(tmp_path / "no-vllm")})
+    services.targets.add({"type": "slurm", "name": "cluster"})
+    base = services.models.add_base("tiny", str(demo_model_dir), template="qwen")
+    with pytest.raises(InvalidInputError, match="runs here or on an SSH box"):
+        services.serving.submit(base.id, ServeOptions(), "cluster")
+    with pytest.raises(InvalidInputError, match="vllm engine is not installed on target 'box'") as caught:
+        services.serving.submit(base.id, ServeOptions(engine="vllm"), "box")
+    assert "未安装 vllm 引擎" in caught.value.message("zh")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(ConflictError, match=f"Port {taken.getsockname()[1]} is already in use on target 'box'"):
+            services.serving.submit(base.id, ServeOptions(port=taken.getsockname()[1]), "box")
+    assert services.runner.list() == []
+
+    job, made = services.serving.start(base.id, ServeOptions(), timeout_s=180, target="box")
+    assert job.meta["target"] == "box" and job.meta["remote_port"] != job.meta["port"]
+    endpoint = made[0]
+    assert endpoint.endpoint.base_url == f"http://127.0.0.1:{job.meta['port']}/v1" == job.meta["base_url"]
+    body = json.dumps({"model": base.id, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 4}).encode()
+    request = urllib.request.Request(f"{endpoint.endpoint.base_url}/chat/completions", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        assert json.loads(answer.read())["choices"][0]["message"]["role"] == "assistant"
+    remote = _remote(job)
+    assert procs.group_members(remote["pgid"])  # the server runs over there, as its own process group
+
+    stopped = services.serving.stop(job.id)
+    assert stopped.status is JobStatus.STOPPED, services.runner.log_tail(job.id, 40)
+    assert procs.wait_gone(procs.group_members(remote["pgid"]), 15)
+    assert endpoint.id not in [entry.id for entry in services.models.list()]
+    with socket.socket() as probe:
+        assert probe.connect_ex(("127.0.0.1", job.meta["port"])) != 0  # the tunnel is closed too
 
 
 def test_a_vanished_target_turns_the_job_lost(sshd, settings, tmp_path, monkeypatch, demo_model_dir):

@@ -116,7 +116,7 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
         assert main(["train", "launch", str(saved.path), "--target", "cluster", "--devices", "0"]) == 2
         assert "--devices" in capsys.readouterr().err
         assert main(["serve", "start", "demo@v1.0", "--target", "cluster"]) == 2
-        assert "runs only on this machine" in capsys.readouterr().err
+        assert "runs here or on an SSH box" in capsys.readouterr().err
         assert main(["train", "launch", str(saved.path), "--target", "cluster"]) == 0
         cli_job = capsys.readouterr().out.strip()
         assert main(["train", "launch", str(saved.path), "--target", "nowhere"]) == 2

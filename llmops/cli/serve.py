@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..i18n import t
 from .output import emit
-from .target_opt import add_target, require_local
+from .target_opt import add_target
 from .types import non_negative_float, text
 
 
@@ -44,13 +44,12 @@ def _serving(settings):
 def _start(settings, args) -> int:
     from ..services.serving import options_from_pairs
 
-    require_local(settings, args, "targets.what.serve")
     options = options_from_pairs(args.pairs, engine=args.engine, port=args.port)
     serving = _serving(settings)
     if args.print_command:
         print(serving.plan(args.version, options).command)
         return 0
-    job, made = serving.start(args.version, options, timeout_s=args.timeout)
+    job, made = serving.start(args.version, options, timeout_s=args.timeout, target=args.target)
     data = {"job": job.id, "base_url": job.meta["base_url"], "id": made[0].id if made else None,
             "ids": [entry.id for entry in made], "command": job.meta.get("command", "")}
     emit(data, args.json, t("cli.serve_ready", settings.lang, version=args.version, base_url=data["base_url"],

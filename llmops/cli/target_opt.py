@@ -1,9 +1,8 @@
-"""`--target NAME` on the commands that launch jobs: a target where one makes sense, a clear refusal elsewhere."""
+"""`--target NAME` on the commands that launch jobs (each service refuses, clearly, a target it cannot use)."""
 
 from __future__ import annotations
 
 from ..i18n import t
-from ..services.targets import TargetsService
 from .types import text
 
 
@@ -11,7 +10,3 @@ def add_target(parser) -> None:
     """Give a launching command its `--target NAME`."""
     parser.add_argument("--target", type=text, default=None, metavar="NAME", help=t("cli.target_help"))
 
-
-def require_local(settings, args, what_key: str) -> None:
-    """Refuse `--target` naming anything but this machine, for work that runs only here."""
-    TargetsService(settings).require_local(getattr(args, "target", None), what_key)

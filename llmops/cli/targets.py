@@ -38,6 +38,7 @@ def register(sub) -> None:
     cmd.add_argument("--remote-dir", type=text, default="llmops-runs")
     cmd.add_argument("--lf-cli", type=text, default="llamafactory-cli", help="llamafactory-cli on the remote box")
     cmd.add_argument("--python", type=text, default="python3", help="the remote Python for evaluation and merge jobs")
+    cmd.add_argument("--vllm", type=text, default="vllm", help="the remote vllm executable, for serving there")
     cmd.add_argument("--fetch-checkpoints", action="store_true")
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_add_ssh)
@@ -87,7 +88,7 @@ def _add_slurm(settings, args) -> int:
 def _add_ssh(settings, args) -> int:
     return _added(settings, args, {"type": "ssh", "name": args.name, "user_host": args.user_host, "port": args.port,
                                    "key_file": args.key or "", "remote_dir": args.remote_dir, "lf_cli": args.lf_cli,
-                                   "python": args.python, "fetch_checkpoints": args.fetch_checkpoints})
+                                   "python": args.python, "vllm": args.vllm, "fetch_checkpoints": args.fetch_checkpoints})
 
 
 def _add_ray(settings, args) -> int:

@@ -21,6 +21,22 @@ TARGETS_WORK: dict[str, dict[str, str]] = {
         "zh": "{model} 是需要密钥（{var}）的接口，密钥只留在本机，因此无法在目标上评测。请在本机评测它。"},
 }
 
+SERVE_THERE: dict[str, dict[str, str]] = {
+    "err.target.serve_ssh_only": {
+        "en": "A server runs here or on an SSH box; target '{name}' is a {type} target. Pick an SSH target or 'local'.",
+        "zh": "服务只能在本机或 SSH 机器上运行；目标“{name}”是 {type} 类型。请选择 SSH 目标或“local”。"},
+    "err.target.port_in_use_there": {"en": "Port {port} is already in use on target '{name}'. Pick another port.",
+                                     "zh": "目标“{name}”上的端口 {port} 已被占用。请换一个端口。"},
+    "err.target.no_port_there": {"en": "No free port could be found on target '{name}': {reason}",
+                                 "zh": "在目标“{name}”上找不到空闲端口：{reason}"},
+    "err.target.engine_missing": {
+        "en": "The {engine} engine is not installed on target '{name}': `{path}` is not found there. Install it, or "
+              "give the target its path.",
+        "zh": "目标“{name}”上未安装 {engine} 引擎：在那里找不到 `{path}`。请安装它，或为目标指定其路径。"},
+    "err.target.no_gpu_there": {"en": "{what} with vLLM needs a GPU, and `nvidia-smi -L` lists none on target '{name}'.",
+                                "zh": "用 vLLM 运行{what}需要 GPU，而目标“{name}”上的 `nvidia-smi -L` 未列出任何 GPU。"},
+}
+
 UI_TARGETS_WORK: dict[str, dict[str, str]] = {
     "ui.tg.add_ray": {"en": "Add a Ray cluster", "zh": "添加 Ray 集群"},
     "ui.tg.ray_address": {"en": "Address (ray://host:port or the dashboard's http://host:port)",

@@ -53,7 +53,8 @@ class SshTarget(_Base):
     key_file: str = ""
     remote_dir: str = "llmops-runs"
     lf_cli: str = "llamafactory-cli"  # the remote llamafactory-cli (a path when it is not on the remote PATH)
-    python: str = "python3"  # the remote Python with llmops installed: it runs evaluation and merge jobs there
+    python: str = "python3"  # the remote Python with llmops's dependencies: it runs evaluation and merge jobs there
+    vllm: str = "vllm"  # the remote `vllm` executable, for serving there with the vLLM engine
     fetch_checkpoints: bool = False
 
     @field_validator("user_host")
@@ -63,7 +64,7 @@ class SshTarget(_Base):
             raise ValueError("expected user@host")
         return value
 
-    @field_validator("remote_dir", "lf_cli", "python")
+    @field_validator("remote_dir", "lf_cli", "python", "vllm")
     @classmethod
     def _plain(cls, value: str) -> str:
         if not value or "\n" in value or "\x00" in value:

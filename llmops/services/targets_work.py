@@ -56,12 +56,23 @@ def _require_remote(service: TargetsService, target: SshTarget, work: RemoteWork
     modules = ", ".join(work.imports)
     done = ssh.run(address, f"{ssh.quote(target.python)} -c {ssh.quote(f'import {modules}')}")
     if done.returncode != 0:
-        reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise InvalidInputError("err.target.remote_python", name=target.name, python=target.python, modules=modules,
-                                reason=(reason[-1] if reason else f"exit status {done.returncode}")[:300])
-    for what, value in work.needs:
+                                reason=last_line(done))
+    require_on_box(service, target, work.needs)
+
+
+def require_on_box(service: TargetsService, target: SshTarget, needs) -> None:
+    """Each (what, path) with an absolute path must exist on the box (a hub name is the remote's to resolve)."""
+    address = service.address(target)
+    for what, value in needs:
         if value.startswith(("/", "~")) and ssh.run(address, f"test -e {ssh.quote(value)}").returncode != 0:
             raise InvalidInputError("err.target.missing_on_target", what=t(what), path=value, name=target.name)
+
+
+def last_line(done) -> str:
+    """The last line a failed remote command printed, for a refusal's reason."""
+    lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    return (lines[-1] if lines else f"exit status {done.returncode}")[:300]
 
 
 def _wrap(service: TargetsService, target, kind: JobKind, work: RemoteWork, spec: JobSpec) -> JobSpec:

@@ -96,3 +96,30 @@ def fetch_folder(address: SshAddress, remote: str, local: Path, exclude: tuple[s
     if pull.returncode != 0 or unpack.returncode != 0:
         reason = (err or unpack.stderr).decode("utf-8", "replace")[-300:]
         raise OSError(f"fetch from {address.user_host}:{remote} failed: {reason}")
+
+
+class Tunnel:
+    """A port here forwarded to a port on the box's own loopback (`ssh -N -L`), reopened whenever it dropped: a
+    server there stays unreachable from its network and answers here as 127.0.0.1."""
+
+    def __init__(self, address: SshAddress, local_port: int, remote_port: int):
+        self.address, self.local_port, self.remote_port = address, int(local_port), int(remote_port)
+        self.proc: subprocess.Popen | None = None
+
+    def keep(self) -> None:
+        """Open the tunnel, or reopen it when its ssh ended."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        forward = f"127.0.0.1:{self.local_port}:127.0.0.1:{self.remote_port}"
+        self.proc = subprocess.Popen([*self.address.base(), "-N", "-o", "ExitOnForwardFailure=yes", "-L", forward,
+                                      self.address.user_host], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        # Its stderr is the job log's: a refused forward says why there.
+
+    def close(self) -> None:
+        """Close the tunnel."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()

@@ -65,6 +65,17 @@ def _run_ssh(w: Watcher) -> int:
         return 1
     atomic_write_json(w.run_dir / REMOTE_FILE, {"user_host": p["user_host"], "root": root, "pgid": int(pgid)})
     _say(f"started on {p['user_host']} as process group {pgid}")
+    tunnel = ssh.Tunnel(address, **p["tunnel"]) if p.get("tunnel") else None
+    try:
+        return _watch_ssh(w, address, root, pgid, tunnel)
+    finally:
+        if tunnel is not None:
+            tunnel.close()
+
+
+def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel: ssh.Tunnel | None) -> int:
+    """Poll the remote job until it ends: pass a stop on, follow its files, keep a server's tunnel open."""
+    p = w.plan
     offsets = dict.fromkeys(FOLLOWED, 0)
     failing_since, stop_sent, killed = None, False, False
     probe = (f"cd {ssh.quote(root)} && if [ -f exit_code ]; then cat exit_code; "
@@ -83,6 +94,8 @@ def _run_ssh(w: Watcher) -> int:
                               f"{status.stderr.decode('utf-8', 'replace').strip()[-200:]}")
             continue
         failing_since = None
+        if tunnel is not None:
+            tunnel.keep()
         _follow(address, root, offsets, w.run_dir, "worker" in p)
         answer = status.stdout.decode().strip()
         if answer == "running":
@@ -91,6 +104,9 @@ def _run_ssh(w: Watcher) -> int:
             return w.lost(f"the job's processes on {p['user_host']} vanished without an exit status")
         code = int(answer) if answer.lstrip("-").isdigit() else 1
         _follow(address, root, offsets, w.run_dir, "worker" in p)
+        if tunnel is not None:
+            _say(f"remote exit status {code}; the server ended")
+            return code
         _say(f"remote exit status {code}; fetching outputs")
         if "worker" in p:
             _bring_back(w, lambda rel, here: ssh.fetch_folder(address, f"{root}/{rel}", here),

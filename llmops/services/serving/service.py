@@ -72,8 +72,13 @@ class ServingService:
         return plans.lf_plan(entry, options, port, run_dir or self.settings.checkpoints_dir / "jobs" / "serve-…",
                              _lf_cli() if checked else "llamafactory-cli")
 
-    def submit(self, version_id: str, options: ServeOptions) -> Job:
-        """Queue the serve job after every check passed (port, engine); it reports `starting` until it answers."""
+    def submit(self, version_id: str, options: ServeOptions, target: str | None = None) -> Job:
+        """Queue the serve job (on an SSH `target`, else here) after every check passed (port, engine); it reports
+        `starting` until it answers."""
+        if target and target != "local":
+            from .remote import submit_remote
+
+            return submit_remote(self, version_id, options, target)
         run_dir = self.settings.checkpoints_dir / "jobs" / f"serve-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         plan = self.plan(version_id, options, run_dir, checked=True)
         run_dir.mkdir(parents=True)
@@ -87,9 +92,10 @@ class ServingService:
                        run_dir=str(run_dir), devices=plan.devices, env=plan.env, meta=meta)
         return self.runner.submit(spec)
 
-    def start(self, version_id: str, options: ServeOptions, timeout_s: float = 180.0) -> tuple[Job, list[ModelEntry]]:
+    def start(self, version_id: str, options: ServeOptions, timeout_s: float = 180.0,
+              target: str | None = None) -> tuple[Job, list[ModelEntry]]:
         """Submit and wait until the server answers; returns the job and the endpoint versions registered."""
-        job = self.submit(version_id, options)
+        job = self.submit(version_id, options, target)
         return self.runner.get(job.id), self.wait_ready(job.id, timeout_s)
 
     def wait_ready(self, job_id: str, timeout_s: float = 180.0, poll_s: float = 0.3) -> list[ModelEntry]:

@@ -12,6 +12,7 @@ from ...services.serving.plan import VLLM_DTYPES
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 TABLE_HEADERS = ["ui.col.serve_job", "ui.col.serve_status", "ui.col.serve_version", "ui.col.serve_engine",
                  "ui.col.serve_url", "ui.col.serve_endpoints"]
@@ -56,6 +57,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         with gr.Row():
             preview = labels.make(gr.Button, "ui.serve.preview", attr="value")
             start = labels.make(gr.Button, "ui.serve.start", variant="primary", attr="value")
+            run_on = targets.run_on_picker(services, labels, live)
         command = labels.make(gr.Code, "ui.serve.command", language="shell", interactive=False)
         status = gr.Markdown()
         table = labels.make(gr.Dataframe, "ui.serve.table", headers=TABLE_HEADERS, interactive=False, wrap=True)
@@ -68,8 +70,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         return services.serving.plan(version_id, _options(*values[:-1])).command
 
     def do_start(version_id, *values):
-        started, made = services.serving.start(version_id, _options(*values[:-1]))
-        text = t("cli.serve_ready", values[-1], version=version_id, base_url=started.meta["base_url"], job=started.id,
+        *fields, where, lang_now = values
+        started, made = services.serving.start(version_id, _options(*fields), target=where)
+        text = t("cli.serve_ready", lang_now, version=version_id, base_url=started.meta["base_url"], job=started.id,
                  id=", ".join(entry.id for entry in made))
         return started.meta.get("command", ""), text, _rows(services)
 
@@ -80,7 +83,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
             _rows(services)
 
     preview.click(do_preview, [*form, lang_state], [command], api_name="serve_preview")
-    start.click(do_start, [*form, lang_state], [command, status, table], api_name="serve_start")
+    start.click(do_start, [*form, run_on, lang_state], [command, status, table], api_name="serve_start")
     stop.click(do_stop, [job, lang_state], [status, table], api_name="serve_stop")
     live.add([table], lambda lang_now: [_rows(services)], topics=("jobs", "models"))
     live.picker(version, lambda lang_now: _servable(services), topics=("models",))
