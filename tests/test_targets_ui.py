@@ -80,9 +80,9 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
         assert "本机" in client.predict("local", api_name="/targets_check")
         # Refused in the page's language, and nothing stored.
         for args, api, expect in ((("cluster", "", 1, 0, "04:00:00"), "/targets_add_slurm", "已存在"),
-                                  (("box", "no-user-here", "", 22, "runs", "llamafactory-cli", "python3"), "/targets_add_ssh",
+                                  (("box", "no-user-here", "", 22, "runs", "llamafactory-cli", "python3", "vllm"), "/targets_add_ssh",
                                    "目标无效"),
-                                  (("box", "me@127.0.0.1", "/no/such/key", 22, "runs", "llamafactory-cli", "python3"),
+                                  (("box", "me@127.0.0.1", "/no/such/key", 22, "runs", "llamafactory-cli", "python3", "vllm"),
                                    "/targets_add_ssh", "密钥文件"),
                                   (("ray1", "tcp://head", 8265, "", "llamafactory-cli", "python"),
                                    "/targets_add_ray", "ray://"),

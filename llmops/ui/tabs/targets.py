@@ -71,7 +71,8 @@ def _ssh_form(labels: Labels) -> tuple[list, gr.Button]:
         with gr.Row():
             fields += [labels.make(gr.Textbox, "ui.tg.remote_dir", value="llmops-runs"),
                        labels.make(gr.Textbox, "ui.tg.lf_cli", value="llamafactory-cli"),
-                       labels.make(gr.Textbox, "ui.tg.python", value="python3")]
+                       labels.make(gr.Textbox, "ui.tg.python", value="python3"),
+                       labels.make(gr.Textbox, "ui.tg.vllm", value="vllm")]
             button = labels.make(gr.Button, "ui.tg.add", attr="value")
     return fields, button
 
@@ -114,10 +115,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
                                       "time": (time_limit or "").strip()})
         return t("targets.added", lang, name=added.name, type=added.type), rows(services)
 
-    def do_add_ssh(name, user_host, key, port, remote_dir, lf_cli, python, lang):
+    def do_add_ssh(name, user_host, key, port, remote_dir, lf_cli, python, vllm, lang):
         added = services.targets.add({"type": "ssh", "name": (name or "").strip(), "user_host": (user_host or "").strip(),
                                       "key_file": (key or "").strip(), "port": int(port or 22),
-                                      "remote_dir": remote_dir or "", "lf_cli": lf_cli or "", "python": python or ""})
+                                      "remote_dir": remote_dir or "", "lf_cli": lf_cli or "", "python": python or "",
+                                      "vllm": vllm or ""})
         return t("targets.added", lang, name=added.name, type=added.type), rows(services)
 
     def do_add_ray(name, address, dashboard_port, shared_path, lf_cli, python, lang):
