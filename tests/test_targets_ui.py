@@ -78,6 +78,8 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
         assert "targets" in watch.changed(before, watch.revision())
         assert "正常" in client.predict("cluster", api_name="/targets_check")
         assert "本机" in client.predict("local", api_name="/targets_check")
+        every = client.predict(api_name="/targets_check_all").splitlines()
+        assert len(every) == 2 and "local" in every[0] and "cluster" in every[1] and "正常" in every[1]
         # Refused in the page's language, and nothing stored.
         for args, api, expect in ((("cluster", "", 1, 0, "04:00:00"), "/targets_add_slurm", "已存在"),
                                   (("box", "no-user-here", "", 22, "runs", "llamafactory-cli", "python3", "vllm"), "/targets_add_ssh",

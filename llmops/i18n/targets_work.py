@@ -44,6 +44,7 @@ UI_TARGETS_WORK: dict[str, dict[str, str]] = {
     "ui.tg.dashboard_port": {"en": "Dashboard port (for ray://)", "zh": "仪表盘端口（用于 ray://）"},
     "ui.tg.shared_path": {"en": "Shared path (seen by this machine and every node; evaluation and merge need it)",
                           "zh": "共享路径（本机与各节点可见；评测与合并需要它）"},
+    "ui.tg.check_all": {"en": "Check all", "zh": "全部检查"},
     "ui.tg.vllm": {"en": "vllm there (for serving with vLLM)", "zh": "目标上的 vllm（用 vLLM 提供服务时）"},
     "ui.tg.python": {"en": "Python there (for evaluation and merge jobs)", "zh": "目标上的 Python（用于评测与合并任务）"},
 }

@@ -237,6 +237,8 @@ def _run_ray(w: Watcher) -> int:
         elif root and (Path(root) / "output").is_dir():
             exclude = None if p.get("fetch_checkpoints") else shutil.ignore_patterns("checkpoint-*")
             shutil.copytree(Path(root) / "output", w.run_dir, ignore=exclude, dirs_exist_ok=True)
+        elif not root:
+            _say("no shared path: the outputs stay in the Ray job's working folder on the cluster")
         return 0 if status == "SUCCEEDED" else (code or 1)
 
 

@@ -100,6 +100,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         with gr.Row():
             picked = labels.make(Picker, "ui.tg.pick", target_names(services), value=LOCAL, scale=3)
             check = labels.make(gr.Button, "ui.tg.check", scale=1, attr="value")
+            check_all = labels.make(gr.Button, "ui.tg.check_all", scale=1, attr="value")
             remove = labels.make(gr.Button, "ui.tg.remove", variant="stop", scale=1, attr="value")
         status = gr.Markdown()
         slurm_fields, add_slurm = _slurm_form(labels)
@@ -108,6 +109,9 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
 
     def do_check(name, lang):
         return _health_line(services, name, lang)
+
+    def do_check_all(lang):
+        return "\n".join(f"- {_health_line(services, name, lang)}" for name in target_names(services))
 
     def do_add_slurm(name, partition, nodes, gpus, time_limit, lang):
         added = services.targets.add({"type": "slurm", "name": (name or "").strip(), "partition": partition or "",
@@ -136,6 +140,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         return t("targets.removed", lang, name=name), rows(services)
 
     check.click(do_check, [picked, lang_state], [status], api_name="targets_check")
+    check_all.click(do_check_all, [lang_state], [status], api_name="targets_check_all")
     remove.click(do_remove, [picked, lang_state], [status, table], api_name="targets_remove")
     add_slurm.click(do_add_slurm, [*slurm_fields, lang_state], [status, table], api_name="targets_add_slurm")
     add_ssh.click(do_add_ssh, [*ssh_fields, lang_state], [status, table], api_name="targets_add_ssh")
