@@ -97,7 +97,7 @@ STAGE_FIELDS = {
 @pytest.mark.parametrize("stage", list(STAGES))
 def test_each_stage_form_is_the_spec_and_keeps_the_published_order(stage):
     basic, advanced, end = STAGE_FIELDS.get(stage, ([], [], []))
-    expected = LEGACY_ORDER[:8] + basic + LEGACY_ORDER[8:] + advanced + LEGACY_EXTRA + end
+    expected = LEGACY_ORDER[:8] + basic + LEGACY_ORDER[8:] + advanced + LEGACY_EXTRA + end + ["use_ray", "ray_num_workers"]
     assert [spec.name for spec in form_fields(stage)] == expected
     assert form_fields(stage) == tuple(spec for spec in STAGES[stage].fields if spec.on_form)
     assert _planner_split(stage) == len(LEGACY_ORDER) + len(basic) + len(advanced)

@@ -40,6 +40,7 @@ STAGES_I18N: dict[str, dict[str, str]] = {
     "ui.stage.ppo": {"en": "PPO (reinforcement)", "zh": "PPO（强化学习）"},
     "ui.stage.kto": {"en": "KTO (single-answer feedback)", "zh": "KTO（单答案反馈）"},
     "ui.section.stage": {"en": "Stage parameters (losses, KTO, PPO)", "zh": "阶段参数（损失、KTO、PPO）"},
+    "ui.section.distributed": {"en": "Distributed (LLaMA-Factory's Ray mode)", "zh": "分布式（LLaMA-Factory 的 Ray 模式）"},
     "ui.btn.kto_export": {"en": "Make KTO data from A/B votes", "zh": "用 A/B 投票生成 KTO 数据"},
     "ui.status.kto_exported": {
         "en": "{count} examples ({pairs} votes) written to `{path}`, registered as dataset `{name}`.",

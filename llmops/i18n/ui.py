@@ -24,6 +24,8 @@ _FIELDS = {
     "logging_steps": ("Log every N steps", "每 N 步记录日志"),
     "precision": ("Precision (auto: bf16/fp16 on GPU, fp32 on CPU)", "精度（auto：GPU 用 bf16/fp16，CPU 用 fp32）"),
     "deepspeed": ("DeepSpeed ZeRO", "DeepSpeed ZeRO"),
+    "use_ray": ("LLaMA-Factory Ray mode (USE_RAY=1)", "LLaMA-Factory Ray 模式（USE_RAY=1）"),
+    "ray_num_workers": ("Ray workers (one device each)", "Ray 工作进程数（每个占一块设备）"),
     "report_to": ("Report to", "实验记录"),
     "run_name": ("Run name (folder under checkpoints/)", "运行名称（checkpoints/ 下的目录名）"),
     "pref_beta": ("DPO beta", "DPO beta"),

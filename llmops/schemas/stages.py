@@ -17,7 +17,7 @@ from .training import FORM_KEY, Stage, TrainConfig
 SECTIONS: dict[str, str | None] = {
     "basic": None, "advanced": "ui.section.advanced", "continue": "ui.section.continue",
     "optim": "ui.section.optim", "speed": "ui.section.speed", "memory_optim": "ui.section.memory_optim",
-    "eval": "ui.section.eval", "stage": "ui.section.stage",
+    "eval": "ui.section.eval", "stage": "ui.section.stage", "distributed": "ui.section.distributed",
 }
 # Not drawn as form fields: 'top' sits above the stage tabs, 'api' is set through the CLI and the named API.
 OFF_FORM = ("top", "api")

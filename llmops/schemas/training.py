@@ -152,8 +152,8 @@ class TrainConfig(BaseModel):
     seed: int = _f(42, section="api", lf="train", ge=0, le=2**31 - 1)
     # LLaMA-Factory's Ray mode (0.9.5's RayArguments): USE_RAY=1 in the launch environment, not a YAML key, and
     # ray_num_workers (one device each; LF checks the cluster has that many) in the YAML.
-    use_ray: bool = _f(False, section="api", lf="train")  # listed with the train keys; render never writes it
-    ray_num_workers: int = _f(1, section="api", lf="train", ge=1, le=4096)
+    use_ray: bool = _f(False, section="distributed", lf="train")  # listed with the train keys; render never writes it
+    ray_num_workers: int = _f(1, section="distributed", lf="train", ge=1, le=4096)
 
     @field_validator("datasets")
     @classmethod
