@@ -104,12 +104,13 @@ class TargetsService:
         """Is the target usable now? The detail says what was found or what is wrong."""
         target = self.get(name)
         try:
-            detail = self._require_usable(target, lang)
+            detail = self.require_usable(target, lang)
         except (InvalidInputError, NotFoundError) as exc:
             return Health(name=name, type=target.type, ok=False, detail=exc.message(lang))
         return Health(name=name, type=target.type, ok=True, detail=detail)
 
-    def _require_usable(self, target, lang: str = "en") -> str:
+    def require_usable(self, target, lang: str = "en") -> str:
+        """A refusal when the target cannot take a job now; else what its check found."""
         if isinstance(target, SlurmTarget):
             missing = slurm.missing_commands()
             if missing:
@@ -161,7 +162,7 @@ class TargetsService:
         if devices:
             # This machine's GPU ids mean nothing on a cluster or a remote box.
             raise InvalidInputError("err.target.devices_here", name=target.name)
-        self._require_usable(target)
+        self.require_usable(target)
         if isinstance(target, SshTarget):
             self._require_on_target(target, _read_yaml(path))
         wrap = partial(self._wrap, target, yaml_path=path)

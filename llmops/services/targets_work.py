@@ -38,7 +38,7 @@ def worker_wrap(settings: Settings, kind: JobKind, params, name: str):
         raise InvalidInputError("err.target.local_only", name=name, what=Message(kind.title_key))
     if isinstance(target, RayTarget) and not target.shared_path:
         raise InvalidInputError("err.target.ray_needs_shared", name=name, what=Message(kind.title_key))
-    service._require_usable(target)
+    service.require_usable(target)
     work = kind.remote(settings, params)
     if isinstance(target, SshTarget):
         _require_remote(service, target, work)

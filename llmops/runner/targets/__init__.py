@@ -1,4 +1,4 @@
-"""Remote execution: Slurm and SSH, each mirrored into the job table by a watcher the supervisor runs."""
+"""Remote execution: Ray, Slurm and SSH, each mirrored into the job table by a watcher the supervisor runs."""
 
 # A watcher that lost its target exits with this status after writing why to LOST_FILE in the run folder;
 # the supervisor then records the job LOST with that reason.

@@ -37,7 +37,7 @@ def submit_remote(serving, version_id: str, options: ServeOptions, name: str) ->
     entry = serving.models.get(version_id)
     if entry.kind == "endpoint":
         raise InvalidInputError("err.serve_endpoint", model_id=entry.id)
-    targets._require_usable(target)
+    targets.require_usable(target)
     extra = [serving.models.get(model_id) for model_id in options.adapters if model_id != entry.id]
     needs = [("targets.what.model", entry.path or "")]
     needs += [("targets.what.adapter", item.adapter) for item in (entry, *extra) if item.adapter]
