@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -62,8 +63,15 @@ class AppProcess:
             self.proc.wait(10)
 
     def stop(self) -> None:
+        """SIGTERM; if a client's event stream still holds the server after a moment, SIGINT cuts it at once (uvicorn's
+        Ctrl+C-twice) rather than sitting out the app's 3 s graceful-shutdown wait on every stop."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
+            try:
+                self.proc.wait(0.3)
+                return
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:

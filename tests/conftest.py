@@ -73,9 +73,19 @@ def lf_api(demo_model_dir, tmp_path_factory):
     server.stop()
 
 
+@pytest.fixture(scope="session")
+def lf_parser(tmp_path_factory):
+    """LLaMA-Factory's own train-argument parser in one worker process shared by the session (its import is the cost)."""
+    from tests.lfparser import LFParser
+
+    parser = LFParser(tmp_path_factory.mktemp("lf_parser") / "parser.log")
+    yield parser
+    parser.close()
+
+
 # The fast tier (`make test-fast`): no training, no tiny model, no app process, no browser.
 SLOW_FIXTURES = {"demo_model_dir", "lf_api", "app_factory", "module_app_factory", "trained_adapter", "adapter_dir",
-                 "tiny_run", "lora_run_with_eval"}
+                 "tiny_run", "lora_run_with_eval", "lf_parser"}
 SLOW_SOURCE_MARKS = ("AppProcess", "app_page(", "sync_playwright", "llamafactory-cli", "LFApiServer")
 
 

@@ -24,12 +24,7 @@ from llmops.backends import (
     stream_together,
 )
 from llmops.backends.cache import Placement, estimate_bytes
-from llmops.runner.runner import JobRunner
-from llmops.schemas.jobs import JobStatus
 from llmops.schemas.models import Endpoint, ModelEntry, SamplingParams
-from llmops.services.device import DeviceInfo
-from llmops.services.training import TrainingService
-from llmops.settings import Settings
 from tests.apphelpers import free_port
 from tests.servers import QuietHTTPServer
 
@@ -39,29 +34,19 @@ GREEDY = SamplingParams(temperature=0, max_new_tokens=12)
 
 
 @pytest.fixture(scope="module")
-def adapters(demo_model_dir, tmp_path_factory) -> tuple[Path, Path]:
-    """Two LoRA adapters of the tiny model: one trained by LLaMA-Factory (3 steps), one saved by peft."""
-    home = tmp_path_factory.mktemp("adapters-home")
-    settings = Settings(home=home, stop_grace_s=5)
-    settings.ensure_dirs()
-    service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
-    config = service.build("sft", str(demo_model_dir), ["sample_sft"], finetuning_type="lora", max_steps=3,
-                           logging_steps=1, gradient_accumulation_steps=1, save_steps=1000, cutoff_len=128,
-                           learning_rate=0.01, run_name="lora-sft")
-    _, job = service.launch_config(config)
-
-    # While LLaMA-Factory trains, save a second adapter with non-zero weights straight from peft.
+def adapters(demo_model_dir, lora_run_with_eval, tmp_path_factory) -> tuple[Path, Path]:
+    """Two LoRA adapters of the tiny model: the final one of the session's LLaMA-Factory run (6 steps at a high
+    learning rate, only read here), and one saved by peft."""
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
-    peft_dir = home / "lora-peft"
+    peft_dir = tmp_path_factory.mktemp("adapters-home") / "lora-peft"
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(demo_model_dir),
                            LoraConfig(r=4, target_modules=["q_proj", "v_proj"], init_lora_weights=False))
     model.save_pretrained(peft_dir)
-
-    job = service.runner.wait(job.id, 180, poll_s=0.2)
-    assert job.status is JobStatus.COMPLETED, service.runner.log_tail(job.id, 40)
-    return Path(job.run_dir), peft_dir
+    lf_run = lora_run_with_eval[2]
+    assert (lf_run / "adapter_model.safetensors").is_file()
+    return lf_run, peft_dir
 
 
 def entry(kind: str, path: Path, adapter: Path | None = None) -> ModelEntry:

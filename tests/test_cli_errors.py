@@ -124,6 +124,24 @@ def _ordered(parser, action, given: list[str], rest: list[str]) -> list[str]:
 
 
 @pytest.fixture
+def one_parser(monkeypatch):
+    """main() reuses one real parser for the whole test, built on its first call (after the test set the language,
+    which the epilog is written in): argparse keeps no state between parse_args calls and no command here takes a
+    custom action, so each call parses exactly as a fresh parser would, without rebuilding the tree ~400 times."""
+    import llmops.cli.main as cli_main
+
+    built: list[argparse.ArgumentParser] = []
+
+    def reused() -> argparse.ArgumentParser:
+        if not built:
+            built.append(build_parser())
+        return built[0]
+
+    monkeypatch.setattr(cli_main, "build_parser", reused)
+    return built
+
+
+@pytest.fixture
 def existing_file(tmp_path) -> str:
     path = tmp_path / "taken.txt"
     path.write_text("already here\n", encoding="utf-8")
@@ -140,7 +158,8 @@ def test_the_sweep_reaches_every_command(existing_file):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_every_command_refuses_malformed_input_with_exit_2(lang, monkeypatch, existing_file, tmp_path, settings):
+def test_every_command_refuses_malformed_input_with_exit_2(lang, monkeypatch, existing_file, tmp_path, settings,
+                                                           one_parser):
     monkeypatch.setenv("LLMOPS_LANG", lang)
     monkeypatch.chdir(tmp_path)  # nothing a refused command might write lands in the repository
     failures = []
@@ -158,7 +177,7 @@ def _write(path, content: bytes | str):
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_malformed_files_and_values(lang, monkeypatch, tmp_path, settings):
+def test_malformed_files_and_values(lang, monkeypatch, tmp_path, settings, one_parser):
     monkeypatch.setenv("LLMOPS_LANG", lang)
     folder = tmp_path / "a-folder"
     folder.mkdir()
@@ -182,6 +201,7 @@ def test_malformed_files_and_values(lang, monkeypatch, tmp_path, settings):
         if code != 2 or "Traceback" in err or not message or (lang == "zh" and not _HAN.search(err)):
             failures.append(f"argv={argv} exit={code} stderr={err[-400:]!r}")
     assert not failures, "\n".join(failures)
+    assert len(one_parser) == 1
 
 
 def test_an_invalid_dataset_is_a_run_that_failed_not_a_user_error(tmp_path, settings):

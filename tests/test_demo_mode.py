@@ -26,7 +26,7 @@ def _wait(home, done, timeout_s: float, what: str):
         services, runs = _run_state(home)
         if runs and done(runs[0]):
             return services, runs
-        time.sleep(1.0)
+        time.sleep(0.5)
     states = {sid: (s.status, services.pipelines.reason(s)) for sid, s in runs[0].stages.items()} if runs else None
     raise AssertionError(f"demo run never {what}: {states}")
 

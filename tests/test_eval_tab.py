@@ -40,7 +40,7 @@ def _wait_complete(client: Client, run_id: str, timeout_s: float = 150) -> list:
         if row[4] == "complete":
             return row
         assert row[4].lower() in ("new", "pending", "running"), row
-        time.sleep(1.0)
+        time.sleep(0.3)
     raise AssertionError(f"run {run_id} not complete after {timeout_s} s: {row}")
 
 

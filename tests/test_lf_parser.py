@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import pytest
 
 from llmops.errors import LLMOpsError
@@ -14,22 +10,8 @@ from llmops.schemas.stages import choices
 from llmops.services.device import DeviceInfo
 from llmops.services.training import TrainingService
 
-CHECK = """
-import json, os, sys
-os.chdir(sys.argv[1])
-from llamafactory.hparams import get_train_args
-results = {}
-for name, args in json.load(open(sys.argv[2])).items():
-    try:
-        get_train_args(args)
-        results[name] = "ok"
-    except BaseException as exc:
-        results[name] = f"{type(exc).__name__}: {exc}"
-print("RESULTS" + json.dumps(results))
-"""
 
-
-def test_lf_parser_accepts_every_offered_combination(settings, demo_model_dir, tmp_path):
+def test_lf_parser_accepts_every_offered_combination(settings, demo_model_dir, lf_parser):
     service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
     combos = {}
     for stage in ("pt", "sft", "dpo"):  # rm, ppo and kto: tests/test_train_stages.py
@@ -41,12 +23,7 @@ def test_lf_parser_accepts_every_offered_combination(settings, demo_model_dir, t
     for loss in choices("pref_loss"):
         config = service.build("dpo", str(demo_model_dir), ["sample_dpo"], pref_loss=loss)
         combos[f"dpo-lora-{loss}"] = service.render(config).args
-    args_file = tmp_path / "combos.json"
-    args_file.write_text(json.dumps(combos), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
-                          check=False, text=True, timeout=240)
-    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
-    results = json.loads(line[len("RESULTS"):])
+    results = lf_parser.check(settings.home, combos)
     assert len(results) == len(combos) == 23
     failures = {name: msg for name, msg in results.items() if msg != "ok"}
     assert not failures, failures
@@ -80,7 +57,7 @@ NEW_OPTIONS = (
 )
 
 
-def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, tmp_path):
+def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, lf_parser):
     service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
     checkpoint = _fake_adapter(settings)
     datasets = {"pt": "sample_pt", "sft": "sample_sft", "dpo": "sample_dpo"}
@@ -103,12 +80,7 @@ def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, tmp_path):
     assert combos["sft-lora-options"]["output_dir"] == "checkpoints/earlier"
     assert combos["pt-lora-options"]["adapter_name_or_path"] == "checkpoints/earlier/checkpoint-2"
     assert combos["pt-full-galore"]["use_galore"] is True and "use_badam" not in combos["pt-full-galore"]
-    args_file = tmp_path / "combos.json"
-    args_file.write_text(json.dumps(combos), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
-                          check=False, text=True, timeout=240)
-    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
-    results = json.loads(line[len("RESULTS"):])
+    results = lf_parser.check(settings.home, combos)
     assert len(results) == len(NEW_OPTIONS) == 8
     for name, _stage, _overrides, package in NEW_OPTIONS:
         if package is None:
@@ -122,7 +94,7 @@ def test_lf_parser_accepts_every_new_option(settings, demo_model_dir, tmp_path):
     assert "flash-attn" in refused["dpo-lora-options"].message("en")
 
 
-def test_lf_parser_accepts_eval_datasets_and_refuses_them_beside_val_size(settings, demo_model_dir, tmp_path):
+def test_lf_parser_accepts_eval_datasets_and_refuses_them_beside_val_size(settings, demo_model_dir, lf_parser):
     service = TrainingService(settings, JobRunner(settings), device=DeviceInfo())
     model = str(demo_model_dir)
     combos = {
@@ -142,9 +114,4 @@ def test_lf_parser_accepts_eval_datasets_and_refuses_them_beside_val_size(settin
     with pytest.raises(LLMOpsError) as unknown:
         service.render(service.build("sft", model, ["sample_sft"], eval_dataset="nope"))
     assert unknown.value.key == "err.dataset_unknown"
-    args_file = tmp_path / "combos.json"
-    args_file.write_text(json.dumps(args), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(settings.home), str(args_file)], capture_output=True,
-                          check=False, text=True, timeout=240)
-    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
-    assert json.loads(line[len("RESULTS"):]) == {name: "ok" for name in combos}
+    assert lf_parser.check(settings.home, args) == {name: "ok" for name in combos}

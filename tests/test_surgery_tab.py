@@ -34,7 +34,7 @@ def _wait_version(client: Client, prefix: str, timeout_s: float = 150) -> str:
         found = [v for v in client.predict(api_name="/surgery_offered")["versions"] if v.startswith(prefix)]
         if found:
             return found[0]
-        time.sleep(1.0)
+        time.sleep(0.3)
     raise AssertionError(f"no version {prefix}… after {timeout_s} s")
 
 
@@ -117,7 +117,7 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
         summary = RunFolder(settings, run_id).summary()
         if summary is not None and summary.status == "complete":
             break
-        time.sleep(1.0)
+        time.sleep(0.3)
     table = client.predict(tuned, None, [], api_name="/surgery_checkpoints")[0]
     scores = [float(row[4]) for row in table["data"]]
     assert len(scores) == 2 and all(score > 1.0 for score in scores), table["data"]

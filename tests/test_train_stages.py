@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,6 @@ from llmops.settings import Settings
 from llmops.ui.charts import loss_figure
 
 from .test_cli import cli
-from .test_lf_parser import CHECK
 
 ONE_STEP = {"max_steps": 1, "logging_steps": 1, "save_steps": 1000, "cutoff_len": 128, "warmup_ratio": 0.0,
             "gradient_accumulation_steps": 1}
@@ -59,7 +56,7 @@ def runs(demo_model_dir, tmp_path_factory):
     return services, done
 
 
-def test_each_stage_passes_llamafactorys_own_parser(runs, demo_model_dir, tmp_path):
+def test_each_stage_passes_llamafactorys_own_parser(runs, demo_model_dir, lf_parser):
     services, done = runs
     training, model = services.training, str(demo_model_dir)
     rm_version = next(e for e in services.models.list() if e.lineage.get("job_id") == done["rm"].id)
@@ -85,12 +82,7 @@ def test_each_stage_passes_llamafactorys_own_parser(runs, demo_model_dir, tmp_pa
     assert "ref_model" not in args["dpo-orpo"] and "simpo_gamma" not in args["dpo-orpo"]
     assert args["dpo-simpo"]["simpo_gamma"] == 0.8 and args["dpo-simpo"]["pref_ftx"] == 0.1
     assert not any(key.startswith(("ppo_", "reward_")) for key in args["rm-lora"])
-    args_file = tmp_path / "stages.json"
-    args_file.write_text(json.dumps(args), encoding="utf-8")
-    proc = subprocess.run([sys.executable, "-c", CHECK, str(services.settings.home), str(args_file)],
-                          capture_output=True, check=False, text=True, timeout=240)
-    line = next(row for row in proc.stdout.splitlines() if row.startswith("RESULTS"))
-    assert json.loads(line[len("RESULTS"):]) == {name: "ok" for name in configs}
+    assert lf_parser.check(services.settings.home, args) == {name: "ok" for name in configs}
     # Saved and read back, a PPO config keeps its resolved reward model.
     saved = training.save(configs["ppo-lora"])
     assert training.load_config(saved.path).reward_model == rm_version.adapter
