@@ -57,7 +57,8 @@ def _standins(folder: Path) -> Path:
     return bin_dir
 
 
-def _wait(predicate, timeout: float = 60.0):
+def _wait(predicate, timeout: float = 120.0):
+    """The predicate's first true value, polled until `timeout` (shared by the target tests)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -65,6 +66,12 @@ def _wait(predicate, timeout: float = 60.0):
             return value
         time.sleep(0.3)
     raise AssertionError("condition not met in time")
+
+
+def _remote(job) -> dict | None:
+    """What the job's watcher recorded of the remote job (target_remote.json), once it exists."""
+    path = Path(job.run_dir) / "target_remote.json"
+    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def test_registry_and_cli(settings, capsys, tmp_path):

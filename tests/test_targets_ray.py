@@ -25,6 +25,7 @@ from llmops.services.device import DeviceInfo  # noqa: E402
 from llmops.services.targets import TargetsService  # noqa: E402
 from llmops.services.training import TrainingService  # noqa: E402
 from llmops.settings import Settings  # noqa: E402
+from tests.test_targets import _remote, _wait  # noqa: E402
 
 RAY = Path(sys.executable).parent / "ray"
 
@@ -62,16 +63,6 @@ def ray_head():
     head.terminate()
     head.wait(60)
     shutil.rmtree(temp, ignore_errors=True)
-
-
-def _wait(predicate, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("condition not met in time")
 
 
 def test_an_evaluation_runs_on_the_cluster_through_a_shared_path(ray_head, settings, demo_model_dir, tmp_path):
@@ -164,13 +155,6 @@ def test_ray_target_end_to_end(ray_head, tmp_path, monkeypatch, demo_model_dir):
     head.wait(60)
     lost = runner.wait(lost_job.id, 60)
     assert lost.status is JobStatus.LOST and "unreachable for 3 s" in lost.message, lost.message
-
-
-def _remote(job) -> dict | None:
-    import json
-
-    path = Path(job.run_dir) / "target_remote.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def test_llamafactory_ray_mode_in_yaml_and_command(settings, demo_model_dir, monkeypatch):

@@ -25,6 +25,7 @@ from llmops.services.models import ModelRegistry
 from llmops.services.targets import TargetsService
 from llmops.services.training import TrainingService
 from llmops.settings import Settings
+from tests.test_targets import _remote, _wait
 
 SSHD = Path("/usr/sbin/sshd")
 pytestmark = pytest.mark.skipif(not SSHD.exists() or not shutil.which("ssh-keygen"),
@@ -70,16 +71,6 @@ def sshd(tmp_path_factory):
     yield port, good, bad, proc
     proc.kill()
     proc.wait(10)
-
-
-def _wait(predicate, timeout: float = 120.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError("condition not met in time")
 
 
 def test_ssh_target_end_to_end(sshd, settings, demo_model_dir, tmp_path):
@@ -134,13 +125,6 @@ def test_ssh_target_end_to_end(sshd, settings, demo_model_dir, tmp_path):
     assert _remote(done)["root"].startswith(str(tmp_path / "remote"))
     entries = ModelRegistry(settings).sync_jobs([done])
     assert [entry.adapter for entry in entries if entry.adapter] == [str(out)]  # a new version of the base
-
-
-def _remote(job) -> dict | None:
-    import json
-
-    path = Path(job.run_dir) / "target_remote.json"
-    return json.loads(path.read_text()) if path.is_file() else None
 
 
 def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir, perturbed_model, tmp_path):
