@@ -97,6 +97,23 @@ def test_registry_and_cli(settings, capsys, tmp_path):
     assert listed[1]["partition"] == "gpu" and listed[1]["nodes"] == 2
     with pytest.raises(ConflictError):
         service.add({"type": "slurm", "name": "cluster"})
+    # With paths restricted (a studio reachable beyond loopback), a key file or shared path outside the allowed
+    # roots is refused like any other path.
+    import dataclasses
+
+    from llmops.security.paths import PathNotAllowed
+
+    locked = TargetsService(dataclasses.replace(settings, restricted=True))
+    with pytest.raises(PathNotAllowed):
+        locked.add({"type": "ssh", "name": "etc", "user_host": "me@gpu-box.example", "key_file": "/etc/hostname"})
+    with pytest.raises(PathNotAllowed) as caught:
+        locked.add({"type": "ray", "name": "etc", "address": "http://127.0.0.1:9", "shared_path": "/etc"})
+    assert caught.value.message("zh") != caught.value.message("en")
+    inside = settings.home / "shared"
+    inside.mkdir()
+    assert locked.add({"type": "ray", "name": "mine", "address": "http://127.0.0.1:9",
+                       "shared_path": str(inside)}).shared_path == str(inside.resolve())
+    locked.remove("mine")
     with pytest.raises(InvalidInputError, match="user@host"):
         service.add({"type": "ssh", "name": "bad", "user_host": "no-user-here"})
     with pytest.raises(InvalidInputError, match="does not exist"):

@@ -18,6 +18,7 @@ from ..i18n import Message, t
 from ..lf import dataset_info
 from ..runner.targets import PLAN_FILE, ray_jobs, slurm, ssh
 from ..schemas.jobs import Job, JobSpec
+from ..security.paths import contain
 from ..schemas.targets import LOCAL, Health, LocalTarget, RayTarget, SlurmTarget, SshTarget, Target, TargetsFile
 from ..settings import Settings
 from ..storage import atomic_write_json, atomic_write_text, file_lock
@@ -64,12 +65,13 @@ class TargetsService:
         if target.name == LOCAL or target.type == "local":
             raise InvalidInputError("err.target.reserved")
         if isinstance(target, SshTarget) and target.key_file:
-            key = Path(target.key_file).expanduser()
+            key = contain(self.settings, target.key_file)  # a path from a page is held to the allowed roots
             if not key.is_file():
                 raise InvalidInputError("err.target.key_missing", path=str(key))
             target = target.model_copy(update={"key_file": str(key.resolve())})
         if isinstance(target, RayTarget) and target.shared_path:
-            target = target.model_copy(update={"shared_path": str(Path(target.shared_path).expanduser().resolve())})
+            shared = contain(self.settings, target.shared_path)  # jobs write there: the same roots as any path
+            target = target.model_copy(update={"shared_path": str(shared.resolve())})
         with file_lock(self.settings.targets_path):
             current = self._read()
             if any(x.name == target.name for x in current.targets):
