@@ -134,7 +134,8 @@ def test_processes_racing_on_the_same_ids_store_each_once(settings):
 
 def test_writer_killed_midway_loses_nothing_acknowledged(settings):
     ctx = mp.get_context("spawn")
-    acked = ctx.Value("i", 0)
+    # A raw value: a locked one would deadlock this reader if the kill lands while the child holds its lock.
+    acked = ctx.RawValue("i", 0)
     proc = ctx.Process(target=_append_until_killed, args=(str(settings.prefs_path), acked))
     proc.start()
     deadline = time.monotonic() + 30
