@@ -10,6 +10,9 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from llmops.runner.store import JobStore
 
 from .test_browser import app_page, pytestmark  # noqa: F401 - the same skip rule
 from .test_browser_live import dropdown_input, options_when
@@ -37,6 +40,17 @@ def visible_text(page, pattern) -> str:
     return found.inner_text()
 
 
+def wait_for_completed_line(page, settings) -> None:
+    """The jobs panel's status line turns COMPLETED; if it never does, say what the job table and the page held."""
+    line = page.get_by_text(re.compile(r"^sft-demo\S*\s+·\s+\S+\s+·\s+COMPLETED$")).filter(visible=True).first
+    try:
+        line.wait_for(timeout=LONG)
+    except PlaywrightTimeout:
+        jobs = [(job.id, job.name, job.status.value) for job in JobStore(settings.jobs_db_path).list(10)]
+        shown = page.get_by_text(re.compile(r"^sft-demo\S*\s+·")).all_inner_texts()
+        pytest.fail(f"no COMPLETED status line; job table: {jobs}; status lines on the page: {shown}")
+
+
 @pytest.mark.timeout(900)
 def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
     with app_page(app_factory(), height=1200) as page:
@@ -62,7 +76,7 @@ def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
         steps.fill("6")
         page.get_by_role("button", name="Launch").filter(visible=True).first.click()
         # The jobs panel selects the launched run; its status line reads "name · id · STATUS".
-        page.get_by_text(re.compile(r"^sft-demo\S*\s+·\s+\S+\s+·\s+COMPLETED$")).filter(visible=True).first.wait_for(timeout=LONG)
+        wait_for_completed_line(page, settings)
 
         # 3. The new version shows in the Models tab and the arena by itself.
         page.get_by_role("tab", name="Models & loop", exact=True).click()
