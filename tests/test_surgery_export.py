@@ -92,6 +92,8 @@ def test_bf16_cast_halves_the_weights_loads_and_generates(settings, versions, ca
     source = tmp_path / "ppl.jsonl"
     source.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     EvalSets(settings).add(source, "ppl")
+    code, _, err = _cli(capsys, "surgery", "convert", base.id, "--dtype", "bf16", "--target", "gone")
+    assert code == 2 and "No target named 'gone'" in err
     code, out, err = _cli(capsys, "surgery", "convert", base.id, "--dtype", "bf16", "--ppl-set", "ppl", "--wait")
     assert code == 0, err
     model_id = out.strip().splitlines()[-1]

@@ -11,6 +11,7 @@ import pytest
 from gradio_client import Client
 
 from llmops.i18n import t
+from llmops.runner.store import JobStore
 from llmops.services.models import ModelRegistry
 from llmops.services.surgery import methods as registry
 from llmops.ui.tabs.surgery_merge import method_choices
@@ -83,6 +84,15 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
     merged = _wait_version(client, "tabmix@")
     assert merged in client.predict(api_name="/surgery_offered")["full"]
     assert models.get(merged).lineage["inputs"] == [a, b] and models.get(merged).lineage["job_id"] == job_id
+
+    # A cast runs where the form's "Run on" says; an unknown target is refused before any job exists.
+    jobs_before = len(JobStore(settings.jobs_db_path).list())
+    with pytest.raises(Exception, match="没有名为“gone”的目标"):
+        client.predict(a, "bf16", "", "tabcast", "gone", api_name="/surgery_convert")
+    assert len(JobStore(settings.jobs_db_path).list()) == jobs_before
+    status = client.predict(a, "bf16", "", "tabcast", "local", api_name="/surgery_convert")
+    assert str(settings.models_dir / "tabcast") in status
+    assert models.get(_wait_version(client, "tabcast@")).lineage["dtype"] == "bfloat16"
 
     # merge-lora: the checked export YAML and the command that runs it by hand.
     status, export_yaml, command = client.predict(f"{tuned}#checkpoint-1", "bf16", 2, "", api_name="/surgery_lora_check")

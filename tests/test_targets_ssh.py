@@ -134,6 +134,7 @@ def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir
 
     from llmops.services import jobkinds
     from llmops.services.container import build_services
+    from llmops.services.surgery.convert import convert
     from llmops.services.surgery.merge import plan_merge
 
     port, good, _, _ = sshd
@@ -163,6 +164,9 @@ def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir
     folder, eval_job = services.evals.start(values, target="box")
     merge_job = jobkinds.submit(settings, services.runner, "mergekit", plan.job_params(), "merge", target="box")
     assert eval_job.meta["target"] == "box" and merge_job.meta["target_type"] == "ssh"
+    # A dtype cast too; its perplexity set (a set of this home) travels as a set of the box's run home.
+    services.evals.sets.add(set_path, "far-set")
+    cast, cast_job = convert(settings, services.runner, base.id, "bf16", "box", name="far-bf16", ppl_set="far-set")
 
     merged = services.reconciler.wait_applied(merge_job.id, 240)
     assert merged.status is JobStatus.COMPLETED, services.runner.log_tail(merged.id, 60)
@@ -181,7 +185,15 @@ def test_evaluation_and_merge_jobs_run_on_the_box(sshd, settings, demo_model_dir
     there = Path(_remote(done)["root"]) / "home" / folder.path.relative_to(settings.home)
     assert len((there / "predictions.jsonl").read_text().splitlines()) == 3  # the answers were written over there
     assert jobkinds.read_progress(done.run_dir).done == 3
-    for job in (merged, done):
+    cast_done = services.reconciler.wait_applied(cast_job.id, 240)
+    assert cast_done.status is JobStatus.COMPLETED, services.runner.log_tail(cast_done.id, 60)
+    cast_result = cast_done.apply_result
+    assert cast_result["path"] == cast.final and cast_result["ppl_set"] == "far-set"
+    assert cast_result["ppl_before"] > 1 and abs(cast_result["ppl_after"] - cast_result["ppl_before"]) < 1
+    entry = services.models.get(cast_result["model_id"])
+    assert entry.path == cast.final and entry.lineage["ppl_set"] == "far-set"
+    assert json.loads((Path(cast.final) / "config.json").read_text())["dtype"] == "bfloat16"
+    for job in (merged, done, cast_done):
         assert "[target] remote exit status 0" in services.runner.log_tail(job.id, 400)
 
 

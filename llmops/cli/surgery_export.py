@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..i18n import t
 from .output import emit
+from .target_opt import add_target
 from .types import positive_int, text
 
 
@@ -23,6 +24,7 @@ def register(ssub) -> None:
     cmd.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), required=True)
     cmd.add_argument("--out", type=text, default=None, help="output folder inside the workspace")
     cmd.add_argument("--ppl-set", type=text, default=None, help="evaluation set: perplexity before and after")
+    add_target(cmd)
     _common(cmd)
     cmd.set_defaults(handler=_convert)
     cmd = ssub.add_parser("quantize", help="GPTQ (LLaMA-Factory export, needs CUDA) or GGUF (llama.cpp)")
@@ -81,8 +83,8 @@ def _convert(settings, args) -> int:
 
     services = build_services(settings)
     services.sync_models()
-    params, job = convert(settings, services.runner, args.model, args.dtype, name=args.name, out=args.out,
-                          ppl_set=args.ppl_set)
+    params, job = convert(settings, services.runner, args.model, args.dtype, args.target, name=args.name,
+                          out=args.out, ppl_set=args.ppl_set)
     lines = [t("sgx.queued", settings.lang, job=job.id, path=params.final)]
     return _finish(settings, services, job, args, {"path": params.final}, lines)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -27,6 +28,12 @@ class EvalSample(BaseModel):
         for user, assistant in self.history:
             out += [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]
         return [*out, {"role": "user", "content": self.prompt}]
+
+
+def dump_samples(samples: list[EvalSample]) -> bytes:
+    """A set file's bytes: one JSON object per line, defaults left out."""
+    lines = (json.dumps(s.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for s in samples)
+    return "".join(lines).encode("utf-8")
 
 
 class Prediction(EvalSample):

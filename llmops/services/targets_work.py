@@ -1,4 +1,4 @@
-"""Worker jobs (evaluation, merge) on a target: every check before the job exists, then the plan its watcher runs.
+"""Worker jobs (evaluation, merge, dtype cast) on a target: every check before the job exists, then the plan its watcher runs.
 
 The far side runs the same `python -m llmops job-worker` in a run folder of its own, with a home made of what the
 kind ships; the watcher brings back result.json and what the kind names, so the local completion applies as usual.
@@ -19,11 +19,9 @@ from ..schemas.jobs import JobSpec
 from ..schemas.targets import LocalTarget, RayTarget, SlurmTarget, SshTarget
 from ..settings import Settings
 from ..storage import atomic_write_json, atomic_write_text
-from .jobkinds.registry import PARAMS_FILE, JobKind, RemoteWork
+from .jobkinds.registry import PARAMS_FILE, REMOTE_HOME, JobKind, RemoteWork
 from .targets import STAGE_DIR, TargetsService
 
-# The remote side's own home, inside its run folder.
-REMOTE_HOME = "home"
 # This package, copied beside the job so the far side runs the very code that planned it.
 PACKAGE = Path(__file__).resolve().parents[1]
 
@@ -117,6 +115,9 @@ def _stage(stage: Path, kind: JobKind, work: RemoteWork) -> Path:
         dest = stage / where
         dest.parent.mkdir(parents=True, exist_ok=True)
         (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
+    for where, content in work.write:
+        (stage / where).parent.mkdir(parents=True, exist_ok=True)
+        (stage / where).write_bytes(content)
     return stage
 
 

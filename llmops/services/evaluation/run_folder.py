@@ -36,7 +36,7 @@ from ...schemas.eval_runs import (
     RunSummary,
     SingleJudgement,
 )
-from ...schemas.evaluation import EvalSample
+from ...schemas.evaluation import EvalSample, dump_samples
 from ...settings import Settings
 from ...storage import atomic_write_bytes, atomic_write_json, file_lock
 
@@ -82,8 +82,7 @@ class RunFolder:
     def create(self, config: EvalRunConfig, samples: list[EvalSample]) -> None:
         """Write config.json and the frozen set; refuses an existing run."""
         self.path.mkdir(parents=True, exist_ok=False)
-        lines = (json.dumps(s.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for s in samples)
-        atomic_write_bytes(self.set_path, "".join(lines).encode("utf-8"))
+        atomic_write_bytes(self.set_path, dump_samples(samples))
         atomic_write_json(self.config_path, config.model_dump(mode="json"))
 
     def config(self) -> EvalRunConfig:

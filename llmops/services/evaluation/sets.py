@@ -7,7 +7,6 @@ and earlier turns the history.
 
 from __future__ import annotations
 
-import json
 import math
 import random
 from pathlib import Path
@@ -16,7 +15,7 @@ from pydantic import ValidationError as PydanticError
 
 from ...errors import ConflictError, InvalidInputError, NotFoundError, pydantic_details
 from ...i18n import Lines, Message
-from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult
+from ...schemas.evaluation import EvalSample, EvalSetInfo, SetPreview, SplitResult, dump_samples
 from ...security.paths import contain
 from ...settings import Settings
 from ...storage import atomic_write_bytes, safe_name
@@ -38,11 +37,6 @@ def check_line(row: object) -> tuple[EvalSample | None, Issue | None]:
     if not sample.prompt.strip():
         return None, Issue(0, "ds.r_empty", {"field": "prompt"})
     return sample, None
-
-
-def _dump(samples: list[EvalSample]) -> bytes:
-    lines = (json.dumps(s.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for s in samples)
-    return "".join(lines).encode("utf-8")
 
 
 class EvalSets:
@@ -102,7 +96,7 @@ class EvalSets:
     def _write(self, name: str, samples: list[EvalSample]) -> EvalSetInfo:
         target = self.root / f"{safe_name(name, 'evaluation set name')}{SUFFIX}"
         try:
-            atomic_write_bytes(target, _dump(samples), overwrite=False)
+            atomic_write_bytes(target, dump_samples(samples), overwrite=False)
         except FileExistsError:
             raise ConflictError("err.ev_set_exists", name=name) from None
         return EvalSetInfo(name=name, source="set", path=str(target), samples=len(samples))

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...runner.evidence import RESULT_FILE
 from ...schemas.eval_runs import RUN_ID_PATTERN
 from ...schemas.jobs import Job, JobStatus
-from .registry import JobKind, RemoteWork, WorkerContext, read_json, register
+from .registry import REMOTE_HOME, JobKind, RemoteWork, WorkerContext, read_json, register
 
 JUDGE_STAGE = "judge"
 CONTAMINATION_STAGE = "contamination"
@@ -87,9 +87,10 @@ def _remote_eval(settings, params: EvalParams) -> RemoteWork:
     if folder.contamination() is None:
         folder.write_contamination(contamination_reports(settings, folder))
     rel = folder.path.relative_to(settings.home).as_posix()
+    models = registry.path.relative_to(settings.home).as_posix()
     return RemoteWork(params=params.model_dump(), needs=tuple(needs),
-                      ship=((folder.path, f"home/{rel}"), (registry.path, f"home/{registry.path.relative_to(settings.home).as_posix()}")),
-                      fetch=((f"home/{rel}", str(folder.path), False),), result={"path": str(folder.path)},
+                      ship=((folder.path, f"{REMOTE_HOME}/{rel}"), (registry.path, f"{REMOTE_HOME}/{models}")),
+                      fetch=((f"{REMOTE_HOME}/{rel}", str(folder.path), False),), result={"path": str(folder.path)},
                       imports=("pydantic", "yaml", "torch", "transformers"))
 
 

@@ -101,6 +101,10 @@ class WorkerContext:
     progress: ProgressWriter
 
 
+# The far side's own home, inside its remote run folder.
+REMOTE_HOME = "home"
+
+
 @dataclass(frozen=True)
 class RemoteWork:
     """How one worker job runs on another machine: its parameters there (paths relative to the remote run folder),
@@ -108,6 +112,7 @@ class RemoteWork:
 
     params: dict
     ship: tuple[tuple[Path, str], ...] = ()  # (file or folder here, where in the remote run folder)
+    write: tuple[tuple[str, bytes], ...] = ()  # (where in the remote run folder, content made here for the job)
     needs: tuple[tuple[str, str], ...] = ()  # (i18n key of what it is, a path the target must already hold)
     fetch: tuple[tuple[str, str, bool], ...] = ()  # (path in the remote run folder, path here, replaces it whole)
     result: dict = field(default_factory=dict)  # result.json values as they read here (its paths)

@@ -86,12 +86,13 @@ def plan_convert(settings: Settings, ref: str, dtype: str, *, name: str | None =
                          partial=str(output.partial), ppl_set=ppl_set)
 
 
-def convert(settings: Settings, runner: JobRunner, ref: str, dtype: str, **options) -> tuple[ConvertParams, Job]:
-    """Check and queue one cast; `options` as plan_convert takes them."""
+def convert(settings: Settings, runner: JobRunner, ref: str, dtype: str, target: str | None = None,
+            **options) -> tuple[ConvertParams, Job]:
+    """Check and queue one cast on `target` (this machine by default); `options` as plan_convert takes them."""
     from ..jobkinds.registry import submit
 
     params = plan_convert(settings, ref, dtype, **options)
-    return params, submit(settings, runner, CONVERT_KIND, params, params.name)
+    return params, submit(settings, runner, CONVERT_KIND, params, params.name, target=target)
 
 
 def perplexity(settings: Settings, model_path: Path | str, set_name: str) -> float:

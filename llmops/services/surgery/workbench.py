@@ -26,9 +26,9 @@ class SurgeryWorkbench:
         """Save the export YAML and queue `llamafactory-cli export`."""
         return export.merge_lora(self.settings, self.jobs.runner, ref, **options)
 
-    def convert(self, ref: str, dtype: str, **options) -> tuple[convert.ConvertParams, Job]:
-        """Queue a dtype cast (perplexity before and after when a set is named)."""
-        return convert.convert(self.settings, self.jobs.runner, ref, dtype, **options)
+    def convert(self, ref: str, dtype: str, target: str | None = None, **options) -> tuple[convert.ConvertParams, Job]:
+        """Queue a dtype cast on `target` (perplexity before and after when a set is named)."""
+        return convert.convert(self.settings, self.jobs.runner, ref, dtype, target, **options)
 
     def gptq(self, plan: export.ExportPlan) -> tuple[export.SavedExport, Job]:
         """Queue a GPTQ export; refused (the YAML saved) where CUDA or its packages are missing."""

@@ -15,6 +15,7 @@ from ...services.surgery.workbench import SurgeryWorkbench
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 EXPORT_DTYPES = ("bf16", "fp16", "fp32")
 GPTQ_BITS = (2, 3, 4, 8)
@@ -92,6 +93,7 @@ def _build_compress(services: Services, bench: SurgeryWorkbench, labels: Labels,
     with gr.Row():
         dtype = labels.make(gr.Radio, "ui.sg.cv.dtype", [(d, d) for d in EXPORT_DTYPES], value="bf16")
         ppl_set = labels.make(Picker, "ui.sg.cv.ppl", info="ui.sg.cv.ppl.info")
+        run_on = targets.run_on_picker(services, labels, live)
         cast = labels.make(gr.Button, "ui.sg.cv.start", attr="value", variant="primary", scale=0)
     live.picker(ppl_set, lambda lang: [("—", ""), *[s.name for s in services.evals.sets.list()]],
                 topics=("evals", "datasets"))
@@ -104,8 +106,8 @@ def _build_compress(services: Services, bench: SurgeryWorkbench, labels: Labels,
         gguf = labels.make(gr.Button, "ui.sg.gguf.start", attr="value", scale=0)
     status = gr.Markdown()
 
-    def do_cast(ref, dtype_now, ppl, name_now, lang):
-        params, job = bench.convert((ref or "").strip(), dtype_now, name=_opt(name_now), ppl_set=_opt(ppl))
+    def do_cast(ref, dtype_now, ppl, name_now, where, lang):
+        params, job = bench.convert((ref or "").strip(), dtype_now, where, name=_opt(name_now), ppl_set=_opt(ppl))
         return t("ui.sg.queued", lang, job=job.id, path=params.final)
 
     def do_gptq(ref, bits_now, dataset, name_now, lang):
@@ -118,7 +120,7 @@ def _build_compress(services: Services, bench: SurgeryWorkbench, labels: Labels,
         job = bench.gguf((ref or "").strip(), outtype_now, name=_opt(name_now))
         return t("ui.sg.queued", lang, job=job.id, path=job.meta.get("path"))
 
-    cast.click(do_cast, [source, dtype, ppl_set, name, lang_state], [status], api_name="surgery_convert")
+    cast.click(do_cast, [source, dtype, ppl_set, name, run_on, lang_state], [status], api_name="surgery_convert")
     gptq.click(do_gptq, [source, bits, calib, name, lang_state], [status], api_name="surgery_gptq")
     gguf.click(do_gguf, [source, outtype, name, lang_state], [status], api_name="surgery_gguf")
     return source
