@@ -14,6 +14,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def connect(url: str, **kwargs):
+    """A gradio_client Client whose requests wait out a busy machine: httpx's 5 s default read timeout (the API
+    description is fetched at connect) is too short while other tests load both cores; streams keep no limit."""
+    import httpx
+    from gradio_client import Client
+
+    return Client(url, verbose=False, httpx_kwargs={"timeout": httpx.Timeout(60.0, read=None)}, **kwargs)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

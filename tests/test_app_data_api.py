@@ -16,7 +16,7 @@ from gradio_client import Client, handle_file
 from llmops.lf import dataset_info
 from llmops.runner.store import JobStore
 
-
+from .apphelpers import connect
 from .servers import QuietHTTPServer
 
 KEY = "sk-test-secret-123"
@@ -93,7 +93,7 @@ def build_corpus_and_rules(client: Client, settings) -> str:
 def test_generate_data_through_the_api(app, settings):
     with urllib.request.urlopen(app.url, timeout=10) as response:
         assert response.status == 200
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     sft = build_corpus_and_rules(client, settings)
 
     # Each sub-tab's job widget follows the job this session started: done, its result applied, its log.
@@ -117,7 +117,7 @@ def test_llm_generation_streams_and_stops(app, settings, slow_llm, tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text("".join(json.dumps({"text": f"Passage {i} about inverter maintenance, long enough to send."})
                               + "\n" for i in range(60)), encoding="utf-8")
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     base_url = f"http://127.0.0.1:{slow_llm.server_address[1]}/v1"
     job = client.submit(str(corpus), "llm", 0, base_url, "slow", KEY, "", 2, 1, 0, api_name="/data_generate")
     deadline = time.monotonic() + 30
@@ -139,7 +139,7 @@ def test_llm_generation_streams_and_stops(app, settings, slow_llm, tmp_path):
 
 
 def test_dataset_registry_through_the_api(app, settings, tmp_path):
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     rows = [{"instruction": "Sum the cells", "input": "", "output": "=SUM(A1:A3)"},
             {"instruction": "What is PR?", "input": "", "output": "Performance ratio."},
             {"instruction": "What is PR?", "input": "", "output": "Performance ratio."}]

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.lf.trainer_log import read_progress
 from llmops.runner import procs
@@ -40,7 +40,7 @@ def app(app_factory):
 
 
 def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     yaml_text, _, status = client.predict(*form(settings, "sft", str(demo_model_dir), "sample_sft"),
                                           api_name="/sft_preview")
     assert "stage: sft" in yaml_text and "checkpoints/" in status
@@ -59,7 +59,7 @@ def test_preview_save_and_errors_through_the_api(app, settings, demo_model_dir):
 
 
 def test_app_killed_mid_run_shows_true_state_after_restart(app, settings, demo_model_dir):
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     short_run = form(settings, "pt", str(demo_model_dir), "sample_pt", max_steps=12, logging_steps=1, cutoff_len=256,
                      gradient_accumulation_steps=1, save_steps=100000, run_name="short")
     *_, short_id = client.predict(*short_run, api_name="/pt_launch")
@@ -80,7 +80,7 @@ def test_app_killed_mid_run_shows_true_state_after_restart(app, settings, demo_m
         time.sleep(0.2)
     assert runner.get(long_id).status is JobStatus.RUNNING
     app.start()
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     rows, _, status, _, log = client.predict(long_id, api_name="/refresh_jobs")
     states = {row[0]: row[3] for row in rows["data"]}
     assert states[long_id] == "RUNNING" and states[short_id] == "COMPLETED"
@@ -94,7 +94,7 @@ def test_app_killed_mid_run_shows_true_state_after_restart(app, settings, demo_m
 
 
 def test_job_killed_while_app_was_down_shows_lost(app, settings, demo_model_dir):
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     run = form(settings, "sft", str(demo_model_dir), "sample_sft", max_steps=100000, logging_steps=1,
                gradient_accumulation_steps=1, save_steps=100000, run_name="doomed")
     *_, job_id = client.predict(*run, api_name="/sft_launch")
@@ -108,12 +108,12 @@ def test_job_killed_while_app_was_down_shows_lost(app, settings, demo_model_dir)
     os.killpg(job.pid, signal.SIGKILL)  # as if the machine had rebooted
     procs.wait_gone([job.sup_pid, job.pid], 10)
     app.start()
-    rows, *_ = Client(app.url, verbose=False).predict(job_id, api_name="/refresh_jobs")
+    rows, *_ = connect(app.url).predict(job_id, api_name="/refresh_jobs")
     assert {row[0]: row[3] for row in rows["data"]}[job_id] == "LOST"
 
 
 def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, demo_model_dir):
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     inputs = form(settings, "sft", str(demo_model_dir), "sample_sft", learning_rate=3e-4)
     _, first, _ = client.predict(*inputs, api_name="/sft_command")
     _, second, status = client.predict(*inputs, api_name="/sft_command")
@@ -139,7 +139,7 @@ def test_copy_command_load_and_dataset_preview_through_the_api(app, settings, de
 
 def test_named_json_api_previews_saves_and_refuses_unknown_keys_in_chinese(settings, demo_model_dir, app_factory):
     proc = app_factory(lang="zh")
-    client = Client(proc.url, verbose=False)
+    client = connect(proc.url)
     request = {"stage": "sft", "model": str(demo_model_dir), "datasets": ["sample_sft"],
                "config": {"learning_rate": 3e-4, "max_steps": 2, "run_name": "named"},
                "target": {"gpus_per_node": 4, "nnodes": 3}}

@@ -8,7 +8,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.services.models import ModelRegistry
 
@@ -24,7 +24,7 @@ def test_concurrent_sessions_keep_their_own_pairs(settings, demo_model_dir, lf_a
     registry.add_endpoint("tiny-api", lf_api.base_url, "tiny")
     app = app_factory()
     def session(k: int) -> list[tuple[str, str, str, str]]:
-        client = Client(app.url, verbose=False)
+        client = connect(app.url)
         seen = []
         for i in range(VOTES):
             prompt = f"session {k} prompt {i} 你好"
@@ -38,7 +38,7 @@ def test_concurrent_sessions_keep_their_own_pairs(settings, demo_model_dir, lf_a
         results = list(pool.map(session, range(SESSIONS)))
     # A vote for a round this session was never shown is refused.
     try:
-        Client(app.url, verbose=False).predict("left", "", api_name="/vote")
+        connect(app.url).predict("left", "", api_name="/vote")
         raise AssertionError("a vote without a shown pair was accepted")
     except Exception as exc:  # noqa: BLE001 - gradio_client raises AppError
         assert "generate answers before voting" in str(exc)
@@ -73,7 +73,7 @@ def test_a_round_whose_client_leaves_frees_the_base_for_another_session(settings
     registry.add_base("demo", str(demo_model_dir), template="chatml")
     registry.add_base("demo-copy", str(demo_model_dir), template="chatml")
     app = app_factory()
-    other = Client(app.url, verbose=False)
+    other = connect(app.url)
     other.predict("warm up", "", 0.0, 0.9, 2, "demo@v1.0", "demo-copy@v1.0", api_name="/ab_generate")
     join = {"data": ["talk for a long time", "", 0.0, 0.9, 2048, "demo@v1.0", "demo-copy@v1.0", None],
             "fn_index": _generate_fn_index(app), "session_hash": "leaver", "event_data": None, "trigger_id": None}

@@ -56,17 +56,10 @@ def test_ab_vote_in_browser(settings, app_factory, demo_model_dir, tmp_path):
         page.get_by_role("tab", name="A/B arena", exact=True).click()
         page.get_by_label("Prompt", exact=True).fill("逆变器报 F012 怎么办？")
         page.get_by_role("button", name="Generate both answers").click()
-        left = page.get_by_label("Answer A (left)")
-        page.wait_for_function("el => el.value.length > 0", arg=left.element_handle(), timeout=60000)
-        saved = page.get_by_text("saved to prefs.jsonl")
-        for _ in range(60):  # a vote before both answers finish is refused; a person would wait and retry
-            page.get_by_role("button", name="← Left (A) better").click()
-            try:
-                saved.wait_for(timeout=1000)
-                break
-            except Exception:  # noqa: BLE001 - still generating
-                continue
-        saved.wait_for(timeout=5000)
+        # A person votes once the page says both answers are in (a second click would only report the duplicate).
+        page.get_by_text("Both answers are ready: vote.").wait_for(timeout=120_000)
+        page.get_by_role("button", name="← Left (A) better").click()
+        page.get_by_text("saved to prefs.jsonl").wait_for(timeout=30_000)
         reveal = page.get_by_text("Left (A) was").inner_text()
         assert "alpha@v1.0" in reveal and "beta@v1.0" in reveal
         page.get_by_text("Answer A (left): ").wait_for(timeout=5000)  # the answer boxes now name their models

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.backends import backend_for
 from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
@@ -133,7 +133,7 @@ def test_chat_tab_over_the_api(settings, demo_model_dir, app_factory):
     services.models.add_base("demo", str(demo_model_dir), template="chatml")
     services.models.set_default("demo@v1.0")
     app = app_factory(lang="zh")
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     picker = client.predict(api_name="/chat_models")
     assert picker["value"] == "demo@v1.0", "the app's chat backend is pre-selected"
     assert [c[0] for c in picker["choices"]] == ["other@v1.0", "demo@v1.0"]

@@ -157,7 +157,7 @@ def test_machines_without_nvml_say_no_gpu():
 
 @needs_browser
 def test_dashboard_is_the_first_tab_and_follows_new_datasets(settings, app_factory, tmp_path):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     from .test_browser import app_page
 
@@ -165,7 +165,7 @@ def test_dashboard_is_the_first_tab_and_follows_new_datasets(settings, app_facto
     services = build_services(settings)
     services.prefs.append(_vote(1))
     app = app_factory()
-    outputs = Client(app.url, verbose=False).predict(api_name="/dashboard_refresh")
+    outputs = connect(app.url).predict(api_name="/dashboard_refresh")
     raw = outputs[6]
     assert raw["counts"]["datasets"] == len(registry.entries()) and raw["counts"]["votes_total"] == 1
     assert "No GPU" in outputs[-1] or expected_gpus()

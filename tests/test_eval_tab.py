@@ -15,6 +15,8 @@ from llmops.schemas.eval_runs import DEFAULT_DIMENSIONS
 from llmops.services.models import ModelRegistry
 from llmops.ui.tabs.evaluation_run import metric_choices, run_command
 
+from .apphelpers import connect
+
 ROWS = [{"prompt": "What does fault F012 mean?", "reference": "Insulation fault on the DC side."},
         {"prompt": "逆变器报 F012 怎么办？", "reference": "检查直流侧绝缘电阻。"},
         {"prompt": "What does MPPT stand for?", "reference": "Maximum power point tracking."}]
@@ -58,7 +60,7 @@ def test_metric_choices_name_their_needs_and_the_command_matches_the_form():
 def test_eval_tab_end_to_end_in_chinese(settings, demo_model_dir, app_factory, tmp_path):
     ModelRegistry(settings).add_base("demo", str(demo_model_dir), template="chatml")
     app = app_factory(lang="zh")
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
 
     message, table = client.predict(handle_file(str(_write(tmp_path / "mini.jsonl", ROWS))), "mini",
                                     api_name="/eval_set_add")
@@ -119,7 +121,7 @@ def test_checkpoints_reports_sheets_and_two_runs_through_the_tab(settings, demo_
     tuned = registry.add_adapter("tuned", base.id, str(trained_adapter), lineage={"datasets": ["sample_sft"]})
     seen = DatasetRegistry(settings).rows(DatasetRegistry(settings).file_of("sample_sft"))[0]
     rows = [{"prompt": seen["instruction"], "reference": seen["output"]}, *ROWS[:1]]
-    client = Client(app_factory(lang="en").url, verbose=False)
+    client = connect(app_factory(lang="en").url)
     client.predict(handle_file(str(_write(tmp_path / "mix.jsonl", rows))), "mix", api_name="/eval_set_add")
 
     # Sampled answers (temperature 1, seed 0): the tiny model's greedy answers are blank lines.

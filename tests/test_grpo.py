@@ -183,10 +183,10 @@ def _form(settings, model: str, **changes) -> list:
 
 
 def test_training_tab_grpo_form_previews_saves_and_refuses(app_factory, settings, demo_model_dir, tmp_path):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     # Only the model folder is allowed beside the workspace, so a reward file in the test folder lies outside.
-    client = Client(app_factory(env={"LLMOPS_ALLOWED_DIRS": str(demo_model_dir.parent)}).url, verbose=False)
+    client = connect(app_factory(env={"LLMOPS_ALLOWED_DIRS": str(demo_model_dir.parent)}).url)
     form = _form(settings, str(demo_model_dir), rewards=[{"name": "format", "weight": 0.5}], max_steps=3)
     yaml_text, _, status = client.predict(*form, api_name="/grpo_preview")
     shown = yaml.safe_load(yaml_text)

@@ -190,10 +190,10 @@ def jobs_app(studio, module_app_factory):
 
 
 def test_jobs_tab_apis_over_gradio_client(studio, jobs_app, monkeypatch, capsys):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     _, services, _, corpus = studio
-    client = Client(jobs_app.url, verbose=False)
+    client = connect(jobs_app.url)
     summary, body, download = client.predict(corpus.id, "VALUE", "ALL", api_name="/jobs_log")
     assert summary.startswith("1 of 15 lines shown") and "1 match(es)" in summary
     assert "<mark>Value</mark>Error: bad &lt;<mark>value</mark>&gt;" in body

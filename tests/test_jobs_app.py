@@ -11,7 +11,7 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.lf import dataset_info
 from llmops.schemas.jobs import JobStatus
@@ -42,7 +42,7 @@ def test_app_killed_mid_job_applies_the_completion_once_after_restart(settings, 
     services = build_services(settings)
     app = app_factory()
     try:
-        client = Client(app.url, verbose=False)
+        client = connect(app.url)
         client.submit(str(corpus), "llm", 0, base_url, "slow", "", "", 2, 1, 0, api_name="/data_generate")
         deadline = time.monotonic() + 60
         while not services.runner.list():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.services.container import build_services
 from llmops.services.prefs import PrefsStore, Vote
@@ -49,7 +49,7 @@ def test_view_defaults_to_human_votes_with_day_ticks_and_no_links(settings):
 def test_filter_applies_on_change_through_the_app(settings, app_factory):
     seed(settings.prefs_path)
     app = app_factory(lang="zh")
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     human = client.predict("human", api_name="/leaderboard")
     synthetic = client.predict("synthetic", api_name="/leaderboard_source")
     separated = client.predict("demo@v1.0", "demo@v1.1", "human", api_name="/votes_to_separate")

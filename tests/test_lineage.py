@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.errors import NotFoundError
 from llmops.schemas.eval_runs import EvalRunConfig, ModelSummary, RunSummary
@@ -121,7 +121,7 @@ def test_a_merged_version_names_votes_dataset_job_evaluation_and_parent(settings
     missing = cli("lineage", "nope@v9")
     assert missing.returncode == 2 and "nope@v9" in missing.stderr
 
-    client = Client(app.url, verbose=False)
+    client = connect(app.url)
     plot, table, command, shown_json = client.predict(merged, True, "en", api_name="/lineage")
     assert {n["id"] for n in shown_json["ancestors"]} == set(ancestors) and plot is not None
     assert f"python -m llmops lineage {merged}" in command

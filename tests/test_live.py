@@ -72,7 +72,7 @@ def test_unchanged_registry_is_not_rewritten(settings, demo_model_dir):
 
 def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir, app_factory):
     """Launched through the API, client gone at once: the reconciler registers it and sets the pair, once."""
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     ModelRegistry(settings).add_base("demo", str(demo_model_dir), template="chatml")
     store = PrefsStore(settings.prefs_path)
@@ -81,7 +81,7 @@ def test_dpo_round_completes_with_no_page_open(settings, demo_model_dir, app_fac
                           response_b=f"bad {i}", winner="a"))
     app = app_factory()
     try:
-        client = Client(app.url, verbose=False)
+        client = connect(app.url)
         client.predict("demo@v1.0", False, "human", api_name="/loop_prepare")
         job_id = client.predict(api_name="/loop_launch")[1]
         client.close()

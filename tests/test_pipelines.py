@@ -215,9 +215,9 @@ def test_a_failed_stage_resumes_and_a_restarted_app_finishes_the_run(settings, d
 
 
 def test_the_pipelines_tab_validates_saves_runs_and_shows_why_a_stage_failed(settings, app_factory):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
-    client = Client(app_factory(lang="zh").url, verbose=False)
+    client = connect(app_factory(lang="zh").url)
     text, command = client.predict("online_round", api_name="/pipeline_load")
     assert "kind: export_votes" in text and command.endswith("online_round.yaml --wait")
     verdict, preview = client.predict(text, "online_round", "zh", api_name="/pipeline_validate")

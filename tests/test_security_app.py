@@ -7,7 +7,7 @@ import json
 import os
 
 import pytest
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.services.models import ModelRegistry
 from llmops.settings import Settings
@@ -55,7 +55,7 @@ def env(tmp_path_factory, module_app_factory):
                                         "LLMOPS_KEY_BINDINGS": f"BOUND_KEY=http://127.0.0.1:{port}/bound",
                                         "BOUND_KEY": BOUND, "CANARY_API_KEY": CANARY})
     yield {"app": app, "home": home, "outside": outside, "uploads": uploads, "recorder": recorder, "port": port,
-           "bound_url": bound_url, "moved_url": moved_url, "settings": settings, "client": Client(app.url, verbose=False)}
+           "bound_url": bound_url, "moved_url": moved_url, "settings": settings, "client": connect(app.url)}
     recorder.shutdown()
     recorder.server_close()
 

@@ -6,7 +6,7 @@ import http.client
 import urllib.parse
 
 import pytest
-from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.security.auth import Authenticator, LoginLimiter, UserStore, hash_password, verify_password
 from llmops.settings import Settings
@@ -57,8 +57,8 @@ def status_of(app, path: str) -> int:
 def test_anonymous_callers_are_refused_and_the_right_password_works(served):
     assert status_of(served, "/gradio_api/info") == 401
     with pytest.raises(Exception):
-        Client(served.url, verbose=False).predict(api_name="/data_list")
-    client = Client(served.url, auth=("alice", PASSWORD), verbose=False)
+        connect(served.url).predict(api_name="/data_list")
+    client = connect(served.url, auth=("alice", PASSWORD))
     assert client.predict(api_name="/data_list") is not None
 
 

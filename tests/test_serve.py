@@ -152,10 +152,10 @@ def test_vllm_refusals_in_both_languages(settings, lora_versions, tmp_path):
 def test_serve_section_through_the_app_api(settings, demo_model_dir, app_factory):
     """The Models tab's Serve events by api_name: vLLM's command and its refusal in Chinese, an LF server started and
     stopped."""
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     ModelRegistry(settings).ensure_demo(demo_model_dir)
-    client = Client(app_factory(lang="zh").url, verbose=False)
+    client = connect(app_factory(lang="zh").url)
     vllm_form = ["demo@v1.0", "vllm", 8011, "", 1, 0.5, 256, "half", "zh"]
     command = client.predict(*vllm_form, api_name="/serve_preview")
     assert command.startswith("vllm serve ") and "--port 8011 --served-model-name demo@v1.0" in command

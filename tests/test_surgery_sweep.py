@@ -129,7 +129,7 @@ def test_refusals_come_before_anything_is_written(settings, ids, eval_set, pertu
 
 def test_the_sweep_section_starts_plots_and_refuses(settings, ids, eval_set):
     import gradio as gr
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     from llmops.services.container import build_services
     from llmops.ui.common import errors_to_messages
@@ -147,7 +147,7 @@ def test_the_sweep_section_starts_plots_and_refuses(settings, ids, eval_set):
     errors_to_messages(demo, lang_state, "zh")
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
-        client = Client(demo.local_url, verbose=False)
+        client = connect(demo.local_url)
         with pytest.raises(Exception, match="两个模型"):  # refused in the page's language, nothing queued
             client.predict(ids["a"], "", "linear", "0,1", eval_set, "perplexity", False, "",
                            api_name="/surgery_sweep_start")

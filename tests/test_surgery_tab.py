@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
+from .apphelpers import connect
 
 from llmops.i18n import t
 from llmops.runner.store import JobStore
@@ -44,7 +45,7 @@ def test_the_surgery_tab_in_chinese(settings, demo_model_dir, perturbed, trained
     a = models.add_base("demo", str(demo_model_dir), template="chatml").id
     b = models.add_base("noisy", str(perturbed), template="chatml").id
     tuned = models.add_adapter("tuned", a, str(trained_adapter)).id
-    client = Client(app_factory(lang="zh").url, verbose=False)
+    client = connect(app_factory(lang="zh").url)
 
     # Every method mergekit registers is offered, and each one's form follows its own metadata.
     assert [value for _, value in method_choices()] == registry.names()

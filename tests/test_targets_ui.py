@@ -56,7 +56,7 @@ def _offered(live, component) -> list:
 
 
 def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir, capsys):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     from llmops.services.container import build_services
     from llmops.ui.tabs.training import TARGET_DEFAULTS, TARGET_FIELDS
@@ -71,7 +71,7 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
     assert _offered(live, pickers[0]) == ["local"]
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:
-        client = Client(demo.local_url, verbose=False)
+        client = connect(demo.local_url)
         status, table = client.predict("cluster", "gpu", 1, 0, "00:10:00", api_name="/targets_add_slurm")
         assert "已添加目标 cluster" in status
         assert [row[:3] for row in table["data"]] == [["local", "local", ""], ["cluster", "slurm", "gpu"]]

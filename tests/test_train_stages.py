@@ -165,13 +165,13 @@ def test_kto_without_tags_and_ppo_without_reward_model_are_refused_before_anythi
 
 
 def test_the_training_tab_draws_the_new_stages_from_their_fields(runs, module_app_factory, demo_model_dir):
-    from gradio_client import Client
+    from tests.apphelpers import connect
 
     from .test_app_training_api import form
 
     services, _ = runs
     settings, model = services.settings, str(demo_model_dir)
-    client = Client(module_app_factory(settings.home).url, verbose=False)
+    client = connect(module_app_factory(settings.home).url)
     reward = services.training.reward_sources()[0][1]
     yaml_text, _, _ = client.predict(*form(settings, "ppo", model, "sample_sft", reward_model=reward),
                                      api_name="/ppo_preview")
