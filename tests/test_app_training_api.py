@@ -8,7 +8,6 @@ import time
 from pathlib import Path
 
 import pytest
-from .apphelpers import connect
 
 from llmops.lf.trainer_log import read_progress
 from llmops.runner import procs
@@ -17,7 +16,7 @@ from llmops.schemas.jobs import JobStatus
 from llmops.services.training import TrainingService
 from llmops.ui.tabs.training import _planner_split, form_fields
 
-from .apphelpers import finished
+from .apphelpers import connect, finished
 
 
 def form(settings, stage: str, model: str, dataset: str, **changes) -> list:

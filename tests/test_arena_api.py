@@ -8,11 +8,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
-from .apphelpers import connect
 
 from llmops.services.models import ModelRegistry
 
-from .apphelpers import AppProcess
+from .apphelpers import AppProcess, connect
 
 SESSIONS, VOTES = 16, 3
 CHOICES = ("left", "right", "tie", "both_bad")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from .apphelpers import connect
 
 from llmops.backends import backend_for
 from llmops.errors import InvalidInputError, LLMOpsError, NotFoundError
 from llmops.schemas.models import SamplingParams
 from llmops.services.chat import ChatService, last_user_message, without_last_answer
 from llmops.services.container import build_services
+
+from .apphelpers import connect
 
 
 SYSTEM = "You answer in one line."

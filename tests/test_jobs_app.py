@@ -11,14 +11,12 @@ import threading
 import time
 from http.server import ThreadingHTTPServer
 
-from .apphelpers import connect
-
 from llmops.lf import dataset_info
 from llmops.schemas.jobs import JobStatus
 from llmops.services import jobkinds
 from llmops.services.container import build_services
 
-from .apphelpers import ROOT
+from .apphelpers import ROOT, connect
 from .test_app_data_api import _SlowChat
 
 

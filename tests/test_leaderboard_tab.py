@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import re
 
-from .apphelpers import connect
-
 from llmops.services.container import build_services
 from llmops.services.prefs import PrefsStore, Vote
 from llmops.ui.tabs import leaderboard
+
+from .apphelpers import connect
 
 
 def seed(path) -> None:

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from .apphelpers import connect
 
 from llmops.errors import NotFoundError
 from llmops.schemas.eval_runs import EvalRunConfig, ModelSummary, RunSummary
@@ -23,7 +22,7 @@ from llmops.services.prefs import Vote
 from llmops.services.surgery.outputs import plan_output, register_output
 from llmops.ui.tabs.lineage import figure, table_rows
 
-from .apphelpers import finished
+from .apphelpers import connect, finished
 from .test_cli import cli
 
 ROOT = Path(__file__).resolve().parent.parent

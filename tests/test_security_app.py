@@ -7,11 +7,11 @@ import json
 import os
 
 import pytest
-from .apphelpers import connect
 
 from llmops.services.models import ModelRegistry
 from llmops.settings import Settings
 
+from .apphelpers import connect
 from .secservers import start_recorder
 from .test_app_training_api import form
 

@@ -6,10 +6,11 @@ import http.client
 import urllib.parse
 
 import pytest
-from .apphelpers import connect
 
 from llmops.security.auth import Authenticator, LoginLimiter, UserStore, hash_password, verify_password
 from llmops.settings import Settings
+
+from .apphelpers import connect
 
 PASSWORD = "correct horse battery"
 

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client
-from .apphelpers import connect
 
 from llmops.i18n import t
 from llmops.runner.store import JobStore
 from llmops.services.models import ModelRegistry
 from llmops.services.surgery import methods as registry
 from llmops.ui.tabs.surgery_merge import method_choices
+
+from .apphelpers import connect
 
 EMPTY_SHARED = {"headers": ["参数", "值", "默认值", "类型", "含义"], "data": []}
 
