@@ -39,7 +39,7 @@ def visible_text(page, pattern) -> str:
     return found.inner_text()
 
 
-def wait_for_completed_line(page, settings) -> None:
+def wait_for_completed_line(page, settings, errors: list[str], shot) -> None:
     """The jobs panel's status line turns COMPLETED; if it never does, say what the job table and the page held."""
     line = page.get_by_text(re.compile(r"^sft-demo\S*\s+·\s+\S+\s+·\s+COMPLETED$")).filter(visible=True).first
     try:
@@ -47,12 +47,17 @@ def wait_for_completed_line(page, settings) -> None:
     except PlaywrightTimeout:
         jobs = [(job.id, job.name, job.status.value) for job in JobStore(settings.jobs_db_path).list(10)]
         shown = page.get_by_text(re.compile(r"^sft-demo\S*\s+·")).all_inner_texts()
-        pytest.fail(f"no COMPLETED status line; job table: {jobs}; status lines on the page: {shown}")
+        page.screenshot(path=str(shot), full_page=True)
+        pytest.fail(f"no COMPLETED status line; job table: {jobs}; status lines on the page: {shown}; "
+                    f"page errors: {errors[-10:]}; screenshot: {shot}")
 
 
 @pytest.mark.timeout(900)
 def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
     with app_page(app_factory(), height=1200) as page:
+        errors: list[str] = []  # what the page's own scripts reported, for a failure's message
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         # 1. A corpus from the shipped documents, then instruction data from it.
         page.get_by_role("tab", name="Data", exact=True).click()  # the dashboard is the first tab
         page.get_by_role("tab", name="Domain corpus").click()
@@ -75,7 +80,7 @@ def test_the_whole_loop_in_one_browser_session(settings, app_factory, tmp_path):
         steps.fill("6")
         page.get_by_role("button", name="Launch").filter(visible=True).first.click()
         # The jobs panel selects the launched run; its status line reads "name · id · STATUS".
-        wait_for_completed_line(page, settings)
+        wait_for_completed_line(page, settings, errors, tmp_path / "no-completed.png")
 
         # 3. The new version shows in the Models tab and the arena by itself.
         page.get_by_role("tab", name="Models & loop", exact=True).click()

@@ -28,7 +28,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...errors import InvalidInputError, NotFoundError
-from ...schemas.evaluation import EvalSample, Prediction
+from ...schemas.evaluation import EvalSample, Prediction, dump_samples
 from ...settings import Settings
 from ...storage import atomic_write_bytes, atomic_write_json, safe_name
 from ..evaluation import metrics as metric_registry
@@ -190,8 +190,7 @@ def plan_sweep(settings: Settings, method: str, models: Sequence[str], set_name:
 def create_sweep(plan: SweepPlan) -> Path:
     """Write the sweep's folder: config.json and the frozen set."""
     plan.folder.mkdir(parents=True)
-    lines = "".join(json.dumps(s.model_dump(exclude_defaults=True), ensure_ascii=False) + "\n" for s in plan.samples)
-    atomic_write_bytes(plan.folder / SET_FILE, lines.encode("utf-8"))
+    atomic_write_bytes(plan.folder / SET_FILE, dump_samples(list(plan.samples)))
     config = {"sweep_id": plan.sweep_id, "method": plan.params.method, "param": plan.params.param,
               "inputs": plan.params.inputs, "grid": [p.ratio for p in plan.params.points], "set": plan.set_name,
               "metric": plan.params.metric, "keep_all": plan.params.keep_all, "name": plan.params.name,
