@@ -69,20 +69,23 @@ def _status_markdown(services: Services, details, lang: str) -> str:
     return "\n\n".join(lines)
 
 
-def refresh(services: Services, selected: str | None, lang: str):
-    """Table, selector, status, chart and log for the selected (or newest) job."""
+def refresh(services: Services, selected: str | None, lang: str, pick: bool = True):
+    """Table, selector, status, chart and log for the selected (or newest) job. Without `pick` (the timer) the
+    selector's value is sent only when the selected job is gone: a tick that was already on its way when a launch
+    selected the new job must not put the old pick back."""
     rows = _rows(services)
     ids = [row[0] for row in rows]
-    if selected not in ids:
+    gone = selected not in ids
+    if gone:
         selected = ids[0] if ids else None
+    picker = gr.update(choices=ids, value=selected) if pick or gone else gr.update(choices=ids)
     if selected is None:
-        return rows, gr.update(choices=ids, value=None), t("ui.jobs.none", lang), None, "", gr.update(interactive=False)
+        return rows, picker, t("ui.jobs.none", lang), None, "", gr.update(interactive=False)
     details = services.jobs.details(selected)
     figure = loss_figure(details.progress, details.job.name, lang) if details.progress.has_points else None
     # Stop is offered only while there is something to stop.
     stoppable = gr.update(interactive=not details.job.status.finished)
-    return (rows, gr.update(choices=ids, value=selected), _status_markdown(services, details, lang), figure,
-            details.log_tail, stoppable)
+    return rows, picker, _status_markdown(services, details, lang), figure, details.log_tail, stoppable
 
 
 def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel:
@@ -112,8 +115,11 @@ def build(services: Services, labels: Labels, lang_state: gr.State) -> JobsPanel
     refresh_btn.click(on_refresh, [selected, lang_state], panel.outputs, api_name="refresh_jobs", queue=False)
     selected.input(on_refresh, [selected, lang_state], panel.outputs, api_name="select_job", queue=False)
     stop_btn.click(on_stop, [selected, lang_state], panel.outputs, api_name="stop_job")
+    def on_tick(job_id, current_lang):
+        return refresh(services, job_id, current_lang, pick=False)
+
     timer = gr.Timer(2.0)
-    timer.tick(on_refresh, [selected, lang_state], panel.outputs, api_name="poll_jobs", queue=False,
+    timer.tick(on_tick, [selected, lang_state], panel.outputs, api_name="poll_jobs", queue=False,
                show_progress="hidden")
     return panel
 
