@@ -247,6 +247,70 @@ def test_a_version_served_on_the_box_answers_here_through_a_tunnel(sshd, setting
         assert probe.connect_ex(("127.0.0.1", job.meta["port"])) != 0  # the tunnel is closed too
 
 
+def test_grpo_and_lora_export_run_on_the_box(sshd, settings, demo_model_dir, trained_adapter, tmp_path):
+    """A GRPO run and a LoRA merge-export travel like a training: config, data, the reward file and llmops itself go
+    over, the engine or `llamafactory-cli export` runs there, and what it made comes back to be registered here.
+    A model the box lacks and a Python without trl are refused first, in both languages, before any job exists."""
+    import json
+
+    from llmops.services.container import build_services
+    from llmops.services.surgery.export import merge_lora
+
+    port, good, _, _ = sshd
+    services = build_services(settings)
+    box = {"type": "ssh", "user_host": f"{getpass.getuser()}@127.0.0.1", "port": port, "key_file": str(good),
+           "remote_dir": str(tmp_path / "remote"), "lf_cli": str(Path(sys.executable).parent / "llamafactory-cli")}
+    services.targets.add({**box, "name": "box", "python": sys.executable})
+    services.targets.add({**box, "name": "bare", "python": "/usr/bin/python3"})  # no trl there
+    services.targets.add({"type": "ray", "name": "noshare", "address": "http://127.0.0.1:9"})
+    adapter = services.models.add_adapter("tuned", services.models.add_base("tiny", str(demo_model_dir)).id,
+                                          str(trained_adapter))
+    (settings.home / "far_reward.py").write_text("def half(prompts, completions, **kwargs):\n"
+                                                 "    return [0.5] * len(completions)\n")
+    saved = services.grpo.save(services.grpo.build(
+        str(demo_model_dir), "sample_verifiable", max_steps=1, prompts_per_step=2, num_generations=2,
+        max_completion_length=4, logging_steps=1, reward_file="far_reward.py:half"))
+    elsewhere = settings.home / "elsewhere.yaml"
+    elsewhere.write_text(yaml.safe_dump({**yaml.safe_load(saved.path.read_text()), "model": "/no/model"}))
+
+    with pytest.raises(InvalidInputError, match="/no/model is not on target box") as caught:
+        services.grpo.launch_file(elsewhere, target="box")
+    assert "/no/model" in caught.value.message("zh") and caught.value.message("zh") != caught.value.message("en")
+    with pytest.raises(InvalidInputError, match="cannot import .*trl") as caught:
+        services.grpo.launch_file(saved.path, target="bare")
+    assert "无法导入" in caught.value.message("zh")
+    with pytest.raises(InvalidInputError, match="A LoRA merge-export on Ray target 'noshare' needs a shared path"
+                       ) as caught:
+        merge_lora(settings, services.runner, adapter.id, "noshare", name="far-merged")
+    assert "LoRA 合并导出" in caught.value.message("zh")
+    assert services.runner.list() == [] and not list(settings.checkpoints_dir.iterdir())
+
+    grpo_job = services.grpo.launch_file(saved.path, target="box")
+    export, export_job = merge_lora(settings, services.runner, adapter.id, "box", name="far-merged")
+    assert grpo_job.meta["target"] == "box" == export_job.meta["target"] and grpo_job.devices == "none"
+
+    grpo_done = services.reconciler.wait_applied(grpo_job.id, 240)
+    assert grpo_done.status is JobStatus.COMPLETED, services.runner.log_tail(grpo_job.id, 60)
+    out = Path(grpo_done.run_dir)
+    assert (out / "adapter_model.safetensors").is_file() and (out / "all_results.json").is_file()
+    logged = [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines()]
+    assert logged and logged[-1]["reward_half"] == pytest.approx(0.5)  # the shipped reward file scored it there
+    version = services.models.get(grpo_done.apply_result["model_ids"][0])
+    assert version.adapter == str(out) and version.lineage["stage"] == "grpo"
+    assert _remote(grpo_done)["root"].startswith(str(tmp_path / "remote"))
+
+    export_done = services.reconciler.wait_applied(export_job.id, 240)
+    assert export_done.status is JobStatus.COMPLETED, services.runner.log_tail(export_job.id, 60)
+    final = export.plan.output.final
+    assert export_done.apply_result["path"] == str(final) and (final / "model.safetensors").is_file()
+    assert services.models.get(export_done.apply_result["model_id"]).kind == "merged"
+    assert not list(final.parent.glob(".partial-*"))  # landed in the partial folder, then moved into place here
+    there = Path(_remote(export_done)["root"])
+    assert yaml.safe_load((there / "config.yaml").read_text())["export_dir"] == "output"
+    for job in (grpo_done, export_done):
+        assert "[target] remote exit status 0" in services.runner.log_tail(job.id, 400)
+
+
 def test_a_vanished_target_turns_the_job_lost(sshd, settings, tmp_path, monkeypatch, demo_model_dir):
     port, good, _, proc = sshd
     monkeypatch.setenv("LLMOPS_TARGET_LOST_S", "3")

@@ -67,7 +67,7 @@ def test_targets_section_picker_cli_and_where_column(slurm_here, demo_model_dir,
     before = watch.revision()
     demo, live = _page(services, "zh")
     pickers = [item.outputs[0] for item in live.items if getattr(item.outputs[0], "label", "") == "运行于"]
-    assert len(pickers) == 6  # one per LLaMA-Factory stage form
+    assert len(pickers) == 7  # one per LLaMA-Factory stage form, and the GRPO form's
     assert _offered(live, pickers[0]) == ["local"]
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", quiet=True)
     try:

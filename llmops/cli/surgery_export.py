@@ -18,6 +18,7 @@ def register(ssub) -> None:
     cmd.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default=None, help="infer_dtype of the export")
     cmd.add_argument("--shard-gb", type=positive_int, default=2, help="export_size: shard size in GB")
     cmd.add_argument("--device", choices=("cpu", "auto"), default="cpu", help="export_device")
+    add_target(cmd)
     cmd.set_defaults(handler=_merge)
     cmd = ssub.add_parser("convert", help="cast a base or merged version to bf16/fp16 and register it")
     cmd.add_argument("model", type=text, help="base or merged version id")
@@ -69,8 +70,8 @@ def _merge(settings, args) -> int:
 
     services = build_services(settings)
     services.sync_models()
-    saved, job = merge_lora(settings, services.runner, args.version, name=args.name, out=args.out, dtype=args.dtype,
-                            shard_gb=args.shard_gb, device=args.device)
+    saved, job = merge_lora(settings, services.runner, args.version, args.target, name=args.name, out=args.out,
+                            dtype=args.dtype, shard_gb=args.shard_gb, device=args.device)
     data = {"config": saved.rel_path, "command": saved.command, "path": str(saved.plan.output.final)}
     lines = [t("sgx.saved", settings.lang, path=saved.rel_path, command=saved.command),
              t("sgx.queued", settings.lang, job=job.id, path=saved.plan.output.final)]

@@ -110,12 +110,9 @@ def _schema(settings, args) -> int:
 def _launch(settings, args) -> int:
     from ..services.targets import TargetsService
 
-    targets = TargetsService(settings)
-    if train_grpo.is_grpo_file(settings, args.file):
-        targets.require_local(args.target, "targets.what.grpo")
     training = TrainingService(settings, JobRunner(settings))
-    job = (train_grpo.launch(settings, args.file, args.devices)
-           or targets.launch_train(training, args.file, args.target or "local", devices=args.devices))
+    job = (train_grpo.launch(settings, args.file, args.devices, args.target)
+           or TargetsService(settings).launch_train(training, args.file, args.target or "local", devices=args.devices))
     print(job.id)
     if not args.wait:
         return 0

@@ -32,17 +32,12 @@ def config(settings, args) -> int:
     print(saved.command)
     return 0
 
-def is_grpo_file(settings, file: str) -> bool:
-    """Whether a saved YAML is a GRPO one (it runs only on this machine)."""
-    path = Path(file).expanduser()
-    return is_grpo_yaml(path if path.is_absolute() else settings.home / path)
 
-
-def launch(settings, file: str, devices: str | None):
-    """The job of a GRPO YAML, or None when the file is not one (then LLaMA-Factory's launch applies)."""
+def launch(settings, file: str, devices: str | None, target: str | None = None):
+    """The job of a GRPO YAML on `target`, or None when the file is not one (then LLaMA-Factory's launch applies)."""
     path = Path(file).expanduser()
     path = path if path.is_absolute() else settings.home / path
     if not is_grpo_yaml(path):
         return None
-    return GrpoService(settings, JobRunner(settings)).launch_file(path, devices=devices)
+    return GrpoService(settings, JobRunner(settings)).launch_file(path, devices=devices, target=target)
 

@@ -40,6 +40,7 @@ from .surgery_export import SURGERY_EXPORT
 from .surgery_merge import SURGERY_MERGE
 from .surgery_sweep import SURGERY_SWEEP
 from .targets import TARGETS
+from .targets_more import TARGETS_MORE
 from .targets_ray import TARGETS_RAY
 from .targets_ui import TARGETS_UI
 from .targets_work import SERVE_THERE, TARGETS_WORK, UI_TARGETS_WORK
@@ -73,7 +74,7 @@ _TABLE = _merge(ERRORS, CORPUS, DATA_REGISTRY, DATAGEN, PREFS, MODELS, UI, UI_DA
                 TRAIN_API, ERROR_KINDS, EVAL_HUMAN, JUDGE, EVAL_LOOP, EVAL_REPORT, EVAL_RUNS, EVAL_SETS,
                 SURGERY, UI_EVAL, SURGERY_EXPORT, SURGERY_CKPT, SURGERY_MERGE, SURGERY_SWEEP, UI_SURGERY,
                 LINEAGE, DASHBOARD, STAGES_I18N, GRPO, JOBS_ADMIN, PIPELINES, SERVING, TARGETS, TARGETS_UI,
-                TARGETS_RAY, TARGETS_WORK, UI_TARGETS_WORK, SERVE_THERE)
+                TARGETS_RAY, TARGETS_WORK, UI_TARGETS_WORK, SERVE_THERE, TARGETS_MORE)
 
 
 def t(key: str, lang: str = "en", /, **params) -> str:

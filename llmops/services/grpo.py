@@ -30,10 +30,13 @@ from ..settings import Settings
 from ..storage import atomic_write_json, create_unique, inside, safe_name
 from .datasets import DatasetRegistry
 from .models import ModelRegistry
+from .targets import CONFIG_FILE, FarJob, TargetsService
 
 ENGINE_MODULE = "llmops.engines.grpo"
 DEFAULTS_FILE = "grpo.yaml"
 _NEEDED = ("prompt", "solution")
+# What the engine imports: a target's Python must have them all (llmops itself travels with the run).
+ENGINE_IMPORTS = ("pydantic", "yaml", "datasets", "torch", "transformers", "peft", "trl")
 
 
 @dataclass(frozen=True)
@@ -241,15 +244,22 @@ class GrpoService:
             raise InvalidInputError("err.grpo.yaml_invalid", path=str(path),
                                     details=pydantic_details(exc, "config")) from None
 
-    def launch_config(self, config: GrpoConfig, meta: dict | None = None) -> tuple[GrpoSaved, Job]:
-        """Save then queue; the job runs exactly the file that was saved."""
+    def launch_config(self, config: GrpoConfig, meta: dict | None = None,
+                      target: str | None = None) -> tuple[GrpoSaved, Job]:
+        """Save then queue on `target` (this machine by default); the job runs exactly the file that was saved."""
+        if target:
+            TargetsService(self.settings).get(target)  # an unknown target is refused before anything is saved
         saved = self.save(config)
-        return saved, self.launch_file(saved.path, meta=meta)
+        return saved, self.launch_file(saved.path, meta=meta, target=target)
 
-    def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None) -> Job:
-        """Queue a saved GRPO YAML as a train job; everything it reads is checked again (the file may be edited)."""
+    def launch_file(self, yaml_path: Path | str, devices: str | None = None, meta: dict | None = None,
+                    target: str | None = None) -> Job:
+        """Queue a saved GRPO YAML as a train job on `target`; everything it reads is checked again (the file may be
+        edited), and the target's checks run before any folder exists."""
         path = in_workspace(self.settings, yaml_path)
         run = self.load(path)
+        # The target first, as for a LLaMA-Factory training: what the box lacks is what a remote run needs to hear.
+        wrap = TargetsService(self.settings).far_wrap(target, self.far_job(run), devices)
         self.validate(GrpoConfig(**run.model_dump(include=set(GrpoConfig.model_fields))))
         contain(self.settings, in_workspace(self.settings, run.dataset_file))
         output_dir = inside(self.settings.checkpoints_dir, in_workspace(self.settings, run.output_dir), "output_dir")
@@ -262,12 +272,30 @@ class GrpoService:
                 "output_dir": str(output_dir), "config": run.model_dump(mode="json"), **(meta or {})}
         atomic_write_json(output_dir / "run.json", {**meta, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
         env = {"PYTHONUNBUFFERED": "1", "LLMOPS_HOME": str(self.settings.home)}
-        devices = devices or _devices()
+        devices = devices or ("cpu" if wrap else _devices())  # a target's devices are its own: none probed here
         if devices not in ("cpu", "all"):
             env["CUDA_VISIBLE_DEVICES"] = devices
         spec = JobSpec(kind="train", name=output_dir.name, argv=[sys.executable, "-m", ENGINE_MODULE, str(path)],
                        cwd=str(self.settings.install_root), run_dir=str(output_dir), devices=devices, env=env, meta=meta)
-        return self.runner.submit(spec)
+        return self.runner.submit(wrap(spec) if wrap else spec)
+
+    def far_job(self, run: GrpoYaml) -> FarJob:
+        """The run as a target runs it: its config with folder paths relative to the remote run folder, the dataset
+        and reward file beside it, llmops itself, and the engine started there with the target's Python."""
+        dataset = in_workspace(self.settings, run.dataset_file)
+        local = in_workspace(self.settings, run.model)
+        model = str(local) if local.exists() else run.model  # a hub id: the far side resolves it
+        ship = [(dataset, f"data/{dataset.name}")]
+        config = {**run.model_dump(mode="json"), "model": model, "dataset_file": f"data/{dataset.name}",
+                  "output_dir": "output"}
+        if run.reward_file.strip():
+            reward = self.check_reward_file(run.reward_file.strip())  # held to the allowed roots, as here
+            ship.append((reward, f"rewards/{reward.name}"))
+            config["reward_file"] = f"rewards/{reward.name}:{split_reference(run.reward_file.strip())[1]}"
+        # The remote run folder is the engine's home, so every relative path above reads from it.
+        command = f'LLMOPS_HOME="$PWD" {{python}} -m {ENGINE_MODULE} {CONFIG_FILE}'
+        return FarJob("targets.what.grpo", config, command, tuple(ship), package=True,
+                      needs=(("targets.what.model", model),), imports=ENGINE_IMPORTS)
 
 
 def _devices() -> str:

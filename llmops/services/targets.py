@@ -1,4 +1,5 @@
-"""Execution targets: the registry in configs/targets.json, a health check each, and launching a training there."""
+"""Execution targets: the registry in configs/targets.json, a health check each, and launching a training there
+(or another argv job: a GRPO run, a LoRA export) with every check before the job exists."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import json
 import shutil
 import sys
 import uuid
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +27,22 @@ from ..storage import atomic_write_json, atomic_write_text, file_lock
 
 _ONE = TypeAdapter(Target)
 STAGE_DIR = "target_stage"
+CONFIG_FILE = "config.yaml"  # the config in a remote run folder
+
+
+@dataclass(frozen=True)
+class FarJob:
+    """An argv job other than a LLaMA-Factory training (a GRPO run, a LoRA export) as a target runs it: the remote
+    run folder's config and files, the command started there, and what must already be on the box."""
+
+    what_key: str  # i18n key naming the job in a refusal
+    config: dict  # config.yaml there, its folder paths relative to the remote run folder
+    command: str  # run in the remote run folder; {python} and {lf_cli} become the target's own
+    ship: tuple[tuple[Path, str], ...] = ()  # (file here, where in the remote run folder)
+    package: bool = False  # llmops travels with the job: the far side runs this very code
+    needs: tuple[tuple[str, str], ...] = ()  # (i18n key of what it is, a path the box must already hold)
+    imports: tuple[str, ...] = ()  # modules the target's Python must import
+    output_into: str = ""  # where the remote output/ lands here ('' for the job's run folder)
 
 
 class TargetsService:
@@ -180,53 +198,81 @@ class TargetsService:
         saved = training.save(config, box)
         return saved, self.launch_train(training, saved.path, name)
 
-    def require_local(self, name: str | None, what_key: str) -> None:
-        """Refuse a target for work that runs only on this machine (an unknown name is refused as unknown)."""
-        if name and self.get(name).name != LOCAL:
-            raise InvalidInputError("err.target.local_only", name=name, what=Message(what_key))
-
     def _require_on_target(self, target: SshTarget, args: dict) -> None:
         """The base model and adapters a remote run reads must already be on the remote box."""
+        from .targets_work import require_on_box  # that module builds on this one
+
         wanted = [("targets.what.model", str(args.get("model_name_or_path") or ""))]
         wanted += [("targets.what.adapter", part.strip()) for part in str(args.get("adapter_name_or_path") or "").split(",")]
-        for what, value in wanted:
-            if not value.startswith(("/", "~")):
-                continue  # a hub name or nothing: the remote resolves it
-            done = ssh.run(self.address(target), f"test -e {ssh.quote(value)}")
-            if done.returncode != 0:
-                raise InvalidInputError("err.target.missing_on_target", what=t(what), path=value, name=target.name)
+        require_on_box(self, target, wanted)
+
+    def far_wrap(self, name: str | None, job: FarJob,
+                 devices: str | None = None) -> Callable[[JobSpec], JobSpec] | None:
+        """None for this machine; else, once every check passed, the wrapper that sends `job` to target `name`."""
+        target = self.get(name or LOCAL)
+        if isinstance(target, LocalTarget):
+            return None
+        if devices:
+            raise InvalidInputError("err.target.devices_here", name=target.name)
+        if isinstance(target, RayTarget) and not target.shared_path:
+            # What such a job makes comes back only through a folder this machine and the nodes share.
+            raise InvalidInputError("err.target.ray_needs_shared", name=target.name, what=Message(job.what_key))
+        self.require_usable(target)
+        if isinstance(target, SshTarget):
+            from .targets_work import RemoteWork, require_remote, require_on_box
+
+            require_on_box(self, target, job.needs)  # the cheap look first: importing torch there takes seconds
+            if job.imports:
+                require_remote(self, target, RemoteWork(params={}, imports=job.imports))
+        # A Slurm cluster shares this machine's files, and the job's own checks already found them here.
+        return partial(self._wrap_far, target, job)
 
     def _wrap(self, target: SlurmTarget | SshTarget | RayTarget, spec: JobSpec, yaml_path: Path) -> JobSpec:
         """The same training, run by a watcher that mirrors the target's job into this job."""
-        run_dir = Path(spec.run_dir)
         if isinstance(target, SlurmTarget):
             script, _ = self.sbatch_script(target.name, yaml_path, lf_cli=spec.argv[0])
-            plan = {"type": "slurm", "target": target.name, "script": str(script)}
-        elif isinstance(target, RayTarget):
-            plan = self._ray_plan(target, spec, yaml_path)
-        else:
-            remote_root = f"{target.remote_dir.rstrip('/')}/{run_dir.name}-{uuid.uuid4().hex[:6]}"
-            env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES"}
-            env["LLAMABOARD_WORKDIR"] = "output"  # relative to the remote run folder, where the job starts
-            plan = {"type": "ssh", "target": target.name, "user_host": target.user_host, "port": target.port,
-                    "key_file": target.key_file, "known_hosts": str(self.settings.known_hosts_path),
-                    "remote_root": remote_root, "stage_dir": str(self._stage(yaml_path, run_dir / STAGE_DIR)),
-                    "lf_cli": target.lf_cli, "env": env, "fetch_checkpoints": target.fetch_checkpoints,
-                    "grace_s": self.settings.stop_grace_s}
+            return self._watched(target, spec, {"type": "slurm", "target": target.name, "script": str(script)})
+        env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES"}  # the target assigns devices
+        env["LLAMABOARD_WORKDIR"] = "output"  # relative to the remote run folder, where the job starts
+        stage = self._stage(yaml_path, Path(spec.run_dir) / STAGE_DIR)
+        command = ssh.quote(target.lf_cli, "train", CONFIG_FILE)
+        return self._watched(target, spec, self._far_plan(target, Path(spec.run_dir), stage, env, command))
+
+    def _wrap_far(self, target: SlurmTarget | SshTarget | RayTarget, job: FarJob, spec: JobSpec) -> JobSpec:
+        """An argv job run by a watcher: in place on Slurm, else in a remote run folder staged here."""
+        if isinstance(target, SlurmTarget):
+            return self._watched(target, spec, {"type": "slurm", "target": target.name,
+                                                "script": str(self._sbatch_argv(target, spec))})
+        stage = self._stage_far(job, Path(spec.run_dir) / STAGE_DIR)
+        command = job.command.format(python=ssh.quote(target.python), lf_cli=ssh.quote(target.lf_cli))
+        plan = self._far_plan(target, Path(spec.run_dir), stage, {"PYTHONUNBUFFERED": "1"}, command)
+        if job.output_into:
+            plan["output_into"] = job.output_into
+        return self._watched(target, spec, plan)
+
+    def _watched(self, target: SlurmTarget | SshTarget | RayTarget, spec: JobSpec, plan: dict) -> JobSpec:
+        """Write the plan into the run folder; the job becomes its watcher."""
+        run_dir = Path(spec.run_dir)
         plan["lost_after_s"] = self.settings.target_lost_after_s
         atomic_write_json(run_dir / PLAN_FILE, plan)
         argv = [sys.executable, "-m", "llmops.runner.targets.watch", str(run_dir)]
         # The local side only watches: it holds no device, so it never waits for a local GPU.
-        return replace(spec, argv=argv, devices="none", meta={**spec.meta, "target_type": target.type})
+        return replace(spec, argv=argv, devices="none", meta={**spec.meta, "target": target.name,
+                                                              "target_type": target.type})
 
-    def _ray_plan(self, target: RayTarget, spec: JobSpec, yaml_path: Path) -> dict:
+    def _far_plan(self, target: SshTarget | RayTarget, run_dir: Path, stage: Path, env: dict, command: str) -> dict:
+        """The watcher's plan for a staged run folder: copied to the SSH box, or run by Ray."""
+        if isinstance(target, RayTarget):
+            return self._ray_plan(target, run_dir, stage, env, command)
+        return {"type": "ssh", "target": target.name, "user_host": target.user_host, "port": target.port,
+                "key_file": target.key_file, "known_hosts": str(self.settings.known_hosts_path),
+                "remote_root": f"{target.remote_dir.rstrip('/')}/{run_dir.name}-{uuid.uuid4().hex[:6]}",
+                "stage_dir": str(stage), "lf_cli": target.lf_cli, "shell": command, "env": env,
+                "fetch_checkpoints": target.fetch_checkpoints, "grace_s": self.settings.stop_grace_s}
+
+    def _ray_plan(self, target: RayTarget, run_dir: Path, stage: Path, env: dict, run: str) -> dict:
         """A Ray job: the staged run folder as its runtime_env working_dir, or copied onto the shared path."""
-        run_dir = Path(spec.run_dir)
         sid = f"llmops-{run_dir.name[:40]}-{uuid.uuid4().hex[:8]}"
-        env = {k: v for k, v in spec.env.items() if k != "CUDA_VISIBLE_DEVICES"}  # Ray assigns the devices
-        env["LLAMABOARD_WORKDIR"] = "output"  # relative to the job's working folder
-        stage = self._stage(yaml_path, run_dir / STAGE_DIR)
-        run = ssh.quote(target.lf_cli, "train", "config.yaml")
         root = f"{target.shared_path.rstrip('/')}/{sid}" if target.shared_path else ""
         runtime_env: dict = {"env_vars": env}
         if root:
@@ -237,6 +283,21 @@ class TargetsService:
         return {"type": "ray", "target": target.name, "url": ray_jobs.jobs_address(target.address, target.dashboard_port),
                 "submission_id": sid, "entrypoint": entrypoint, "runtime_env": runtime_env, "shared_root": root,
                 "stage_dir": str(stage), "fetch_checkpoints": target.fetch_checkpoints}
+
+    def _sbatch_argv(self, target: SlurmTarget, spec: JobSpec) -> Path:
+        """A one-node batch script running the job's own argv in place (the cluster sees this home at its path)."""
+        run_dir = Path(spec.run_dir)
+        head = slurm.render_worker_script(slurm.WorkerPlan(
+            job_name=run_dir.name[:64], partition=target.partition, time=target.time,
+            gpus=min(target.gpus_per_node, 1), home=str(self.settings.home), python=sys.executable,
+            run_dir=str(run_dir)))
+        env = [f"{key}={value}" for key, value in spec.env.items() if key != "CUDA_VISIBLE_DEVICES"]
+        # The worker script's resources and set-up, its last line (the worker) replaced by this job's argv.
+        text = (head.rstrip("\n").rpartition("\n")[0]
+                + f"\ncd {ssh.quote(spec.cwd)}\nexec {ssh.quote('env', *env, *spec.argv)}\n")
+        script = run_dir / "job.sbatch"
+        atomic_write_text(script, text)
+        return script
 
     def _stage(self, yaml_path: Path, stage: Path) -> Path:
         """The remote run folder as built here: config.yaml with folder paths made relative, and its datasets."""
@@ -254,9 +315,35 @@ class TargetsService:
                 dest = stage / "data" / entry["file_name"]
                 (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
         atomic_write_json(stage / "data" / "dataset_info.json", picked)
-        atomic_write_text(stage / "config.yaml", yaml.safe_dump({**args, "dataset_dir": "data", "output_dir": "output"},
-                                                                sort_keys=False, allow_unicode=True))
+        _write_config(stage, {**args, "dataset_dir": "data", "output_dir": "output"})
         return stage
+
+    def _stage_far(self, job: FarJob, stage: Path) -> Path:
+        """An argv job's remote run folder as built here: config.yaml, the files it reads and, if it runs our code,
+        the llmops package (its dependencies are the target's own, so the far side needs no install)."""
+        stage_files(stage, job.ship, job.package)
+        _write_config(stage, job.config)
+        return stage
+
+
+# This package, copied beside a job that runs our code so the far side runs the very code that planned it.
+PACKAGE = Path(__file__).resolve().parents[1]
+
+
+def stage_files(stage: Path, ship, package: bool) -> None:
+    """Fill a remote run folder built here: each (file or folder here, where there), and llmops itself if asked
+    (its dependencies are the target's own, so the far side needs no install)."""
+    stage.mkdir(parents=True, exist_ok=True)
+    if package:
+        shutil.copytree(PACKAGE, stage / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
+    for source, where in ship:
+        dest = stage / where
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        (shutil.copytree if Path(source).is_dir() else shutil.copyfile)(source, dest)
+
+
+def _write_config(stage: Path, args: dict) -> None:
+    atomic_write_text(stage / CONFIG_FILE, yaml.safe_dump(args, sort_keys=False, allow_unicode=True))
 
 
 def _read_yaml(path: Path) -> dict:

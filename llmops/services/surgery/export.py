@@ -11,6 +11,7 @@ import json
 import shlex
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from ...lf.render import home_relative, to_yaml
 from ...runner.runner import JobRunner
 from ...schemas.jobs import Job, JobSpec
 from ...schemas.models import ModelEntry
-from ...security.paths import contain, contain_if_local, resolve
+from ...security.paths import contain, contain_if_local, in_workspace, resolve
 from ...settings import Settings
 from ...storage import atomic_write_json, create_unique, safe_name
 from ..datasets import DatasetRegistry
@@ -28,6 +29,7 @@ from ..device import DeviceInfo, probe
 from ..evaluation.checkpoints import SEPARATOR
 from ..evaluation.checkpoints import resolve as resolve_ref
 from ..models import ModelRegistry
+from ..targets import CONFIG_FILE, FarJob, TargetsService
 from .outputs import OutputPlan, plan_output, register_output, require_space, weights_bytes
 
 EXPORT_KIND = "surgery_export"
@@ -235,8 +237,21 @@ def save_export(settings: Settings, plan: ExportPlan) -> SavedExport:
     return SavedExport(plan, path, rel, export_command(rel))
 
 
-def launch_export(settings: Settings, runner: JobRunner, saved: SavedExport, devices: str = "cpu") -> Job:
-    """Queue `llamafactory-cli export YAML` (an argv, never a shell line); its job folder holds the plan and log."""
+def far_export(settings: Settings, plan: ExportPlan) -> FarJob:
+    """The export as a target runs it: base and adapter read at their paths (the box must hold them), the model
+    written to the remote run folder's output/, which comes back into the plan's partial folder for the completion."""
+    model = str(in_workspace(settings, plan.args["model_name_or_path"]))
+    adapter = str(in_workspace(settings, plan.args["adapter_name_or_path"]))
+    config = {**plan.args, "model_name_or_path": model, "adapter_name_or_path": adapter, "export_dir": "output"}
+    return FarJob("targets.what.lora_export", config, f"{{lf_cli}} export {CONFIG_FILE}",
+                  needs=(("targets.what.model", model), ("targets.what.adapter", adapter)),
+                  output_into=str(plan.output.partial))
+
+
+def launch_export(settings: Settings, runner: JobRunner, saved: SavedExport, devices: str = "cpu",
+                  wrap: Callable[[JobSpec], JobSpec] | None = None) -> Job:
+    """Queue `llamafactory-cli export YAML` (an argv, never a shell line); its job folder holds the plan and log.
+    `wrap` (a target's) turns the local spec into the one that runs it there."""
     from ..training import _lf_cli
 
     plan = saved.plan
@@ -249,7 +264,7 @@ def launch_export(settings: Settings, runner: JobRunner, saved: SavedExport, dev
                    cwd=str(settings.home), run_dir=str(run_dir), devices=devices,
                    env={"PYTHONUNBUFFERED": "1"}, meta={"operation": plan.operation, "source": plan.ref,
                                                        "config_path": str(saved.path), "path": str(plan.output.final)})
-    return runner.submit(spec)
+    return runner.submit(wrap(spec) if wrap else spec)
 
 
 def job_folder(settings: Settings, kind: str) -> Path:
@@ -259,10 +274,14 @@ def job_folder(settings: Settings, kind: str) -> Path:
     return run_dir
 
 
-def merge_lora(settings: Settings, runner: JobRunner, ref: str, **options) -> tuple[SavedExport, Job]:
-    """Check, save and launch one LoRA merge; `options` as plan_merge_lora takes them."""
-    saved = save_export(settings, plan_merge_lora(settings, ref, **options))
-    return saved, launch_export(settings, runner, saved)
+def merge_lora(settings: Settings, runner: JobRunner, ref: str, target: str | None = None,
+               **options) -> tuple[SavedExport, Job]:
+    """Check, save and launch one LoRA merge on `target` (this machine by default); `options` as plan_merge_lora
+    takes them. The target's checks run before anything is written."""
+    plan = plan_merge_lora(settings, ref, **options)
+    wrap = TargetsService(settings).far_wrap(target, far_export(settings, plan))
+    saved = save_export(settings, plan)
+    return saved, launch_export(settings, runner, saved, wrap=wrap)
 
 
 def read_plan(run_dir: Path | str) -> dict:

@@ -56,6 +56,7 @@ def _build_merge_lora(services: Services, bench: SurgeryWorkbench, labels: Label
     with gr.Row():
         check = labels.make(gr.Button, "ui.sg.lora.check", attr="value")
         start = labels.make(gr.Button, "ui.sg.lora.merge", attr="value", variant="primary")
+        run_on = targets.run_on_picker(services, labels, live)
     status = gr.Markdown()
     yaml_box = labels.make(gr.Code, "ui.sg.lora.yaml", language="yaml", interactive=False)
     command = labels.make(gr.Code, "ui.sg.command", language="shell", interactive=False)
@@ -74,14 +75,15 @@ def _build_merge_lora(services: Services, bench: SurgeryWorkbench, labels: Label
         return [text, exporting.render_export(services.settings, saved.plan), saved.command]
 
     def do_merge(*args):
-        *values, lang = args
+        *values, where, lang = args
         ref, opts = options(*values)
-        saved, job = bench.merge_lora(ref, **opts)
+        saved, job = bench.merge_lora(ref, target=where, **opts)
         text = t("ui.sg.queued", lang, job=job.id, path=str(saved.plan.output.final))
         return [text, exporting.render_export(services.settings, saved.plan), saved.command]
 
     check.click(do_check, [*form, lang_state], [status, yaml_box, command], api_name="surgery_lora_check")
-    start.click(do_merge, [*form, lang_state], [status, yaml_box, command], api_name="surgery_lora_merge")
+    # The target comes last, so calls made before it existed still name the same inputs.
+    start.click(do_merge, [*form, run_on, lang_state], [status, yaml_box, command], api_name="surgery_lora_merge")
     return source
 
 

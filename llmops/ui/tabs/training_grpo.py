@@ -14,6 +14,7 @@ from ...services.container import Services
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 # Drawn apart: the model is the tab's own picker, the dataset a picker of GRPO datasets, rewards one row each.
 APART = ("model", "dataset", "rewards")
@@ -105,6 +106,7 @@ def build(services: Services, labels: Labels, model, lang_state, launched, live:
         preview = labels.make(gr.Button, "ui.btn.preview", variant="secondary", attr="value")
         save = labels.make(gr.Button, "ui.btn.save", variant="secondary", attr="value")
         launch = labels.make(gr.Button, "ui.btn.launch", variant="primary", attr="value")
+        run_on = targets.run_on_picker(services, labels, live)
     status = gr.Markdown()
     command = labels.make(gr.Textbox, "ui.field.command", lines=3, show_copy_button=True, interactive=False)
     yaml_box = gr.Code(language="yaml", label="YAML", interactive=False)
@@ -125,8 +127,8 @@ def build(services: Services, labels: Labels, model, lang_state, launched, live:
         return saved.path.read_text(encoding="utf-8"), saved.command, t("ui.status.saved", lang, path=saved.rel_path)
 
     def on_launch(model_value, dataset_value, *rest):
-        *values, lang = rest
-        saved, job = services.grpo.launch_config(config_of(model_value, dataset_value, values))
+        *values, where, lang = rest
+        saved, job = services.grpo.launch_config(config_of(model_value, dataset_value, values), target=where)
         return (saved.path.read_text(encoding="utf-8"), saved.command,
                 t("ui.status.launched", lang, job=job.id, path=saved.rel_path), job.id)
 
@@ -134,6 +136,7 @@ def build(services: Services, labels: Labels, model, lang_state, launched, live:
     outputs = [yaml_box, command, status]
     preview.click(on_preview, inputs, outputs, api_name="grpo_preview")
     save.click(on_save, inputs, outputs, api_name="grpo_save")
-    launch.click(on_launch, inputs, [*outputs, launched], api_name="grpo_launch")
+    # The target comes last, so calls made before it existed still name the same inputs.
+    launch.click(on_launch, [*inputs[:-1], run_on, lang_state], [*outputs, launched], api_name="grpo_launch")
     live.picker(dataset, lambda lang: services.grpo.datasets(), topics=("datasets",),
                 default=lambda choices: choices[0] if choices else None)
