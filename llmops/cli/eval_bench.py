@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..i18n import t
 from .output import emit
+from .target_opt import add_target
 from .types import comma_list, positive_int, text
 
 
@@ -17,6 +18,7 @@ def register(esub) -> None:
     cmd.add_argument("--batch-size", type=positive_int, default=4)
     cmd.add_argument("--chat-template", action="store_true", help="wrap prompts in the model's chat template")
     cmd.add_argument("--wait", action="store_true", help="wait for the figures (else print the run and job ids)")
+    add_target(cmd)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_benchmark)
 
@@ -34,7 +36,7 @@ def _benchmark(settings, args) -> int:
     services.sync_models()
     tasks = [resolve_task_path(settings, path) for path in args.tasks]  # the job runs in another folder
     folder, job = start_benchmark(settings, services.runner, args.model, tasks, limit=args.limit,
-                                  batch_size=args.batch_size, chat_template=args.chat_template)
+                                  batch_size=args.batch_size, chat_template=args.chat_template, target=args.target)
     if not args.wait:
         emit({"run_id": folder.run_id, "job_id": job.id}, args.json,
              t("bench.queued", settings.lang, run=folder.run_id, job=job.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -50,16 +51,19 @@ def _services(settings):
     return build_services(settings)
 
 
-def run_job(settings, args, kind: str, params: dict, name: str, **secrets) -> Job | None:
+def run_job(settings, args, kind: str, params: dict, name: str, prepare=None, **secrets) -> Job | None:
     """Submit a worker job; with --detach print its id and return None, else wait and return it with its result.
 
+    `prepare` (a context manager) is entered around the submission alone: what it wrote is undone on a refusal.
     Ctrl-C while waiting stops the job (a generation keeps its pairs so far) and still waits for its result.
     A failed job re-raises the worker's own error, so the exit code and message are as if it ran here.
     """
     from ..services import jobkinds
 
     services = _services(settings)
-    job = jobkinds.submit(settings, services.runner, kind, params, name, target=getattr(args, "target", None), **secrets)
+    with prepare or contextlib.nullcontext():
+        job = jobkinds.submit(settings, services.runner, kind, params, name, target=getattr(args, "target", None),
+                              **secrets)
     if getattr(args, "detach", False):
         emit({"job_id": job.id, "kind": kind}, getattr(args, "json", False), job.id)
         return None

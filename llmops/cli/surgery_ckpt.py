@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from ..i18n import t
 from .output import emit
+from .target_opt import add_target
 from .types import text
 
 
@@ -51,6 +52,7 @@ def register(ssub) -> None:
     cmd.add_argument("--out", type=text, default=None, help="output folder (default: under the models folder)")
     cmd.add_argument("--wait", action="store_true", help="wait for the job and print the new version id")
     cmd.add_argument("--json", action="store_true")
+    add_target(cmd)
     cmd.set_defaults(handler=_average)
 
 
@@ -112,7 +114,7 @@ def _average(settings, args) -> int:
 
     services = build_services(settings)
     job = start_average(settings, services.runner, args.run, args.checkpoints, ema=args.ema, lora=args.lora,
-                        name=args.name, out=args.out)
+                        name=args.name, out=args.out, target=args.target)
     if not args.wait:
         emit({"job_id": job.id}, args.json, t("sgc.cli.queued", settings.lang, job=job.id) + f"\n{job.id}")
         return 0

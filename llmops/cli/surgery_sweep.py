@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..i18n import t
 from .output import emit
 from .surgery_merge import key_value
+from .target_opt import add_target
 from .types import text
 
 
@@ -28,6 +29,7 @@ def register(ssub) -> None:
     cmd.add_argument("--keep-all", action="store_true", help="keep every point's merge in the sweep folder")
     cmd.add_argument("--name", type=text, default=None, help="registered name of the kept model (default sweep-METHOD)")
     add_wait_flags(cmd)
+    add_target(cmd)
     cmd.add_argument("--json", action="store_true")
     cmd.set_defaults(handler=_sweep)
 
@@ -37,14 +39,13 @@ def _score(value) -> str:
 
 
 def _sweep(settings, args) -> int:
-    from ..services.surgery.sweep import create_sweep, plan_sweep
+    from ..services.surgery.sweep import created, plan_sweep
     from .jobs import run_job
 
     plan = plan_sweep(settings, args.method, args.models, args.set_name, grid=args.grid, metric=args.metric,
                       param=args.param, params=dict(args.params), keep_all=args.keep_all, name=args.name,
                       limit=args.limit)
-    create_sweep(plan)
-    job = run_job(settings, args, "surgery_sweep", plan.job_params(), plan.job_name())
+    job = run_job(settings, args, "surgery_sweep", plan.job_params(), plan.job_name(), prepare=created(plan))
     if job is None:
         return 0
     result = job.apply_result

@@ -1,4 +1,5 @@
-"""Worker jobs (evaluation, merge, dtype cast) on a target: every check before the job exists, then the plan its watcher runs.
+"""Worker jobs (evaluation, benchmark, merge, sweep, average, dtype cast) on a target: every check before the job exists,
+then the plan its watcher runs.
 
 The far side runs the same `python -m llmops job-worker` in a run folder of its own, with a home made of what the
 kind ships; the watcher brings back result.json and what the kind names, so the local completion applies as usual.
@@ -6,7 +7,6 @@ kind ships; the watcher brings back result.json and what the kind names, so the 
 
 from __future__ import annotations
 
-import shutil
 import sys
 import uuid
 from dataclasses import replace
@@ -20,10 +20,7 @@ from ..schemas.targets import LocalTarget, RayTarget, SlurmTarget, SshTarget
 from ..settings import Settings
 from ..storage import atomic_write_json, atomic_write_text
 from .jobkinds.registry import PARAMS_FILE, REMOTE_HOME, JobKind, RemoteWork
-from .targets import STAGE_DIR, TargetsService
-
-# This package, copied beside the job so the far side runs the very code that planned it.
-PACKAGE = Path(__file__).resolve().parents[1]
+from .targets import STAGE_DIR, TargetsService, stage_files
 
 
 def worker_wrap(settings: Settings, kind: JobKind, params, name: str):
@@ -39,7 +36,7 @@ def worker_wrap(settings: Settings, kind: JobKind, params, name: str):
     service.require_usable(target)
     work = kind.remote(settings, params)
     if isinstance(target, SshTarget):
-        _require_remote(service, target, work)
+        require_remote(service, target, work)
     elif isinstance(target, SlurmTarget):
         # A Slurm cluster shares this machine's file system: what the job reads is checked here.
         for what, value in work.needs:
@@ -48,7 +45,7 @@ def worker_wrap(settings: Settings, kind: JobKind, params, name: str):
     return lambda spec: _wrap(service, target, kind, work, spec)
 
 
-def _require_remote(service: TargetsService, target: SshTarget, work: RemoteWork) -> None:
+def require_remote(service: TargetsService, target: SshTarget, work: RemoteWork) -> None:
     """The remote Python must import what the job needs, and the weights it reads must already be on the box."""
     address = service.address(target)
     modules = ", ".join(work.imports)
@@ -105,16 +102,10 @@ def _wrap(service: TargetsService, target, kind: JobKind, work: RemoteWork, spec
 
 def _stage(stage: Path, kind: JobKind, work: RemoteWork) -> Path:
     """The remote run folder as built here: params.json as the far side reads it, and what the kind ships."""
-    stage.mkdir(parents=True, exist_ok=True)
+    stage_files(stage, work.ship, package=True)
     atomic_write_json(stage / PARAMS_FILE, {"kind": kind.name, "params": work.params})
-    # llmops travels with the job (its dependencies are the target's own), so the far side needs no install.
-    shutil.copytree(PACKAGE, stage / PACKAGE.name, ignore=shutil.ignore_patterns("__pycache__"), dirs_exist_ok=True)
     for folder in (REMOTE_HOME, *work.folders):
         (stage / folder).mkdir(parents=True, exist_ok=True)
-    for source, where in work.ship:
-        dest = stage / where
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        (shutil.copytree if source.is_dir() else shutil.copyfile)(source, dest)
     for where, content in work.write:
         (stage / where).parent.mkdir(parents=True, exist_ok=True)
         (stage / where).write_bytes(content)

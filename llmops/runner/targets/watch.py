@@ -14,6 +14,7 @@ from ...storage import atomic_write_json, atomic_write_text
 from . import LOST_EXIT, LOST_FILE, PLAN_FILE, REMOTE_FILE, ray_jobs, slurm, ssh
 
 POLL_S = 1.0
+STOP_POLL_S = 0.2
 FOLLOWED = ("job.log", "trainer_log.jsonl")
 RESULT = "result.json"
 # What a worker job writes beside its params: progress is followed live, all three come back at the end.
@@ -81,7 +82,8 @@ def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel
     probe = (f"cd {ssh.quote(root)} && if [ -f exit_code ]; then cat exit_code; "
              f"elif kill -0 -- -{pgid} 2>/dev/null; then echo running; else echo gone; fi")
     while True:
-        time.sleep(POLL_S)
+        # While stopping, look often and follow nothing: the stop must reach the box well inside the local grace.
+        time.sleep(STOP_POLL_S if w.stop_at is not None else POLL_S)
         if w.stop_at is not None and not stop_sent:
             stop_sent = ssh.run(address, f"kill -ABRT -- -{pgid}").returncode != 255
         if stop_sent and not killed and time.monotonic() - w.stop_at > float(p.get("grace_s", 30.0)) / 2:
@@ -94,9 +96,10 @@ def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel
                               f"{status.stderr.decode('utf-8', 'replace').strip()[-200:]}")
             continue
         failing_since = None
-        if tunnel is not None:
+        if tunnel is not None and w.stop_at is None:
             tunnel.keep()
-        _follow(address, root, offsets, w.run_dir, "worker" in p)
+        if w.stop_at is None:
+            _follow(address, root, offsets, w.run_dir, "worker" in p)
         answer = status.stdout.decode().strip()
         if answer == "running":
             continue
@@ -113,8 +116,13 @@ def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel
                         lambda name: _remote_text(address, f"{root}/{name}"))
             return code
         exclude = () if p.get("fetch_checkpoints") else ("./checkpoint-*",)
-        ssh.fetch_folder(address, f"{root}/output", w.run_dir, exclude=exclude)
+        ssh.fetch_folder(address, f"{root}/output", _output_into(w), exclude=exclude)
         return code
+
+
+def _output_into(w: Watcher) -> Path:
+    """Where the remote output/ lands: the run folder, or the folder the plan names (an export's partial folder)."""
+    return Path(w.plan.get("output_into") or w.run_dir)
 
 
 def _remote_text(address: ssh.SshAddress, path: str) -> bytes | None:
@@ -128,21 +136,37 @@ def _bring_back(w: Watcher, copy_folder, read_file) -> None:
     worker = w.plan["worker"]
     records = {name: read_file(name) for name in WORKER_RECORDS}
     if records[RESULT] is not None:
-        for rel, here, whole in worker["fetch"]:
-            target = Path(here)
-            if not whole:
-                copy_folder(rel, target)
-                continue
-            landing = target.with_name(f".{target.name}.fetching")
-            shutil.rmtree(landing, ignore_errors=True)
-            copy_folder(rel, landing)
-            landing.rename(target)  # refused when the folder appeared meanwhile: nothing of it is overwritten
+        for rel, here, whole, *optional in worker["fetch"]:
+            try:
+                _fetch_one(copy_folder, rel, Path(here), whole)
+            except OSError:
+                if not (optional and optional[0]):
+                    raise
+                _say(f"{rel} was not made over there; nothing to fetch")
     for name, data in records.items():
         if data is None:
             continue
         if name == RESULT:
-            data = json.dumps({**json.loads(data), **worker["result"]}, ensure_ascii=False).encode()
+            made = json.loads(data)
+            # Only what the far side reported is renamed: a result without a path gains none here.
+            data = json.dumps({**made, **{k: v for k, v in worker["result"].items() if k in made}},
+                              ensure_ascii=False).encode()
         atomic_write_text(w.run_dir / name, data.decode("utf-8", "replace"))
+
+
+def _fetch_one(copy_folder, rel: str, target: Path, whole: bool) -> None:
+    """One remote folder into `target`: merged into it, or landed aside and renamed into place whole."""
+    if not whole:
+        copy_folder(rel, target)
+        return
+    landing = target.with_name(f".{target.name}.fetching")
+    shutil.rmtree(landing, ignore_errors=True)
+    try:
+        copy_folder(rel, landing)
+    except OSError:
+        shutil.rmtree(landing, ignore_errors=True)
+        raise
+    landing.rename(target)  # refused when the folder appeared meanwhile: nothing of it is overwritten
 
 
 def _follow(address: ssh.SshAddress, root: str, offsets: dict[str, int], run_dir: Path, worker: bool = False) -> None:
@@ -236,7 +260,7 @@ def _run_ray(w: Watcher) -> int:
                         lambda name: _local_bytes(Path(root) / name))
         elif root and (Path(root) / "output").is_dir():
             exclude = None if p.get("fetch_checkpoints") else shutil.ignore_patterns("checkpoint-*")
-            shutil.copytree(Path(root) / "output", w.run_dir, ignore=exclude, dirs_exist_ok=True)
+            shutil.copytree(Path(root) / "output", _output_into(w), ignore=exclude, dirs_exist_ok=True)
         elif not root:
             _say("no shared path: the outputs stay in the Ray job's working folder on the cluster")
         return 0 if status == "SUCCEEDED" else (code or 1)

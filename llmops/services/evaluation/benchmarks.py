@@ -135,15 +135,19 @@ def prepare_run(settings: Settings, version_id: str, task_files: list[str | Path
 
 
 def start_benchmark(settings: Settings, runner, version_id: str, task_files: list[str | Path], *,
-                    limit: int | None = None, batch_size: int = 4, chat_template: bool = False):
-    """Prepare the run folder here (so a bad task is refused at once) and queue a `benchmark` job for it.
-
-    Returns (the run folder, the job)."""
+                    limit: int | None = None, batch_size: int = 4, chat_template: bool = False,
+                    target: str | None = None):
+    """Prepare the run folder here (so a bad task is refused at once) and queue a `benchmark` job for it on
+    `target`; a refused target leaves no folder. Returns (the run folder, the job)."""
     from ..jobkinds import submit
 
     folder = prepare_run(settings, version_id, task_files, limit=limit)
     values = {"run_id": folder.run_id, "model": version_id, "batch_size": batch_size, "chat_template": chat_template}
-    return folder, submit(settings, runner, "benchmark", values, f"benchmark {version_id}")
+    try:
+        return folder, submit(settings, runner, "benchmark", values, f"benchmark {version_id}", target=target)
+    except BaseException:
+        shutil.rmtree(folder.path, ignore_errors=True)
+        raise
 
 
 def run_benchmark(settings: Settings, version_id: str, task_files: list[str | Path] | None = None, *,
@@ -176,6 +180,7 @@ def _evaluate(folder: RunFolder, entry: ModelEntry, names: list[str], *, limit: 
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
 
+    _relocate_tasks(folder.path / "tasks")
     manager = TaskManager(include_path=str(folder.path / "tasks"), include_defaults=False)
     model = HFLM(pretrained=entry.path, peft=entry.adapter, device="cuda" if torch.cuda.is_available() else "cpu",
                  batch_size=batch_size, trust_remote_code=entry.trust_remote_code)
@@ -184,6 +189,18 @@ def _evaluate(folder: RunFolder, entry: ModelEntry, names: list[str], *, limit: 
                                        bootstrap_iters=0, apply_chat_template=chat_template)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def _relocate_tasks(tasks: Path) -> None:
+    """Point each frozen task at the data files beside it: a run folder that travelled (to a target) still reads
+    its own copies, wherever it was frozen."""
+    for path in tasks.glob("*/*.yaml"):
+        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        files = config["dataset_kwargs"]["data_files"]
+        here = {split: str(path.parent / Path(name).name) for split, name in files.items()}
+        if here != files:
+            config["dataset_kwargs"]["data_files"] = here
+            atomic_write_text(path, yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
 
 
 def _record(folder: RunFolder, version_id: str, names: list[str], results: dict, limit: int | None) -> dict:

@@ -159,8 +159,8 @@ class EvalWorkbench:
     def benchmark_tasks(self) -> list[Path]:
         return benchmarks.example_tasks(self.settings)
 
-    def start_benchmark(self, version_id: str, tasks: list[str], limit: int | None):
-        return benchmarks.start_benchmark(self.settings, self.runner, version_id, tasks, limit=limit)
+    def start_benchmark(self, version_id: str, tasks: list[str], limit: int | None, target: str | None = None):
+        return benchmarks.start_benchmark(self.settings, self.runner, version_id, tasks, limit=limit, target=target)
 
 
 def metric_names() -> list[str]:

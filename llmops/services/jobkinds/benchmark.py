@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...runner.evidence import RESULT_FILE
 from ...schemas.eval_runs import RUN_ID_PATTERN
 from ...schemas.jobs import Job
-from .registry import JobKind, WorkerContext, read_json, register
+from .registry import JobKind, RemoteWork, WorkerContext, read_json, register
 
 
 class BenchmarkParams(BaseModel):
@@ -40,4 +40,15 @@ def _complete(ctx, job: Job) -> dict:
     return read_json(Path(job.run_dir) / RESULT_FILE) or {"skipped": "no output"}
 
 
-register(JobKind("benchmark", "jobs.kind.benchmark", BenchmarkParams, _run, _complete, devices="cpu"))
+def _remote(settings, params: BenchmarkParams) -> RemoteWork:
+    """lm-eval on a target: the prepared run folder (its frozen tasks) and the registry travel, the weights must be
+    there already, and the folder comes back with its figures."""
+    from ..evaluation.run_folder import RunFolder
+    from .evaluation import run_folder_work
+
+    folder = RunFolder(settings, params.run_id).require()
+    return run_folder_work(settings, folder, [params.model], params.model_dump(),
+                           ("pydantic", "yaml", "torch", "transformers", "lm_eval"))
+
+
+register(JobKind("benchmark", "jobs.kind.benchmark", BenchmarkParams, _run, _complete, devices="cpu", remote=_remote))

@@ -64,34 +64,43 @@ def _complete_eval(ctx, job: Job) -> dict:
 
 
 def _remote_eval(settings, params: EvalParams) -> RemoteWork:
-    """Generation and scoring on a target: the run folder and the model registry travel; contamination is checked
-    here first (the datasets it reads stay here), and the run folder comes back whole."""
+    """Generation and scoring on a target: contamination is checked here first (the datasets it reads stay here),
+    then the run folder travels and comes back whole."""
     from ...errors import InvalidInputError
-    from ..evaluation.checkpoints import resolve
     from ..evaluation.contamination import contamination_reports
     from ..evaluation.run_folder import RunFolder
-    from ..models import ModelRegistry
 
     folder = RunFolder(settings, params.run_id).require()
     config = folder.config()
     if config.judge is not None:
         raise InvalidInputError("err.target.eval_judge", run=params.run_id)
+    if folder.contamination() is None:
+        folder.write_contamination(contamination_reports(settings, folder))
+    return run_folder_work(settings, folder, config.models, params.model_dump(),
+                           ("pydantic", "yaml", "torch", "transformers"))
+
+
+def run_folder_work(settings, folder, model_ids, params: dict, imports: tuple[str, ...]) -> RemoteWork:
+    """An evaluation run folder's job on a target: the folder and the model registry travel to the far side's
+    home, each local model's weights must be there already, and the folder comes back whole."""
+    from ...errors import InvalidInputError
+    from ..evaluation.checkpoints import resolve
+    from ..models import ModelRegistry
+
     registry, needs = ModelRegistry(settings), []
-    for model_id in config.models:
+    for model_id in model_ids:
         entry = resolve(registry, model_id)
         if entry.endpoint is not None:
             if entry.endpoint.api_key_env:  # a key never leaves this machine
                 raise InvalidInputError("err.target.endpoint_key", model=model_id, var=entry.endpoint.api_key_env)
             continue
         needs += [("targets.what.model", entry.path or "")] + ([("targets.what.adapter", entry.adapter)] if entry.adapter else [])
-    if folder.contamination() is None:
-        folder.write_contamination(contamination_reports(settings, folder))
     rel = folder.path.relative_to(settings.home).as_posix()
     models = registry.path.relative_to(settings.home).as_posix()
-    return RemoteWork(params=params.model_dump(), needs=tuple(needs),
+    return RemoteWork(params=params, needs=tuple(needs),
                       ship=((folder.path, f"{REMOTE_HOME}/{rel}"), (registry.path, f"{REMOTE_HOME}/{models}")),
                       fetch=((f"{REMOTE_HOME}/{rel}", str(folder.path), False),), result={"path": str(folder.path)},
-                      imports=("pydantic", "yaml", "torch", "transformers"))
+                      imports=imports)
 
 
 register(JobKind("eval", "jobs.kind.eval", EvalParams, _run_eval, _complete_eval,

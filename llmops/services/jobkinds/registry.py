@@ -114,8 +114,9 @@ class RemoteWork:
     ship: tuple[tuple[Path, str], ...] = ()  # (file or folder here, where in the remote run folder)
     write: tuple[tuple[str, bytes], ...] = ()  # (where in the remote run folder, content made here for the job)
     needs: tuple[tuple[str, str], ...] = ()  # (i18n key of what it is, a path the target must already hold)
-    fetch: tuple[tuple[str, str, bool], ...] = ()  # (path in the remote run folder, path here, replaces it whole)
-    result: dict = field(default_factory=dict)  # result.json values as they read here (its paths)
+    # (path in the remote run folder, path here, replaces it whole[, skipped when the far side never made it])
+    fetch: tuple[tuple, ...] = ()
+    result: dict = field(default_factory=dict)  # result.json values as they read here (its paths), for keys it has
     folders: tuple[str, ...] = ()  # empty folders the job expects in its remote run folder
     imports: tuple[str, ...] = ("pydantic", "yaml")  # modules the far side's Python must have
 

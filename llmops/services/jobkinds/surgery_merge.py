@@ -44,12 +44,16 @@ def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
 
 evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
                                         "after the merged model was moved into place", judge=_judge))
+def merge_needs(recipe: dict) -> tuple[tuple[str, str], ...]:
+    """Every model folder a mergekit recipe reads (a base+lora input names both), as a target's needs."""
+    refs = [recipe.get("base_model"), *(item.get("model") for item in recipe.get("models") or [])]
+    return tuple(("targets.what.model", part) for ref in refs if ref for part in str(ref).split("+"))
+
+
 def _remote(settings, params: MergeJobParams) -> RemoteWork:
     """The merge on a target: its inputs must be there already; it writes under its own run folder and the merged
     model comes back into the planned output folder."""
-    recipe = params.recipe
-    refs = [recipe.get("base_model"), *(item.get("model") for item in recipe.get("models") or [])]
-    needs = tuple(("targets.what.model", part) for ref in refs if ref for part in str(ref).split("+"))
+    needs = merge_needs(params.recipe)
     final = Path(params.final)
     there = params.model_copy(update={"final": f"output/{final.name}", "partial": f"output/{Path(params.partial).name}",
                                       "lora_cache": "output/lora-cache" if params.lora_cache else None})

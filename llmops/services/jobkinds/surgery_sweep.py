@@ -12,7 +12,11 @@ from ...runner import evidence
 from ...runner.evidence import RESULT_FILE
 from ...schemas.jobs import Job, JobStatus
 from ..surgery.sweep import KIND, SweepParams
-from .registry import JobKind, WorkerContext, read_json, register
+from .registry import JobKind, RemoteWork, WorkerContext, read_json, register
+from .surgery_merge import merge_needs
+
+# Where the sweep's folder and its kept model sit in the far side's run folder.
+THERE, OUTPUT = "sweep", "output"
 
 
 def _run(ctx: WorkerContext, params: SweepParams) -> dict:
@@ -44,5 +48,27 @@ def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
 
 evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
                                         "after the best point's model was moved into place", judge=_judge))
+def _remote(settings, params: SweepParams) -> RemoteWork:
+    """The sweep on a target: its folder (config and frozen set) travels, the inputs must be there already; each
+    point merges under the far side's sweep folder, and the folder (points, result, kept merges) and the best
+    model come back."""
+    folder, final = Path(params.folder), Path(params.final)
+
+    def there(path: str) -> str:
+        return f"{THERE}/{Path(path).relative_to(folder).as_posix()}"
+
+    points = [point.model_copy(update={"merge": point.merge.model_copy(update={
+        "final": there(point.merge.final), "partial": there(point.merge.partial),
+        "lora_cache": there(point.merge.lora_cache) if point.merge.lora_cache else None})})
+              for point in params.points]
+    moved = params.model_copy(update={"folder": THERE, "final": f"{OUTPUT}/{final.name}", "points": points})
+    return RemoteWork(params=moved.model_dump(mode="json"), needs=merge_needs(params.points[0].merge.recipe),
+                      ship=((folder, THERE),), folders=(OUTPUT,),
+                      # No point scored means no kept model: that fetch is skipped, the points still come back.
+                      fetch=((THERE, str(folder), False), (f"{OUTPUT}/{final.name}", str(final), True, True)),
+                      result={"path": str(final), "folder": str(folder)},
+                      imports=("pydantic", "yaml", "torch", "transformers", "mergekit"))
+
+
 register(JobKind(KIND, "jobs.kind.surgery_sweep", SweepParams, _run, _complete,
-                 applies_on=(JobStatus.COMPLETED, JobStatus.STOPPED), graceful_stop=True))
+                 applies_on=(JobStatus.COMPLETED, JobStatus.STOPPED), graceful_stop=True, remote=_remote))

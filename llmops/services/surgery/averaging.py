@@ -30,7 +30,7 @@ from ...storage import atomic_write_text
 from ..evaluation.checkpoints import SEPARATOR
 from ..models import ModelRegistry
 from .checkpoints import CheckpointTable, base_of, checkpoint_table
-from .outputs import RECIPE_FILE, OutputPlan, plan_output, require_space, weights_bytes
+from .outputs import PARTIAL_PREFIX, RECIPE_FILE, OutputPlan, plan_output, require_space, weights_bytes
 
 KIND = "surgery_average"
 LORA_METHODS = ("merge", "cat")
@@ -225,10 +225,16 @@ def describe(settings: Settings, run: str, checkpoints: list[str], ema: float | 
 
 
 def run_average(settings: Settings, run: str, checkpoints: list[str], ema: float | None = None, lora: str = "merge",
-                name: str | None = None, out: str | None = None, progress: Progress | None = None) -> dict:
-    """Average now (the job's body): written aside, moved into place whole; returns what to register."""
-    spec = describe(settings, run, checkpoints, ema, lora, name, out)
-    plan = plan_output(settings, spec["name"], out)
+                name: str | None = None, out: str | None = None, progress: Progress | None = None,
+                spec: dict | None = None) -> dict:
+    """Average now (the job's body): written aside, moved into place whole; returns what to register. A `spec`
+    described elsewhere (a target's job, planned here) is taken as it is, its paths those of this machine."""
+    if spec is None:
+        spec = describe(settings, run, checkpoints, ema, lora, name, out)
+        plan = plan_output(settings, spec["name"], out)
+    else:
+        final = Path(spec["final"])
+        plan = OutputPlan(final, final.with_name(f"{PARTIAL_PREFIX}{final.name}"))
     folders, weights = [Path(f) for f in spec["folders"]], spec["weights"]
     recipe = {"operation": "average", **{k: spec[k] for k in ("run", "checkpoints", "weights", "kind", "lora")},
               "method": spec["lineage"]["method"], "decay": ema}
@@ -249,15 +255,16 @@ def run_average(settings: Settings, run: str, checkpoints: list[str], ema: float
 
 
 def start_average(settings: Settings, runner: JobRunner, run: str, checkpoints: list[str], ema: float | None = None,
-                  lora: str = "merge", name: str | None = None, out: str | None = None) -> Job:
-    """Check everything, then queue the averaging job."""
+                  lora: str = "merge", name: str | None = None, out: str | None = None,
+                  target: str | None = None) -> Job:
+    """Check everything, then queue the averaging job (on `target`, this machine by default)."""
     from ..jobkinds import submit
 
     out = str(Path(out).expanduser().resolve()) if out else None  # the job runs in another working folder
     spec = describe(settings, run, checkpoints, ema, lora, name, out)
     params = {"run": spec["run"], "checkpoints": spec["checkpoints"], "ema": ema, "lora": lora, "name": spec["name"],
               "out": out}
-    return submit(settings, runner, KIND, params, f"average {spec['name']}")
+    return submit(settings, runner, KIND, params, f"average {spec['name']}", target=target)
 
 
 def register_average(settings: Settings, result: dict):

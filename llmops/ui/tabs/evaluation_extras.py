@@ -13,6 +13,7 @@ from ..choices import version_ids
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 
 def gate_text(setting: GateSetting, lang: str) -> str:
@@ -30,14 +31,16 @@ def build_benchmarks(bench: EvalWorkbench, services: Services, labels: Labels, l
             version = labels.make(Picker, "ui.ev.version")
             tasks = labels.make(Picker, "ui.ev.bench_tasks", multiselect=True, scale=2)
             limit = labels.make(gr.Number, "ui.ev.limit", info="ui.ev.limit.info", value=0, precision=0, minimum=0)
+            run_on = targets.run_on_picker(services, labels, live)
             start = labels.make(gr.Button, "ui.ev.bench_start", attr="value", scale=0)
         started = gr.Markdown()
 
-    def do_start(version_id, task_files, max_docs, lang):
-        folder, job = bench.start_benchmark(version_id or "", list(task_files or []), int(max_docs) if max_docs else None)
+    def do_start(version_id, task_files, max_docs, target, lang):
+        folder, job = bench.start_benchmark(version_id or "", list(task_files or []), int(max_docs) if max_docs else None,
+                                            target or None)
         return t("ui.ev.bench_started", lang, run=folder.run_id, job=job.id)
 
-    start.click(do_start, [version, tasks, limit, lang_state], [started], api_name="eval_benchmark")
+    start.click(do_start, [version, tasks, limit, run_on, lang_state], [started], api_name="eval_benchmark")
     live.picker(version, lambda lang: version_ids(services), topics=("models",))
     live.picker(tasks, lambda lang: [(p.name, str(p)) for p in bench.benchmark_tasks()], topics=("configs",))
 

@@ -14,6 +14,7 @@ from ...services.surgery.workbench import SurgeryWorkbench
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live, picker_update
+from . import targets
 
 TABLE_HEADERS = ["ui.sg.ck.col.name", "ui.sg.ck.col.step", "ui.sg.ck.col.train_loss", "ui.sg.ck.col.eval_loss",
                  "ui.sg.ck.col.score", "ui.sg.ck.col.flags", "ui.sg.ck.col.size", "ui.sg.ck.col.complete"]
@@ -103,6 +104,7 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
                                info="ui.sg.ck.lora.info")
         with gr.Row():
             avg_name = labels.make(gr.Textbox, "ui.sg.name", info="ui.sg.name.info")
+            run_on = targets.run_on_picker(services, labels, live)
             average = labels.make(gr.Button, "ui.sg.ck.start", attr="value", variant="primary", scale=0)
     status = gr.Markdown()
 
@@ -132,10 +134,10 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
         text = t("ui.sg.ck.pruned", lang, count=len(plan.delete), size=f"{plan.bytes / 1024**2:.1f}")
         return [text, "", gr.update(interactive=False)]
 
-    def do_average(run_now, picks_now, how_now, decay_now, lora_now, name, lang):
+    def do_average(run_now, picks_now, how_now, decay_now, lora_now, name, target, lang):
         ema = float(decay_now) if how_now == "ema" else None
         job = bench.average((run_now or "").strip(), list(picks_now or []), ema=ema, lora=lora_now,
-                            name=(name or "").strip() or None)
+                            name=(name or "").strip() or None, target=target or None)
         return t("ui.sg.queued", lang, job=job.id, path="-")
 
     view_out = [table, recommended, chosen, picks]
@@ -145,6 +147,6 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     score.click(do_score, [run, score_set, score_metric, lang_state], [status], api_name="surgery_ckpt_score")
     plan_btn.click(do_plan, [run, lang_state], [status, token, confirm], api_name="surgery_prune_plan")
     confirm.click(do_prune, [run, token, lang_state], [status, token, confirm], api_name="surgery_prune")
-    average.click(do_average, [run, picks, how, decay, lora, avg_name, lang_state], [status],
+    average.click(do_average, [run, picks, how, decay, lora, avg_name, run_on, lang_state], [status],
                   api_name="surgery_average")
     return run

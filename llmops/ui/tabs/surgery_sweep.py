@@ -14,6 +14,7 @@ from ..choices import version_ids
 from ..components import Picker
 from ..i18n import Labels
 from ..live import Live
+from . import targets
 
 TICK_S = 2.0
 METHODS = ("linear", "slerp")
@@ -72,6 +73,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     with gr.Row():
         keep_all = labels.make(gr.Checkbox, "ui.sgw.keep_all", value=False)
         name = labels.make(gr.Textbox, "ui.sgw.name")
+        run_on = targets.run_on_picker(services, labels, live)
     with gr.Row():
         start = labels.make(gr.Button, "ui.sgw.start", attr="value", variant="primary")
         stop = labels.make(gr.Button, "ui.sgw.stop", attr="value", variant="stop")
@@ -81,10 +83,10 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
     job_id = gr.Textbox(visible=False)
     timer = gr.Timer(TICK_S, active=False)
 
-    def do_start(a, b, method_, grid_, set_, metric_, keep, name_, lang):
+    def do_start(a, b, method_, grid_, set_, metric_, keep, name_, target, lang):
         plan = sw.plan_sweep(services.settings, method_, [a or "", b or ""], set_ or "", grid=grid_, metric=metric_,
                              keep_all=bool(keep), name=(name_ or "").strip() or None)
-        job = sw.start_sweep(services.jobs, plan)
+        job = sw.start_sweep(services.jobs, plan, target or None)
         note = t("ui.sgw.started", lang, sweep=plan.sweep_id, job=job.id, points=len(plan.params.points),
                  models=plan.models_at_once, disk=f"{plan.disk_bytes / 1024**2:.1f} MB")
         return [note, sweep_figure([], lang, plan.params.metric), plan.sweep_id, job.id, gr.Timer(active=True)]
@@ -100,7 +102,7 @@ def build(services: Services, labels: Labels, lang_state: gr.State, live: Live) 
         note = t("ui.sgw.stopping", lang, job=job) if job else line
         return [f"{note}\n\n{line}" if job else note, figure, gr.Timer(active=running)]
 
-    form = [model_a, model_b, method, grid, set_name, metric, keep_all, name, lang_state]
+    form = [model_a, model_b, method, grid, set_name, metric, keep_all, name, run_on, lang_state]
     start.click(do_start, form, [text, plot, sweep_id, job_id, timer], api_name="surgery_sweep_start")
     timer.tick(tick, [sweep_id, job_id, lang_state], [text, plot, timer], api_name="surgery_sweep_tick",
                queue=False, show_progress="hidden")
