@@ -210,9 +210,10 @@ rc=$(cat "$SLURM_STANDIN/$id.rc" 2>/dev/null) || exit 0
 
 
 def test_a_merge_job_through_sbatch_runs_the_worker_in_place(settings, demo_model_dir, perturbed_model, tmp_path,
-                                                             monkeypatch):
+                                                             monkeypatch, trained_adapter):
     from llmops.services import jobkinds
     from llmops.services.container import build_services
+    from llmops.services.surgery.export import merge_lora
     from llmops.services.surgery.merge import plan_merge
 
     bin_dir = tmp_path / "bin"
@@ -237,3 +238,13 @@ def test_a_merge_job_through_sbatch_runs_the_worker_in_place(settings, demo_mode
     assert "submitted batch job 7001" in log and "ended: COMPLETED" in log
     assert services.models.get(done.apply_result["model_id"]).path == str(plan.output.final)
     assert (plan.output.final / "model.safetensors").is_file()
+
+    # An argv job (a LoRA merge-export) runs its own command in place through the same one-node script.
+    adapter = services.models.add_adapter("tuned", a.id, str(trained_adapter))
+    export, job = merge_lora(settings, services.runner, adapter.id, "cluster", name="slurm-lora")
+    done = services.reconciler.wait_applied(job.id, 240)
+    assert done.status is JobStatus.COMPLETED, services.runner.log_tail(done.id, 60)
+    script = (Path(done.run_dir) / "job.sbatch").read_text()
+    assert f"cd {settings.home}" in script and f"export {export.path}" in script and "job-worker" not in script
+    assert services.models.get(done.apply_result["model_id"]).kind == "merged"
+    assert (export.plan.output.final / "model.safetensors").is_file()

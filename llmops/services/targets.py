@@ -287,14 +287,11 @@ class TargetsService:
     def _sbatch_argv(self, target: SlurmTarget, spec: JobSpec) -> Path:
         """A one-node batch script running the job's own argv in place (the cluster sees this home at its path)."""
         run_dir = Path(spec.run_dir)
-        head = slurm.render_worker_script(slurm.WorkerPlan(
+        env = [f"{key}={value}" for key, value in spec.env.items() if key != "CUDA_VISIBLE_DEVICES"]
+        text = slurm.render_worker_script(slurm.WorkerPlan(
             job_name=run_dir.name[:64], partition=target.partition, time=target.time,
             gpus=min(target.gpus_per_node, 1), home=str(self.settings.home), python=sys.executable,
-            run_dir=str(run_dir)))
-        env = [f"{key}={value}" for key, value in spec.env.items() if key != "CUDA_VISIBLE_DEVICES"]
-        # The worker script's resources and set-up, its last line (the worker) replaced by this job's argv.
-        text = (head.rstrip("\n").rpartition("\n")[0]
-                + f"\ncd {ssh.quote(spec.cwd)}\nexec {ssh.quote('env', *env, *spec.argv)}\n")
+            run_dir=str(run_dir), workdir=spec.cwd, command=ssh.quote("env", *env, *spec.argv)))
         script = run_dir / "job.sbatch"
         atomic_write_text(script, text)
         return script

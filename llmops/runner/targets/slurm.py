@@ -64,19 +64,22 @@ class WorkerPlan:
     home: str
     python: str
     run_dir: str
+    workdir: str = ""  # with `command`: where it starts (the home by default)
+    command: str = ""  # a job's own command line, already quoted; empty: the llmops job-worker
 
 
 def render_worker_script(plan: WorkerPlan) -> str:
-    """The batch script of a worker job: the same `job-worker` this machine would run, on a node that shares the home."""
+    """The batch script of a worker job: the same `job-worker` this machine would run (or the job's own command),
+    on a node that shares the home."""
     head = ["#!/bin/bash", f"#SBATCH --job-name={plan.job_name}", "#SBATCH --nodes=1", "#SBATCH --ntasks=1",
             f"#SBATCH --time={plan.time}", f"#SBATCH --output={plan.run_dir}/slurm-%j.out"]
     if plan.gpus:
         head.append(f"#SBATCH --gpus-per-node={plan.gpus}")
     if plan.partition:
         head.append(f"#SBATCH --partition={plan.partition}")
-    body = ["set -euo pipefail", f"cd {shlex.quote(plan.home)}",
-            f"export LLMOPS_HOME={shlex.quote(plan.home)} PYTHONUNBUFFERED=1",
-            f"exec {shlex.quote(plan.python)} -m llmops job-worker {shlex.quote(plan.run_dir)}"]
+    run = plan.command or f"{shlex.quote(plan.python)} -m llmops job-worker {shlex.quote(plan.run_dir)}"
+    body = ["set -euo pipefail", f"cd {shlex.quote(plan.workdir or plan.home)}",
+            f"export LLMOPS_HOME={shlex.quote(plan.home)} PYTHONUNBUFFERED=1", f"exec {run}"]
     return "\n".join([*head, "", *body, ""])
 
 
