@@ -4,6 +4,7 @@ Ray job, a silent cluster turning a job LOST, and an unreachable address refused
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -28,6 +29,9 @@ from llmops.settings import Settings  # noqa: E402
 from tests.test_targets import _remote, _wait  # noqa: E402
 
 RAY = Path(sys.executable).parent / "ray"
+# Ray's processes find "their" address by asking which interface leads outside; told that this is no cluster, every
+# one of them (head, workers, job supervisors) takes 127.0.0.1, so the test's traffic stays on loopback.
+LOOPBACK_ONLY = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
 
 
 def _free_port() -> int:
@@ -47,7 +51,8 @@ def ray_head():
                              str(port), "--dashboard-host", "127.0.0.1", "--dashboard-port", str(dash),
                              "--ray-client-server-port", str(client), "--include-dashboard", "true",
                              "--disable-usage-stats", "--num-cpus", "2", "--temp-dir", str(temp)],
-                            stdout=open(temp / "head.log", "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                            stdout=open(temp / "head.log", "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env={**os.environ, **LOOPBACK_ONLY})
     url = f"http://127.0.0.1:{dash}"
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and head.poll() is None:
