@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 
@@ -13,6 +14,8 @@ from .apphelpers import AppProcess
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+IFRAME_RESIZER = "https://cdnjs.cloudflare.com/ajax/libs/iframe-resizer/4.3.1/iframeResizer.contentWindow.min.js"
 
 pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists() or shutil.which("fc-list") is None,
                                 reason="Debian chromium not installed (scripts/ensure_browser.sh needs apt-get)")
@@ -33,6 +36,9 @@ def app_page(app: AppProcess, height: int = 1000):
 
 def test_training_page_in_browser(settings, app_factory, tmp_path):
     with app_page(app_factory()) as page:
+        asked: list[str] = []  # every URL the page loads: an offline box must not wait on any other host
+        page.on("request", lambda request: asked.append(request.url))
+        page.reload()
         page.get_by_role("tab", name="Training", exact=True).click()
         page.get_by_text("Device:").wait_for(timeout=60000)  # the deferred device probe arrived
         page.get_by_role("tab", name="DPO (preference tuning)").click()
@@ -44,6 +50,10 @@ def test_training_page_in_browser(settings, app_factory, tmp_path):
         assert page.get_by_role("tab", name="DPO（偏好优化）").count() == 1
         page.screenshot(path=str(tmp_path / "training_zh.png"), full_page=True)
     assert (tmp_path / "training_zh.png").stat().st_size > 20000
+    # Nothing the page needs to render comes from elsewhere (no web fonts); Gradio's own index page still adds one
+    # async script for embedding in iframes, which nothing waits on.
+    outside = sorted({url for url in asked if urlparse(url).hostname not in ("127.0.0.1", None)})
+    assert len(asked) > 10 and outside in ([], [IFRAME_RESIZER]), outside
 
 
 def test_ab_vote_in_browser(settings, app_factory, demo_model_dir, tmp_path):

@@ -45,11 +45,18 @@ def _leaderboard_live(services: Services, live: Live, tab: leaderboard.Leaderboa
     live.add(tab.outputs, refresh, topics=("prefs",), inputs=[tab.source, first, second])
 
 
+def _theme() -> gr.themes.Base:
+    """Gradio's default look in the machine's own fonts: the default theme fetches Google Fonts, which an offline
+    GPU box (or a network that blocks Google) would wait on before the page renders."""
+    return gr.themes.Default(font=["ui-sans-serif", "system-ui", "Noto Sans CJK SC", "sans-serif"],
+                             font_mono=["ui-monospace", "SFMono-Regular", "Consolas", "monospace"])
+
+
 def build_app(services: Services) -> gr.Blocks:
     """Create the Blocks app; nothing heavy (torch, transformers) is imported here."""
     lang = services.settings.lang
     labels = Labels(lang)
-    with gr.Blocks(title="LLMOps Studio", css=CSS, analytics_enabled=False) as demo:
+    with gr.Blocks(title="LLMOps Studio", css=CSS, theme=_theme(), analytics_enabled=False) as demo:
         lang_state = gr.State(lang)
         live = Live(services.workspace, lang_state)
         with gr.Row():
