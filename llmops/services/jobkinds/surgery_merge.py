@@ -44,6 +44,8 @@ def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
 
 evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
                                         "after the merged model was moved into place", judge=_judge))
+
+
 def merge_needs(recipe: dict) -> tuple[tuple[str, str], ...]:
     """Every model folder a mergekit recipe reads (a base+lora input names both), as a target's needs."""
     refs = [recipe.get("base_model"), *(item.get("model") for item in recipe.get("models") or [])]

@@ -48,6 +48,8 @@ def _judge(run_dir: Path, stop_requested: bool) -> evidence.Verdict:
 
 evidence.register(evidence.KindEvidence(kind=KIND, proves_completion=f"{RESULT_FILE} in the run folder, written "
                                         "after the best point's model was moved into place", judge=_judge))
+
+
 def _remote(settings, params: SweepParams) -> RemoteWork:
     """The sweep on a target: its folder (config and frozen set) travels, the inputs must be there already; each
     point merges under the far side's sweep folder, and the folder (points, result, kept merges) and the best
