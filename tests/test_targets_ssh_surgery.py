@@ -1,5 +1,5 @@
 """Surgery and benchmark jobs on an SSH box (a real throwaway `sshd` on 127.0.0.1): a ratio sweep, a checkpoint
-average and an lm-eval benchmark each run there through the same job-worker, their inputs shipped or found on the
+average, an lm-eval benchmark and the scoring of every checkpoint each run there through the same job-worker, their inputs shipped or found on the
 box, and come back to be registered or read here; a box that cannot run them is refused before anything exists."""
 
 from __future__ import annotations
@@ -87,5 +87,14 @@ def test_sweep_average_and_benchmark_run_on_the_box(sshd, settings, demo_model_d
     there = Path(_remote(done)["root"]) / "home" / folder.path.relative_to(settings.home)
     frozen = yaml.safe_load((there / "tasks" / "llmops_ceval_zh_mini" / "llmops_ceval_zh_mini.yaml").read_text())
     assert all(path.startswith(str(there)) for path in frozen["dataset_kwargs"]["data_files"].values())
-    for job in (swept, averaged, done):
+    # Every checkpoint of a run scored there in one evaluation: each checkpoint is read at its path on the box.
+    tuned = services.models.add_adapter("tuned", base.id, str(run))
+    scored_folder, scored_job = services.evals.score_checkpoints(
+        tuned.id, {"set": "two", "metrics": ["exact_match"], "generation": {"max_new_tokens": 4}}, target="box")
+    scored = services.reconciler.wait_applied(scored_job.id, 240)
+    assert scored.status is JobStatus.COMPLETED, services.runner.log_tail(scored.id, 60)
+    summary = services.evals.show(scored_folder.run_id).summary
+    assert sorted(summary.models) == sorted([*(f"{tuned.id}#checkpoint-{n}" for n in (2, 4, 6)), tuned.id])
+    assert summary.done == 8 == summary.total
+    for job in (swept, averaged, done, scored):
         assert "[target] remote exit status 0" in services.runner.log_tail(job.id, 400)

@@ -201,6 +201,7 @@ def _register_runs(esub) -> None:
     cmd.add_argument("--seed", type=non_negative_int, default=0)
     cmd.add_argument("--wait", action="store_true")
     cmd.add_argument("--json", action="store_true")
+    add_target(cmd)
     cmd.set_defaults(handler=_checkpoints)
     cmd = esub.add_parser("list", help="every evaluation run, newest first")
     cmd.add_argument("--json", action="store_true")
@@ -245,7 +246,7 @@ def _checkpoints(settings, args) -> int:
     values = {"set": args.set, "metrics": args.metrics or [], "limit": args.limit,
               "generation": {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature,
                              "seed": args.seed}}
-    folder, job = services.evals.score_checkpoints(args.version, values)
+    folder, job = services.evals.score_checkpoints(args.version, values, target=args.target)
     total = len(folder.samples()) * len(folder.config().models)
     started = t("evr.cli_started", settings.lang, run=folder.run_id, job_id=job.id, total=total)
     return _after_submit(settings, services, args, folder.run_id, job, started)

@@ -101,13 +101,14 @@ class EvalRuns:
             shutil.rmtree(folder.path, ignore_errors=True)  # a refused target leaves no run without a job behind
             raise
 
-    def score_checkpoints(self, version_id: str, values: dict) -> tuple[RunFolder, Job]:
-        """One run over every `checkpoint-N` of a version's training run and the version itself (its final step)."""
+    def score_checkpoints(self, version_id: str, values: dict, target: str | None = None) -> tuple[RunFolder, Job]:
+        """One run over every `checkpoint-N` of a version's training run and the version itself (its final step),
+        on `target` (this machine by default)."""
         refs = checkpoints_of(self.models, version_id)
         if not refs:
             raise NotFoundError("err.ev_no_checkpoints", model=version_id)
         name = values.get("name") or f"checkpoints {version_id}"
-        return self.start({**values, "models": [*refs, version_id], "name": name})
+        return self.start({**values, "models": [*refs, version_id], "name": name}, target=target)
 
     def resume(self, run_id: str) -> Job:
         """A new job on the same folder: it answers only the (model, sample) pairs with no line yet."""

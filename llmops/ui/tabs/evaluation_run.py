@@ -174,15 +174,15 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
                 gr.update(choices=run_choices(bench), value=folder.run_id), folder.run_id]
 
     def do_checkpoints(*args):
-        *values, lang = args
+        *values, where, lang = args
         data = _values(values, lang)
         chosen = data.get("models") or []
         if len(chosen) != 1:
             raise InvalidInputError("err.ev_pick_one_version")
-        folder, job = bench.runs.score_checkpoints(chosen[0], data)
+        folder, job = bench.runs.score_checkpoints(chosen[0], data, target=where)
         text = t("ui.ev.started", lang, run=folder.run_id, job=job.id)
         values_now = {**data, "models": folder.config().models}
-        return [text, command_text(values_now, folder.run_id), run_rows(bench),
+        return [text, command_text(values_now, folder.run_id, where), run_rows(bench),
                 gr.update(choices=run_choices(bench), value=folder.run_id), folder.run_id]
 
     def do_command(*args):
@@ -209,7 +209,7 @@ def build(bench: EvalWorkbench, services: Services, labels: Labels, lang_state: 
 
     run_id_box = gr.Textbox(visible=False)  # the new run's id, for scripted callers
     start.click(do_start, [*form, run_on, lang_state], [started, command, runs, run, run_id_box], api_name="eval_start")
-    checkpoints.click(do_checkpoints, [*form, lang_state], [started, command, runs, run, run_id_box],
+    checkpoints.click(do_checkpoints, [*form, run_on, lang_state], [started, command, runs, run, run_id_box],
                       api_name="eval_score_checkpoints")
     show_cmd.click(do_command, [*form, lang_state], [started, command], api_name="eval_command")
     run.change(panel, [run, lang_state], [status, timer], api_name="eval_status", queue=False)

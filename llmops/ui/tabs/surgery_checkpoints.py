@@ -46,12 +46,15 @@ def metric_descriptions(lang: str) -> list[dict]:
     return describe_all(lang)
 
 
-def score_run_checkpoints(services: Services, run: str, set_name: str | None, metric: str | None):
-    """One evaluation run over every checkpoint of the run's version; its scores fill the table's score column."""
+def score_run_checkpoints(services: Services, run: str, set_name: str | None, metric: str | None,
+                          target: str | None = None):
+    """One evaluation run (on `target`) over every checkpoint of the run's version; its scores fill the table's score
+    column."""
     version = ckpt.resolve_run(services.settings, run).version
     if version is None:
         raise NotFoundError("err.sg_ck_no_version", run=run)
-    return services.evals.score_checkpoints(version.id, {"set": set_name or "", "metrics": [metric or "perplexity"]})
+    return services.evals.score_checkpoints(version.id, {"set": set_name or "", "metrics": [metric or "perplexity"]},
+                                            target=target)
 
 
 def _num(value, digits: int = 4) -> str:
@@ -84,6 +87,7 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
         score_metric = labels.make(Picker, "ui.sg.ck.score_metric", value="perplexity")
         live.picker(score_metric, lambda lang: [(m["display"], m["name"]) for m in metric_descriptions(lang)],
                     topics=("configs",), default=lambda options: "perplexity")
+        score_on = targets.run_on_picker(services, labels, live)
         score = labels.make(gr.Button, "ui.sg.ck.score", attr="value", scale=0)
     with gr.Row():
         chosen = labels.make(Picker, "ui.sg.ck.chosen", scale=2)
@@ -118,8 +122,8 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
                                          as_name=(as_name_now or "").strip() or None)
         return t("ui.sg.ck.registered", lang, name=name, model_id=entry.id)
 
-    def do_score(run_now, set_now, metric_now, lang):
-        folder, job = score_run_checkpoints(services, (run_now or "").strip(), set_now, metric_now)
+    def do_score(run_now, set_now, metric_now, target, lang):
+        folder, job = score_run_checkpoints(services, (run_now or "").strip(), set_now, metric_now, target or None)
         return t("ui.sg.ck.scoring", lang, run=folder.run_id, job=job.id)
 
     def do_plan(run_now, lang):
@@ -144,7 +148,8 @@ def build(services: Services, bench: SurgeryWorkbench, labels: Labels, lang_stat
     run.change(refresh, [run, chosen, picks, lang_state], view_out, api_name="surgery_checkpoints", queue=False)
     live.add(view_out, refresh, topics=TOPICS, inputs=[run, chosen, picks])
     register.click(do_register, [run, chosen, as_name, lang_state], [status], api_name="surgery_ckpt_register")
-    score.click(do_score, [run, score_set, score_metric, lang_state], [status], api_name="surgery_ckpt_score")
+    score.click(do_score, [run, score_set, score_metric, score_on, lang_state], [status],
+                api_name="surgery_ckpt_score")
     plan_btn.click(do_plan, [run, lang_state], [status, token, confirm], api_name="surgery_prune_plan")
     confirm.click(do_prune, [run, token, lang_state], [status, token, confirm], api_name="surgery_prune")
     average.click(do_average, [run, picks, how, decay, lora, avg_name, run_on, lang_state], [status],
