@@ -79,6 +79,8 @@ def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel
     p = w.plan
     offsets = dict.fromkeys(FOLLOWED, 0)
     failing_since, stop_sent, killed = None, False, False
+    # A trainer gets half the grace to save; a server has nothing to save, so it is killed soon after the ask.
+    kill_after = float(p.get("grace_s", 30.0)) / (2 if tunnel is None else 10)
     probe = (f"cd {ssh.quote(root)} && if [ -f exit_code ]; then cat exit_code; "
              f"elif kill -0 -- -{pgid} 2>/dev/null; then echo running; else echo gone; fi")
     while True:
@@ -86,7 +88,7 @@ def _watch_ssh(w: Watcher, address: ssh.SshAddress, root: str, pgid: str, tunnel
         time.sleep(STOP_POLL_S if w.stop_at is not None else POLL_S)
         if w.stop_at is not None and not stop_sent:
             stop_sent = ssh.run(address, f"kill -ABRT -- -{pgid}").returncode != 255
-        if stop_sent and not killed and time.monotonic() - w.stop_at > float(p.get("grace_s", 30.0)) / 2:
+        if stop_sent and not killed and time.monotonic() - w.stop_at > kill_after:
             killed = ssh.run(address, f"kill -KILL -- -{pgid}").returncode != 255
         status = ssh.run(address, probe)
         if ssh.connection_failed(status):
